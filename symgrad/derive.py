@@ -1,0 +1,222 @@
+"""Derive a model's gradients and updates, step by step, from its graph.
+
+``derive(model)`` walks the graph the way the backpropagation handout does:
+forward pass, composed loss, and for each parameter the chain-rule product of
+node partials, each partial's local value, the product in forward-pass values,
+and the gradient-descent update.  ``derive_sigmoid_identity()`` proves
+s'(γ) = s(γ)(1 - s(γ)) from the definition of s.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
+from .forms import handout_form, is_negated, negate, product, substitute
+from .functions import relu, sigmoid
+from .graph import Model, Partial
+
+
+def derive(model: Model) -> Derivation:
+    """Every step from the forward pass to the update rule, each proven by SymPy."""
+    return _GraphDerivation(model).run()
+
+
+class _GraphDerivation:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.builder = DerivationBuilder(model.name, model.description, model)
+        self.shown_partials: set[Partial] = set()
+        self.shown_merges: set[Partial] = set()
+
+    # -- helpers -----------------------------------------------------------
+    def form(self, expr: sp.Expr) -> sp.Expr:
+        notation = self.model.notation
+        return handout_form(self.model.in_forward_values(expr), self.model.label, notation.label_first)
+
+    def run(self) -> Derivation:
+        model, builder = self.model, self.builder
+        builder.step(
+            "Forward pass",
+            "Each node's value, written in terms of the node's inputs.",
+            *(Equation(node.symbol, (node.expr,), definition=True) for node in model.forward_nodes),
+        )
+        loss = model.loss
+        composed = loss.expr
+        for node in reversed(model.forward_nodes):
+            composed = substitute(composed, {node.symbol: node.expr})
+        rhs = (loss.expr,) if composed == loss.expr else (loss.expr, composed)
+        builder.step(
+            "Loss",
+            "The loss, and the same loss composed all the way down to the input, the parameters and the activations.",
+            Equation(loss.symbol, rhs, definition=True),
+        )
+        for param in model.params:
+            self.gradient_of(param)
+        if model.vector_forms:
+            self.gradient_vector()
+        self.updates()
+        return builder.build()
+
+    def chain_factors(self, path: list[sp.Expr]) -> list[Partial]:
+        return [Partial(u, v) for u, v in zip(path, path[1:])]
+
+    def gradient_of(self, param: sp.Expr) -> None:
+        model, builder = self.model, self.builder
+        loss_symbol = model.loss.symbol
+        target = Partial(loss_symbol, param)
+        paths = model.paths(param)
+        if not paths:
+            raise ValueError(f"{model.name}: the loss does not depend on {param}")
+        chain = sp.Add(*(product(*self.chain_factors(p)) for p in paths), evaluate=False) if len(paths) > 1 else product(*self.chain_factors(paths[0]))
+        builder.step(
+            ("Chain rule for ", target),
+            ("The chain rule along the graph from the loss to ", param, ": one node partial per edge, in chain order."),
+            Equation(target, (chain,)),
+        )
+        new_partials = [f for p in paths for f in self.chain_factors(p) if f not in self.shown_partials]
+        if new_partials:
+            explanation = "The partial derivative of each node's output with respect to its input, in forward-pass values."
+            if any(model.node(f.of) is not None and model.node(f.of).expr.has(relu) for f in new_partials):
+                explanation += " ReLU has no derivative at 0; its subgradient there is taken as 0, so ReLU'(z) = 1[z > 0]."
+            builder.step(
+                "Node partials",
+                explanation,
+                *(self.node_partial(f) for f in dict.fromkeys(new_partials)),
+            )
+            self.shown_partials.update(new_partials)
+
+        path_forms = [self.path_form(p) for p in paths]
+        in_values = path_forms[0] if len(path_forms) == 1 else sp.Add(*path_forms, evaluate=False)
+        builder.step(
+            (target, " in forward-pass values"),
+            "Multiply the node partials along the chain.",
+            Equation(target, (in_values,)),
+        )
+        builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(), form=in_values))
+
+    def node_partial(self, factor: Partial) -> Equation:
+        model = self.model
+        unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
+        local = model.partial(factor.of, factor.wrt)
+        forms: list[sp.Expr] = []
+        shaped_local = handout_form(local, model.label, model.notation.label_first)
+        for candidate in (unevaluated, shaped_local, self.form(local)):
+            if not forms or candidate != forms[-1]:
+                forms.append(candidate)
+        return Equation(factor, tuple(dict.fromkeys(forms)))
+
+    def path_form(self, path: list[sp.Expr]) -> sp.Expr:
+        """The chain's product in forward-pass values; the loss and output-activation factors
+        are merged where they collapse (cross-entropy after a sigmoid gives a_2 - y^*)."""
+        factors = self.chain_factors(path)
+        forms = [self.form(self.model.partial(f.of, f.wrt)) for f in factors]
+        if len(factors) >= 2:
+            merged = self.form(self.model.partial(factors[0].of, factors[0].wrt) * self.model.partial(factors[1].of, factors[1].wrt))
+            if sp.count_ops(merged) < sp.count_ops(forms[0]) + sp.count_ops(forms[1]):
+                self.show_merge(factors[0], factors[1], forms[0], forms[1], merged)
+                forms = [merged, *forms[2:]]
+        return _pull_sign(forms)
+
+    def show_merge(self, outer: Partial, inner: Partial, outer_form: sp.Expr, inner_form: sp.Expr, merged: sp.Expr) -> None:
+        combined = Partial(outer.of, inner.wrt)
+        if combined in self.shown_merges:
+            return
+        self.shown_merges.add(combined)
+        self.builder.step(
+            (combined, " collapses"),
+            ("The loss's partial and the output activation's partial cancel into a short error signal at ", inner.wrt, "."),
+            Equation(combined, (product(outer, inner), product(outer_form, inner_form), merged)),
+        )
+
+    def gradient_vector(self) -> None:
+        model = self.model
+        loss_symbol = model.loss.symbol
+        for result in list(self.builder.derivation.results):
+            if result.kind != "gradient" or result.lhs.wrt not in model.vector_forms:
+                continue
+            vector = model.vector_forms[result.lhs.wrt]
+            form = model.vector_form(result.form)
+            target = Partial(loss_symbol, vector)
+            self.builder.step(
+                "Gradient vector",
+                ("Stack the components for every feature index into one vector.",),
+                Equation(target, (form,)),
+            )
+            self.builder.result(Result(name=f"grad_{vector}", kind="gradient", lhs=target, value=model.vector_form(result.value), form=form))
+
+    def updates(self) -> None:
+        model = self.model
+        alpha = model.step_size
+        equations = []
+        for result in list(self.builder.derivation.results):
+            if result.kind != "gradient":
+                continue
+            param = result.lhs.wrt
+            if param in model.vector_forms:  # the vector update stands for its components
+                continue
+            generic = param - product(alpha, result.lhs)
+            rhs = [generic, _step(param, alpha, result.form)]
+            equations.append(Equation(param, tuple(rhs), relation=ASSIGN, definition=True))
+            self.builder.result(
+                Result(name=f"update_{param}", kind="update", lhs=param, value=param - alpha * result.value, form=rhs[-1], relation=ASSIGN)
+            )
+        self.builder.step(
+            "Gradient-descent update",
+            ("Step each parameter against its gradient, with step size ", alpha, "."),
+            *equations,
+        )
+
+
+def _pull_sign(forms: list[sp.Expr]) -> sp.Expr:
+    """Multiply handout forms in order, collecting their minus signs in front."""
+    negative = False
+    unsigned = []
+    for form in forms:
+        if is_negated(form):
+            negative = not negative
+            form = negate(form)
+        unsigned.append(form)
+    joined = product(*unsigned)
+    return negate(joined) if negative else joined
+
+
+def _step(param: sp.Expr, alpha: sp.Expr, gradient_form: sp.Expr) -> sp.Expr:
+    """param - α·gradient, written ``param + α·(…)`` when the gradient carries a minus sign."""
+    if is_negated(gradient_form):
+        return sp.Add(param, product(alpha, negate(gradient_form)), evaluate=False)
+    return sp.Add(param, negate(product(alpha, gradient_form)), evaluate=False)
+
+
+def derive_sigmoid_identity(gamma: sp.Symbol | None = None) -> Derivation:
+    """s'(γ) = s(γ)(1 - s(γ)), from s(γ) = 1/(1 + e^{-γ}): differentiate, split, recognise."""
+    gamma = gamma if gamma is not None else sp.Symbol("gamma")
+    s = sigmoid(gamma)
+    definition = 1 / (1 + sp.exp(-gamma))
+    builder = DerivationBuilder("sigmoid", "The derivative of the sigmoid", None)
+    s_prime = sp.Derivative(s, gamma)
+    builder.step("Definition", "The logistic (sigmoid) function.", Equation(s, (definition,), definition=True))
+    quotient = sp.exp(-gamma) * (1 + sp.exp(-gamma)) ** -2
+    builder.step(
+        "Differentiate",
+        ("Apply the chain rule to the reciprocal ", sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), "."),
+        Equation(s_prime, (sp.Derivative(definition, gamma), quotient)),
+    )
+    first = sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False)
+    second = sp.Mul(sp.exp(-gamma), sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False)
+    builder.step(
+        "Split the fraction",
+        ("Write the quotient as a product of two fractions over ", 1 + sp.exp(-gamma), "."),
+        Equation(s_prime, (product(first, second),)),
+    )
+    one_minus = sp.Add(1, -first, evaluate=False)
+    builder.step(
+        "Recognise s and 1 - s",
+        "Adding and subtracting 1 in the second numerator shows it is 1 minus the first fraction.",
+        Equation(second, (sp.Mul(sp.Add(1 + sp.exp(-gamma), -1, evaluate=False), sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False), one_minus, sp.Add(1, -s, evaluate=False))),
+        Equation(first, (s,)),
+    )
+    identity = product(s, sp.Add(1, -s, evaluate=False))
+    builder.step("Result", "Substitute both recognitions.", Equation(s_prime, (identity,)))
+    builder.result(Result(name="ds/dgamma", kind="identity", lhs=s_prime, value=s * (1 - s), form=identity))
+    return builder.build()

@@ -1,0 +1,88 @@
+"""The activation and loss library, as SymPy objects.
+
+Each activation is a SymPy ``Function`` whose ``fdiff`` is the textbook local
+derivative, so that SymPy's chain rule produces the handout forms directly
+(``sigmoid'(z) = sigmoid(z)(1 - sigmoid(z))`` rather than a fraction of
+exponentials).  Proofs never rely on these derivatives: the prover rewrites
+``sigmoid`` into exponentials before it differentiates (see ``prove.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):  # noqa: N801  (SymPy functions are lower case)
+    """The logistic function s(x) = 1 / (1 + e^{-x})."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        if arg.is_zero:
+            return sp.S.Half
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        value = sigmoid(self.args[0])
+        return value * (1 - value)
+
+    def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: object) -> sp.Expr:
+        return 1 / (1 + sp.exp(-arg))
+
+
+class relu(sp.Function):  # noqa: N801
+    """The rectifier max(0, x); its derivative is taken as H(x) with H(0) = 0,
+    the subgradient every deep-learning library uses at the kink."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, arg: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Max(0, arg)
+
+
+def identity(arg: sp.Expr) -> sp.Expr:
+    """The identity activation, for linear output layers."""
+    return arg
+
+
+Activation = Callable[[sp.Expr], sp.Expr]
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": sigmoid,
+    "tanh": sp.tanh,
+    "relu": relu,
+    "identity": identity,
+}
+
+
+def quadratic_loss(prediction: sp.Expr, label: sp.Expr) -> sp.Expr:
+    """½(a - y)², the handout's regression-style loss."""
+    return sp.Rational(1, 2) * (prediction - label) ** 2
+
+
+def cross_entropy_loss(prediction: sp.Expr, label: sp.Expr) -> sp.Expr:
+    """-[y ln a + (1 - y) ln(1 - a)], kept unevaluated so it prints as written."""
+    inner = sp.Add(
+        sp.Mul(label, sp.log(prediction)),
+        sp.Mul(1 - label, sp.log(1 - prediction)),
+        evaluate=False,
+    )
+    return sp.Mul(sp.S.NegativeOne, inner, evaluate=False)
+
+
+Loss = Callable[[sp.Expr, sp.Expr], sp.Expr]
+
+LOSSES: dict[str, Loss] = {
+    "quadratic": quadratic_loss,
+    "cross-entropy": cross_entropy_loss,
+}

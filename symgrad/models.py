@@ -1,0 +1,154 @@
+"""The catalogue: each handout model in a few lines on top of ``graph.py``.
+
+A catalogue entry builds a :class:`~symgrad.graph.Model` from options
+(activation, loss) and knows how to derive it.  ``CATALOGUE`` is the single
+list that the CLI, the docs, the code generator and the checker iterate over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from .derivation import Derivation
+from .derive import derive, derive_sigmoid_identity
+from .functions import ACTIVATIONS, LOSSES
+from .graph import Model, Node, Notation
+
+ABSTRACT = "abstract"
+ACTIVATION_CHOICES = (*ACTIVATIONS, ABSTRACT)
+LOSS_CHOICES = (*LOSSES, ABSTRACT)
+
+
+class UnknownModel(KeyError):
+    """A model name, or an option value, that the catalogue does not have."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; a user should not see the quotes
+        return str(self.args[0])
+
+
+def logistic_regression() -> Model:
+    """h(x) = s(Σ_i w_i x_i) with the cross-entropy loss; j and k stay symbolic."""
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    w, x = sp.IndexedBase("w"), sp.IndexedBase("x")
+    y, gamma, h, loss, eta = sp.symbols("y gamma h L eta")
+    x_vec, w_vec = sp.Symbol(r"\mathbf{x}"), sp.Symbol(r"\mathbf{w}")
+    nodes = (
+        Node(gamma, sp.Sum(w[i] * x[i], (i, 1, k))),
+        Node(h, ACTIVATIONS["sigmoid"](gamma)),
+        Node(loss, LOSSES["cross-entropy"](h, y)),
+    )
+    notation = Notation(
+        symbols={h: r"h(\mathbf{x})"},
+        functions={"sigmoid": "s"},
+        partial="d",
+        label_first=True,
+    )
+    return Model(
+        name="logistic-regression",
+        description="Logistic regression: h(x) = s(sum_i w_i x_i) with the cross-entropy loss, trained by SGD",
+        inputs=(x[j],),
+        label=y,
+        params=(w[j],),
+        nodes=nodes,
+        step_size=eta,
+        notation=notation,
+        vector_forms={x[j]: x_vec, w[j]: w_vec},
+    )
+
+
+def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidden_activation: str | None = None, output_activation: str | None = None) -> Model:
+    """z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*): the backpropagation handout's network."""
+    x, w1, w2, z1, a1, z2, a2, y, loss_symbol, alpha = sp.symbols("x w_1 w_2 z_1 a_1 z_2 a_2 y^* Loss alpha")
+    g1 = _activation(hidden_activation or activation, "g_1")
+    g2 = _activation(output_activation or activation, "g_2")
+    nodes = (
+        Node(z1, sp.Mul(x, w1, evaluate=False)),
+        Node(a1, g1(z1)),
+        Node(z2, sp.Mul(a1, w2, evaluate=False)),
+        Node(a2, g2(z2)),
+        Node(loss_symbol, _loss(loss, a2, y)),
+    )
+    notation = Notation(
+        functions={"sigmoid": r"\sigma"},
+    )
+    chosen = {"hidden activation": hidden_activation or activation, "output activation": output_activation or activation, "loss": loss}
+    return Model(
+        name="two-weight-chain",
+        description="Two-weight chain network: z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*)",
+        inputs=(x,),
+        label=y,
+        params=(w2, w1),
+        nodes=nodes,
+        step_size=alpha,
+        notation=notation,
+        options=chosen,
+    )
+
+
+def _activation(name: str, abstract_name: str) -> Callable[[sp.Expr], sp.Expr]:
+    if name == ABSTRACT:
+        return sp.Function(abstract_name)
+    if name not in ACTIVATIONS:
+        raise UnknownModel(f"unknown activation {name!r}; choose from {', '.join(ACTIVATION_CHOICES)}")
+    return ACTIVATIONS[name]
+
+
+def _loss(name: str, prediction: sp.Expr, label: sp.Expr) -> sp.Expr:
+    if name == ABSTRACT:
+        return sp.Function("Loss")(prediction, label)
+    if name not in LOSSES:
+        raise UnknownModel(f"unknown loss {name!r}; choose from {', '.join(LOSS_CHOICES)}")
+    return LOSSES[name](prediction, label)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One built-in model: how to build its graph (if it has one) and derive it."""
+
+    name: str
+    summary: str
+    build: Callable[..., Model] | None
+    options: tuple[str, ...] = ()
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def derive(self, **options: str) -> Derivation:
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise UnknownModel(f"model {self.name!r} takes no option {sorted(unknown)[0]!r}")
+        if self.build is None:
+            return derive_sigmoid_identity()
+        return derive(self.build(**options))
+
+
+CATALOGUE: dict[str, CatalogueEntry] = {
+    entry.name: entry
+    for entry in (
+        CatalogueEntry("sigmoid", "The sigmoid s(γ) = 1/(1 + e^-γ) and the identity s'(γ) = s(γ)(1 - s(γ))", None),
+        CatalogueEntry(
+            "logistic-regression",
+            "Logistic regression with cross-entropy: dL/dw_j, the gradient vector and the SGD update",
+            logistic_regression,
+        ),
+        CatalogueEntry(
+            "two-weight-chain",
+            "The chain network x -> w1 -> g1 -> w2 -> g2 -> Loss: backpropagation and the GD update",
+            two_weight_chain,
+            options=("activation", "loss", "hidden_activation", "output_activation"),
+            variants={
+                "two-weight-chain-abstract": {"activation": ABSTRACT, "loss": ABSTRACT},
+                "two-weight-chain-cross-entropy": {"loss": "cross-entropy"},
+            },
+        ),
+    )
+}
+
+
+def lookup(name: str) -> CatalogueEntry:
+    """The catalogue entry called ``name``, or an error that lists the valid names."""
+    if name not in CATALOGUE:
+        raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(CATALOGUE)}")
+    return CATALOGUE[name]

@@ -1,0 +1,199 @@
+"""SymPy printers that write a model in its handout's notation.
+
+They extend SymPy's own LaTeX and string printers through ``_print_X``
+methods (the way ``sympy/printing/numpy.py`` does), rather than building
+strings: ``Partial`` prints as ∂u/∂v (or du/dv, or ∇), a one-argument
+derivative as g'(z), and the sigmoid under the name the handout uses.
+Printers keep the order of unevaluated products (``order='none'``), which
+is how chain-rule factors stay in chain order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from .graph import Model, Notation, Partial
+
+_GREEK_TEXT = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eta": "η", "sigma": "σ", "nabla": "∇",
+    "partial": "∂", "leftarrow": "←", "cdot": "·",
+}
+
+
+def latex_to_text(latex: str) -> str:
+    """A terminal rendering of a short LaTeX name: ``y^{*}`` → ``y*``, ``\\mathbf{x}`` → ``x``, ``\\gamma`` → ``γ``."""
+    text = re.sub(r"\\(?:mathbf|mathrm|operatorname)\{([^{}]*)\}", r"\1", latex)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK_TEXT.get(m.group(1), m.group(1)), text)
+    text = text.replace("^{*}", "*").replace("^*", "*")
+    text = re.sub(r"_\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"_([A-Za-z0-9])", r"\1", text)
+    return text.replace("{", "").replace("}", "")
+
+
+_LATEX_FUNCTION_NAMES = {"sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh"}
+_TEXT_FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh"}
+
+
+class HandoutLatexPrinter(LatexPrinter):
+    """LaTeX in a model's handout notation."""
+
+    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset()) -> None:
+        self.notation = notation or Notation()
+        self.vectors = vectors
+        symbol_names = {s: name for s, name in self.notation.symbols.items() if isinstance(s, sp.Symbol)}
+        super().__init__({"order": "none", "ln_notation": True, "symbol_names": symbol_names})
+
+    def _function_name(self, name: str) -> str:
+        if name in self.notation.functions:
+            return self.notation.functions[name]
+        if name in _LATEX_FUNCTION_NAMES:
+            return _LATEX_FUNCTION_NAMES[name]
+        return self._print(sp.Symbol(name))
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        first = expr.args[0]
+        if first.is_Rational and not first.is_Integer and abs(first.p) == 1 and len(expr.args) > 1:
+            # ½(a - y)², as the handouts write it, rather than (a - y)²/2
+            rest = sp.Mul(*expr.args[1:], evaluate=False) if len(expr.args) > 2 else expr.args[1]
+            sign = "- " if first.p < 0 else ""
+            return rf"{sign}\frac{{1}}{{{first.q}}} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        return super()._print_Mul(expr)
+
+    def _print_Function(self, expr: sp.Expr, exp: str | None = None) -> str:
+        name = type(expr).__name__
+        if name in self.notation.functions or isinstance(expr, sp.core.function.AppliedUndef):
+            args = ", ".join(self._print(a) for a in expr.args)
+            text = rf"{self._function_name(name)}\left({args}\right)"
+            return rf"{text}^{{{exp}}}" if exp else text
+        return super()._print_Function(expr, exp)
+
+    def _print_sigmoid(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return self._apply(self._function_name("sigmoid"), expr, exp)
+
+    def _print_relu(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return self._apply(self._function_name("relu"), expr, exp)
+
+    def _print_Heaviside(self, expr: sp.Expr, exp: str | None = None) -> str:
+        text = rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _apply(self, name: str, expr: sp.Expr, exp: str | None) -> str:
+        text = rf"{name}\left({self._print(expr.args[0])}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        inner, variables = expr.expr, expr.variables
+        d = self.notation.partial
+        space = " " if d.startswith("\\") else ""
+        if len(variables) == 1 and isinstance(inner, sp.Function) and variables[0] in inner.args:
+            name = self._function_name(type(inner).__name__)
+            if len(inner.args) == 1:
+                return rf"{name}'\left({self._print(variables[0])}\right)"  # g_1'(z_1)
+            return rf"\frac{{{d}{space}{name}}}{{{d}{space}{self._print(variables[0])}}}"  # ∂Loss/∂a_2
+        denominator = " ".join(rf"{d}{space}{self._print(v)}" for v in variables)
+        body = self._print(inner)
+        if not (inner.is_Atom or isinstance(inner, (sp.Function, sp.Sum, sp.Pow))):
+            body = rf"\left({body}\right)"
+        return rf"\frac{{{d}}}{{{denominator}}} {body}"
+
+    def _print_Partial(self, expr: Partial) -> str:
+        if expr.wrt in self.vectors:
+            return rf"\nabla_{{{self._print(expr.wrt)}}} {self._print(expr.of)}"
+        d = self.notation.partial
+        space = " " if d.startswith("\\") else ""
+        return rf"\frac{{{d}{space}{self._print(expr.of)}}}{{{d}{space}{self._print(expr.wrt)}}}"
+
+
+class HandoutTextPrinter(StrPrinter):
+    """Plain Unicode text in a model's handout notation, for terminals."""
+
+    printmethod = "_handout_text"  # not "_sympystr": Indexed would print itself as w[j]
+
+    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset()) -> None:
+        super().__init__({"order": "none"})
+        self.notation = notation or Notation()
+        self.vectors = vectors
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        if expr in self.notation.symbols:
+            return latex_to_text(self.notation.symbols[expr])
+        return latex_to_text(sp.latex(expr))
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        return f"{expr.base}_{''.join(str(i) for i in expr.indices)}"
+
+    def _function_name(self, name: str) -> str:
+        if name in self.notation.functions:
+            return latex_to_text(self.notation.functions[name])
+        return _TEXT_FUNCTION_NAMES.get(name, latex_to_text(name))
+
+    def _print_Function(self, expr: sp.Expr) -> str:
+        return f"{self._function_name(type(expr).__name__)}({', '.join(self._print(a) for a in expr.args)})"
+
+    _print_sigmoid = _print_relu = _print_tanh = _print_Function
+
+    def _print_log(self, expr: sp.Expr) -> str:
+        return f"ln({self._print(expr.args[0])})"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        (index, low, high), = expr.limits
+        return f"Σ_{self._print(index)}={self._print(low)}..{self._print(high)} {self._print(expr.function)}"
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        """Factors joined by '·' (a '*' would run into the label's star: y*·ln(a))."""
+        args = _flat_factors(expr)
+        if args and args[0].is_number and args[0] < 0:
+            rest = sp.Mul(-args[0], *args[1:], evaluate=False) if args[0] != -1 else (
+                sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1])
+            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+        numerator = [a for a in args if not (isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0)]
+        denominator = [sp.Pow(a.base, -a.exp) for a in args if a not in numerator]
+        text = "·".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in numerator) or "1"
+        if denominator:
+            below = "·".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in denominator)
+            text += "/" + (f"({below})" if len(denominator) > 1 or isinstance(denominator[0], sp.Add) else below)
+        return text
+
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        return f"1[{self._print(expr.args[0])} > 0]"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        inner, variables = expr.expr, expr.variables
+        d = latex_to_text(self.notation.partial)
+        if len(variables) == 1 and isinstance(inner, sp.Function) and variables[0] in inner.args:
+            name = self._function_name(type(inner).__name__)
+            if len(inner.args) == 1:
+                return f"{name}'({self._print(variables[0])})"
+            return f"{d}{name}/{d}{self._print(variables[0])}"
+        return f"{d}/{d}{self._print(variables[0])} ({self._print(inner)})"
+
+    def _print_Partial(self, expr: Partial) -> str:
+        if expr.wrt in self.vectors:
+            return f"∇_{self._print(expr.wrt)} {self._print(expr.of)}"
+        d = latex_to_text(self.notation.partial)
+        return f"{d}{self._print(expr.of)}/{d}{self._print(expr.wrt)}"
+
+
+def _flat_factors(expr: sp.Mul) -> list[sp.Expr]:
+    """The factors of a (possibly nested, unevaluated) product, in order; a leading sign stays first."""
+    factors: list[sp.Expr] = []
+    for arg in expr.args:
+        if isinstance(arg, sp.Mul) and not (arg.args[0].is_number and arg.args[0] < 0):
+            factors.extend(_flat_factors(arg))
+        else:
+            factors.append(arg)
+    return factors
+
+
+def printers_for(model: Model | None) -> tuple[HandoutLatexPrinter, HandoutTextPrinter]:
+    """The LaTeX and text printers for ``model``'s notation (defaults when there is no model)."""
+    if model is None:
+        notation, vectors = Notation(functions={"sigmoid": "s"}), frozenset()
+    else:
+        notation, vectors = model.notation, frozenset(model.vector_forms.values())
+    return HandoutLatexPrinter(notation, vectors), HandoutTextPrinter(notation, vectors)
