@@ -49,7 +49,7 @@ def logistic_regression() -> Model:
     )
     return Model(
         name="logistic-regression",
-        description="Logistic regression: h(x) = s(sum_i w_i x_i) with the cross-entropy loss, trained by SGD",
+        description="Logistic regression with the cross-entropy loss",
         inputs=(x[j],),
         label=y,
         params=(w[j],),
@@ -78,7 +78,7 @@ def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidde
     chosen = {"hidden activation": hidden_activation or activation, "output activation": output_activation or activation, "loss": loss}
     return Model(
         name="two-weight-chain",
-        description="Two-weight chain network: z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*)",
+        description="Two-weight chain network",
         inputs=(x,),
         label=y,
         params=(w2, w1),
@@ -147,8 +147,27 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 }
 
 
-def lookup(name: str) -> CatalogueEntry:
-    """The catalogue entry called ``name``, or an error that lists the valid names."""
-    if name not in CATALOGUE:
-        raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(CATALOGUE)}")
-    return CATALOGUE[name]
+def catalogue_names() -> list[str]:
+    """Every name ``symgrad derive`` accepts: each model, then its named variants."""
+    names = []
+    for entry in CATALOGUE.values():
+        names += [entry.name, *entry.variants]
+    return names
+
+
+def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:
+    """The catalogue entry called ``name`` (a model or a named variant) and the options the name implies."""
+    for entry in CATALOGUE.values():
+        if name == entry.name:
+            return entry, {}
+        if name in entry.variants:
+            return entry, dict(entry.variants[name])
+    raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(catalogue_names())}")
+
+
+def derive_named(name: str, **options: str) -> Derivation:
+    """Derive a catalogue model or variant by name; explicit options override the variant's."""
+    entry, implied = lookup(name)
+    derivation = entry.derive(**{**implied, **options})
+    derivation.name = name
+    return derivation

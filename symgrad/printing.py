@@ -62,13 +62,24 @@ class HandoutLatexPrinter(LatexPrinter):
             rest = sp.Mul(*expr.args[1:], evaluate=False) if len(expr.args) > 2 else expr.args[1]
             sign = "- " if first.p < 0 else ""
             return rf"{sign}\frac{{1}}{{{first.q}}} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        if first == -1 and len(expr.args) > 1:
+            rest = sp.Mul(*expr.args[1:], evaluate=False) if len(expr.args) > 2 else expr.args[1]
+            body = self._print(rest)
+            return rf"- \left({body}\right)" if isinstance(rest, sp.Add) else f"- {body}"
+        if _is_product_of_fractions(expr):
+            return r" \cdot ".join(self._factor(arg, i) for i, arg in enumerate(expr.args))
         return super()._print_Mul(expr)
+
+    def _factor(self, arg: sp.Expr, position: int) -> str:
+        text = self._print(arg)
+        if isinstance(arg, sp.Add) or (position > 0 and text.startswith("-")):
+            return rf"\left({text}\right)"
+        return text
 
     def _print_Function(self, expr: sp.Expr, exp: str | None = None) -> str:
         name = type(expr).__name__
         if name in self.notation.functions or isinstance(expr, sp.core.function.AppliedUndef):
-            args = ", ".join(self._print(a) for a in expr.args)
-            text = rf"{self._function_name(name)}\left({args}\right)"
+            text = self._call(self._function_name(name), expr.args)
             return rf"{text}^{{{exp}}}" if exp else text
         return super()._print_Function(expr, exp)
 
@@ -83,8 +94,15 @@ class HandoutLatexPrinter(LatexPrinter):
         return rf"{text}^{{{exp}}}" if exp else text
 
     def _apply(self, name: str, expr: sp.Expr, exp: str | None) -> str:
-        text = rf"{name}\left({self._print(expr.args[0])}\right)"
+        text = self._call(name, expr.args)
         return rf"{text}^{{{exp}}}" if exp else text
+
+    def _call(self, name: str, args: tuple[sp.Expr, ...]) -> str:
+        """``g_1(z_1)`` with plain parentheses; ``\\left(…\\right)`` only around tall arguments."""
+        inside = ", ".join(self._print(a) for a in args)
+        if any(tall in inside for tall in (r"\frac", r"\sum", r"\left")):
+            return rf"{name}\left({inside}\right)"
+        return f"{name}({inside})"
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, variables = expr.expr, expr.variables
@@ -93,7 +111,7 @@ class HandoutLatexPrinter(LatexPrinter):
         if len(variables) == 1 and isinstance(inner, sp.Function) and variables[0] in inner.args:
             name = self._function_name(type(inner).__name__)
             if len(inner.args) == 1:
-                return rf"{name}'\left({self._print(variables[0])}\right)"  # g_1'(z_1)
+                return self._call(f"{name}'", variables)  # g_1'(z_1)
             return rf"\frac{{{d}{space}{name}}}{{{d}{space}{self._print(variables[0])}}}"  # ∂Loss/∂a_2
         denominator = " ".join(rf"{d}{space}{self._print(v)}" for v in variables)
         body = self._print(inner)
@@ -113,6 +131,9 @@ class HandoutTextPrinter(StrPrinter):
     """Plain Unicode text in a model's handout notation, for terminals."""
 
     printmethod = "_handout_text"  # not "_sympystr": Indexed would print itself as w[j]
+
+    def doprint(self, expr: sp.Expr) -> str:
+        return super().doprint(expr).replace("**", "^")
 
     def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset()) -> None:
         super().__init__({"order": "none"})
@@ -146,17 +167,23 @@ class HandoutTextPrinter(StrPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         """Factors joined by '·' (a '*' would run into the label's star: y*·ln(a))."""
-        args = _flat_factors(expr)
+        args = list(expr.args)
         if args and args[0].is_number and args[0] < 0:
             rest = sp.Mul(-args[0], *args[1:], evaluate=False) if args[0] != -1 else (
                 sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1])
             return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+        if _is_product_of_fractions(expr):
+            parts = [self._print(a) for a in args]
+            return "·".join(p if i == 0 and not isinstance(a, sp.Add) else f"({p})" if isinstance(a, sp.Add) or p.startswith("-") or "/" in p else p
+                            for i, (a, p) in enumerate(zip(args, parts)))
+        args = _flat_factors(expr)
         numerator = [a for a in args if not (isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0)]
         denominator = [sp.Pow(a.base, -a.exp) for a in args if a not in numerator]
         text = "·".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in numerator) or "1"
         if denominator:
             below = "·".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in denominator)
-            text += "/" + (f"({below})" if len(denominator) > 1 or isinstance(denominator[0], sp.Add) else below)
+            grouped = len(denominator) > 1 or isinstance(denominator[0], sp.Mul)
+            text += "/" + (f"({below})" if grouped else below)
         return text
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
@@ -177,6 +204,20 @@ class HandoutTextPrinter(StrPrinter):
             return f"∇_{self._print(expr.wrt)} {self._print(expr.of)}"
         d = latex_to_text(self.notation.partial)
         return f"{d}{self._print(expr.of)}/{d}{self._print(expr.wrt)}"
+
+
+def _has_denominator(expr: sp.Expr) -> bool:
+    if isinstance(expr, sp.Pow):
+        return expr.exp.is_number and expr.exp < 0
+    if isinstance(expr, sp.Mul):
+        return any(_has_denominator(a) for a in expr.args)
+    return False
+
+
+def _is_product_of_fractions(expr: sp.Mul) -> bool:
+    """An unevaluated product (it nests products) in which some factor is a fraction: print it factor by factor,
+    so that ``1/(1+e^{-γ}) · e^{-γ}/(1+e^{-γ})`` is not merged into one fraction."""
+    return any(isinstance(a, sp.Mul) for a in expr.args) and any(_has_denominator(a) for a in expr.args)
 
 
 def _flat_factors(expr: sp.Mul) -> list[sp.Expr]:

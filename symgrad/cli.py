@@ -1,0 +1,63 @@
+"""The ``symgrad`` command: ``list``, ``derive``, ``generate``, ``check``.
+
+Each subcommand is a pair ``configure(parser)`` / ``run(args) -> int`` in its
+own module; this file only wires them up and turns every user error into one
+line on stderr with exit status 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import NoReturn, Sequence
+
+from . import __version__
+from .errors import UsageError
+from .files import OutputError
+from .models import UnknownModel
+
+#: subcommand → (module that implements it, one-line help)
+COMMANDS = {
+    "list": ("symgrad.commands.list_models", "name each built-in model with a one-line description"),
+    "derive": ("symgrad.commands.derive", "derive a model step by step and print it (LaTeX, Markdown, text, JSON)"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symgrad", description="Derive, print, generate and check the gradients of small ML models.")
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subcommands.required = True
+    for name, (module_name, summary) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subcommands.add_parser(name, help=summary, description=summary)
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except (UsageError, UnknownModel, OutputError) as error:
+        print(f"symgrad: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symgrad: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `symgrad derive … | head` is not an error
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Writing output files safely: whole or not at all.
+
+Every file symgrad writes goes through :func:`write_atomic`: the text lands in
+a temporary file beside the target and is renamed over it, so an interrupted
+run or a full disk leaves the old file intact, never half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class OutputError(OSError):
+    """A file that could not be read or written; the message is one line, for the user."""
+
+
+def write_atomic(path: Path | str, text: str, make_parents: bool = False) -> None:
+    """Write ``text`` to ``path`` (UTF-8, ``\\n`` line ends) through a temporary file and a rename.
+
+    ``make_parents`` creates missing folders (for output folders symgrad owns);
+    a single output file's folder must already exist.
+    """
+    path = Path(path)
+    if not make_parents and not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:
+        if make_parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_text(path: Path | str) -> str:
+    """Read a UTF-8 text file, or raise :class:`OutputError` with a one-line reason."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise OutputError(f"cannot read {path}: not UTF-8 text") from None
+    except OSError as error:
+        raise OutputError(f"cannot read {path}: {error.strerror or error}") from None
