@@ -1,0 +1,97 @@
+"""The command line: happy paths, and every user error as one line, exit status 2, no traceback, no file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symgrad.cli import main
+from symgrad.models import catalogue_names
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_list_names_every_model(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in catalogue_names():
+        assert name in out
+
+
+def test_derive_to_stdout_and_file(capsys, tmp_path):
+    assert main(["derive", "two-weight-chain", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "two-weight-chain"
+    target = tmp_path / "chain.tex"
+    assert main(["derive", "two-weight-chain", "-o", str(target)]) == 0
+    assert target.read_text().startswith("\\documentclass")  # format taken from the suffix
+
+
+def test_derive_options_change_the_model(capsys):
+    assert main(["derive", "two-weight-chain", "--loss", "cross-entropy", "--activation", "tanh", "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "tanh" in out and "ln(" in out
+
+
+def test_derive_all_writes_markdown_and_tex(tmp_path):
+    completed = run_cli("derive", "--all", "--out-dir", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    for name in catalogue_names():
+        assert (tmp_path / "out" / f"{name}.md").is_file()
+        assert (tmp_path / "out" / f"{name}.tex").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["derive", "no-such-model"], "unknown model 'no-such-model'; choose from sigmoid"),
+        (["derive", "sigmoid", "--format", "pdf"], "invalid choice: 'pdf'"),
+        (["derive", "two-weight-chain", "--loss", "hinge"], "invalid choice: 'hinge'"),
+        (["derive", "logistic-regression", "--activation", "tanh"], "takes no option 'activation'"),
+        (["derive"], "name a MODEL"),
+        (["derive", "--all", "sigmoid"], "--all derives every model"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_usage_errors_are_one_line_with_status_2(args, message):
+    completed = run_cli(*args)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symgrad: error: "), completed.stderr
+    assert message in lines[0]
+    assert "Traceback" not in completed.stderr
+
+
+def test_unwritable_output_leaves_no_file(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir" / "out.tex"
+    completed = run_cli("derive", "sigmoid", "-o", str(missing))
+    assert completed.returncode == 2 and "cannot write" in completed.stderr
+    assert not missing.parent.exists()
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    from symgrad import files
+
+    target = tmp_path / "out.md"
+    target.write_text("old")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", broken_replace)
+    with pytest.raises(files.OutputError, match="No space left"):
+        files.write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_python_dash_m_and_version():
+    completed = run_cli("--version")
+    assert completed.returncode == 0 and completed.stdout.startswith("symgrad ")
