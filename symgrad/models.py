@@ -76,9 +76,11 @@ def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidde
         functions={"sigmoid": r"\sigma"},
     )
     chosen = {"hidden activation": hidden_activation or activation, "output activation": output_activation or activation, "loss": loss}
+    defaults = {"hidden activation": "sigmoid", "output activation": "sigmoid", "loss": "quadratic"}
+    differences = ", ".join(f"{key} {value}" for key, value in chosen.items() if value != defaults[key])
     return Model(
         name="two-weight-chain",
-        description="Two-weight chain network",
+        description="Two-weight chain network" + (f" ({differences})" if differences else ""),
         inputs=(x,),
         label=y,
         params=(w2, w1),

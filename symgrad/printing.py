@@ -113,18 +113,26 @@ class HandoutLatexPrinter(LatexPrinter):
             if len(inner.args) == 1:
                 return self._call(f"{name}'", variables)  # g_1'(z_1)
             return rf"\frac{{{d}{space}{name}}}{{{d}{space}{self._print(variables[0])}}}"  # ∂Loss/∂a_2
-        denominator = " ".join(rf"{d}{space}{self._print(v)}" for v in variables)
+        denominator = " ".join(rf"{d}{space}{self._variable(v)}" for v in variables)
         body = self._print(inner)
         if not (inner.is_Atom or isinstance(inner, (sp.Function, sp.Sum, sp.Pow))):
             body = rf"\left({body}\right)"
         return rf"\frac{{{d}}}{{{denominator}}} {body}"
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        indices = "".join(self._print(i) for i in expr.indices)
+        return f"{self._print(expr.base.label)}_{{{indices}}}"  # w_{j}, where SymPy writes {w}_{j}
 
     def _print_Partial(self, expr: Partial) -> str:
         if expr.wrt in self.vectors:
             return rf"\nabla_{{{self._print(expr.wrt)}}} {self._print(expr.of)}"
         d = self.notation.partial
         space = " " if d.startswith("\\") else ""
-        return rf"\frac{{{d}{space}{self._print(expr.of)}}}{{{d}{space}{self._print(expr.wrt)}}}"
+        return rf"\frac{{{d}{space}{self._variable(expr.of)}}}{{{d}{space}{self._variable(expr.wrt)}}}"
+
+    def _variable(self, expr: sp.Expr) -> str:
+        """A quantity as the variable of a derivative: dh, not dh(\\mathbf{x})."""
+        return self._print(expr).split("(")[0]
 
 
 class HandoutTextPrinter(StrPrinter):

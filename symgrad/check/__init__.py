@@ -1,0 +1,1 @@
+"""Checking answer keys against symgrad's derivations."""

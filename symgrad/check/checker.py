@@ -1,0 +1,226 @@
+"""Checking a whole answer key: statements → claims → the model each is about → verdicts.
+
+The pieces: ``keys.py`` finds the math rows, ``latex.py`` parses one row,
+``vocabulary.py`` reads it in a model's symbols, ``judge.py`` decides it.
+This module only orders them, attributes each claim to a model, carries a
+continuation row's left side forward, and bounds the time spent on a claim.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..derivation import Derivation
+from ..functions import ACTIVATIONS, LOSSES
+from ..models import derive_named, lookup
+from .judge import Judge, Judgement
+from .keys import Statement, extract
+from .latex import LatexParseError, parse_relation
+from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
+
+#: seconds one claim may take before it is called unrecognized
+CLAIM_SECONDS = 10.0
+
+#: words in a heading that point at a model
+HEADING_WORDS = {
+    "sigmoid": ("sigmoid", "logistic function"),
+    "logistic-regression": ("logistic regression", "optimization", "sgd"),
+    "two-weight-chain": ("neural", "network", "backprop", "chain"),
+}
+
+
+@dataclass
+class Verdict:
+    """One checked statement of the key."""
+
+    line: int
+    latex: str
+    verdict: str
+    reason: str = ""
+    expected: str | None = None
+    model: str | None = None
+    kind: str | None = None
+    point: dict[str, float] | None = None
+    values: tuple[float, float] | None = None
+
+
+@dataclass
+class Context:
+    """A model a claim may be about, with what it takes to judge it."""
+
+    name: str
+    derivation: Derivation = field(repr=False)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary | None:
+        return Vocabulary.of(self.derivation.model) if self.derivation.model is not None else None
+
+    @cached_property
+    def judge(self) -> Judge:
+        return Judge(self.derivation)
+
+    def translate(self, expr: sp.Expr) -> sp.Expr:
+        if self.vocabulary is not None:
+            return self.vocabulary.translate(expr)
+        return _as_sigmoid_identity(expr)
+
+
+def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
+    """The sigmoid context: one variable, and s / σ / g meaning the sigmoid."""
+    from ..functions import sigmoid
+    from ..graph import Partial
+
+    functions = {type(f).__name__ for f in expr.atoms(AppliedUndef)}
+    symbols = {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    if not functions <= set(SIGMOID_NAMES) or len(symbols) > 1:
+        raise UnknownSymbols(", ".join(sorted(functions - set(SIGMOID_NAMES)) or sorted(map(str, symbols))))
+    translated = expr.replace(lambda e: isinstance(e, AppliedUndef), lambda e: sigmoid(*e.args))
+    return translated.replace(lambda e: isinstance(e, Partial), lambda e: sp.Derivative(e.of, e.wrt))
+
+
+class Checker:
+    """Checks answer keys; ``model`` forces every claim onto one catalogue model (or variant)."""
+
+    def __init__(self, model: str | None = None, options: dict[str, str] | None = None) -> None:
+        self.forced = model
+        self.options = options or {}
+        if model is not None:
+            entry, implied = lookup(model)  # an unknown name fails now, with the list of names
+            self.forced, self.options = entry.name, {**implied, **self.options}
+        self._contexts: dict[tuple, Context] = {}
+
+    def context(self, name: str, options: dict[str, str]) -> Context:
+        key = (name, tuple(sorted(options.items())))
+        if key not in self._contexts:
+            label = name + "".join(f" --{k.replace('_', '-')} {v}" for k, v in sorted(options.items()))
+            self._contexts[key] = Context(label, derive_named(name, **options))
+        return self._contexts[key]
+
+    def candidates(self, statement: Statement, claim: sp.Expr) -> list[tuple[str, dict[str, str]]]:
+        """(model, options) pairs to try for a claim, most likely first."""
+        if self.forced is not None:
+            return [(self.forced, self.options), ("sigmoid", {})]
+        heading = statement.heading.lower()
+        order = ["logistic-regression", "two-weight-chain", "sigmoid"]
+        named = [n for n, words in HEADING_WORDS.items() if any(w in heading for w in words)]
+        order = named + [n for n in order if n not in named]
+        if _is_prime_of_one_variable(claim):
+            order.remove("sigmoid")
+            order.insert(0, "sigmoid")
+        network_options = _options_named_in(heading)
+        if _mentions_abstract_functions(claim) or "abstract" in heading:
+            network_options = {"activation": "abstract", "loss": "abstract"}
+        return [(n, network_options if n == "two-weight-chain" else {}) for n in order]
+
+    def check_text(self, text: str) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        previous_lhs: sp.Expr | None = None
+        for statement in extract(text):
+            verdict, lhs = self.check_statement(statement, previous_lhs)
+            previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
+            if verdict is not None:
+                verdicts.append(verdict)
+        return verdicts
+
+    def check_statement(self, statement: Statement, previous_lhs: sp.Expr | None) -> tuple[Verdict | None, sp.Expr | None]:
+        """The verdict on one statement, and the left side a following continuation row refers to."""
+        try:
+            with _time_limit(CLAIM_SECONDS):
+                relation = parse_relation(statement.latex)
+        except LatexParseError as error:
+            if str(error).startswith("not an equation"):
+                return None, None
+            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot read the LaTeX: {error}"), None
+        except TimeoutError:
+            return Verdict(statement.line, statement.latex, "unrecognized", "reading it took too long"), None
+        lhs = relation.lhs
+        if lhs is None:
+            if previous_lhs is None:
+                reason = "a continuation of a row that is missing or could not be read"
+                return Verdict(statement.line, statement.latex, "unrecognized", reason), None
+            lhs = previous_lhs
+        claim = sp.Tuple(lhs, *relation.rhs)
+        failures = []
+        for name, options in self.candidates(statement, claim):
+            context = self.context(name, options)
+            try:
+                translated = [context.translate(e) for e in (lhs, *relation.rhs)]
+            except UnknownSymbols as unknown:
+                failures.append(f"{name}: {unknown}")
+                continue
+            verdict = self._judge(statement, context, translated, relation.relation)
+            return verdict, lhs
+        reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
+        return Verdict(statement.line, statement.latex, "unrecognized", reason), lhs
+
+    def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str) -> Verdict:
+        lhs, members = translated[0], translated[1:]
+        judgement: Judgement | None = None
+        try:
+            with _time_limit(CLAIM_SECONDS):
+                for member in members:
+                    judgement = context.judge.judge(lhs, member, relation)
+                    if judgement.verdict != "correct":
+                        break
+        except TimeoutError:
+            return Verdict(statement.line, statement.latex, "unrecognized", f"judging it took longer than {CLAIM_SECONDS:g} s",
+                           model=context.name)
+        except (TypeError, ValueError, NotImplementedError, AttributeError, ZeroDivisionError) as error:
+            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {error}", model=context.name)
+        assert judgement is not None
+        return Verdict(statement.line, statement.latex, judgement.verdict, judgement.reason, judgement.expected,
+                       context.name, judgement.kind, judgement.point, judgement.values)
+
+
+def _options_named_in(heading: str) -> dict[str, str]:
+    """A network's loss and activation, when a heading names them ("… with the cross-entropy loss")."""
+    options = {}
+    for loss in LOSSES:
+        if loss in heading or loss.replace("-", " ") in heading:
+            options["loss"] = loss
+    for activation in ACTIVATIONS:
+        if activation != "sigmoid" and re.search(rf"\b{activation}\b", heading):
+            options["activation"] = activation
+    return options
+
+
+def _is_prime_of_one_variable(claim: sp.Expr) -> bool:
+    lhs = claim.args[0]
+    return isinstance(lhs, sp.Derivative) and len(lhs.free_symbols) == 1
+
+
+def _mentions_abstract_functions(claim: sp.Expr) -> bool:
+    """Whether the claim's right side speaks of g_1, g_2 or Loss(·, ·) as unknown functions.
+
+    Only the right side counts: ``Loss(a_2, y^*) = ½(a_2 - y^*)²`` *chooses* the concrete loss.
+    """
+    applications = [f for side in claim.args[1:] for f in side.atoms(AppliedUndef)]
+    names = {type(f).__name__ for f in applications}
+    return bool(names & {"g_1", "g_2"}) or any(len(f.args) > 1 for f in applications)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise TimeoutError in the block after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

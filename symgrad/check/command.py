@@ -1,0 +1,59 @@
+"""``symgrad check KEY``: the key's equations, line by line, against the derivations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import UsageError
+from ..files import read_text
+from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
+from .checker import Checker
+from .keys import UnreadableKey, extract
+from .report import FORMATS, to_json, to_markdown, to_text
+
+MAX_KEY_CHARACTERS = 2_000_000
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", metavar="KEY", help="the answer key (Markdown or text with LaTeX math); - reads stdin")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("--model", metavar="MODEL", help=f"judge every claim against one model: {', '.join(catalogue_names())}")
+    parser.add_argument("--loss", choices=LOSS_CHOICES, help="with --model: the network's loss")
+    parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="with --model: the network's activations")
+
+
+def _read(key: str) -> str:
+    if key == "-":
+        data = sys.stdin.buffer.read(MAX_KEY_CHARACTERS * 4 + 1)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("standard input is not UTF-8 text") from None
+    return read_text(key)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = _read(args.key)
+    source = "<stdin>" if args.key == "-" else args.key
+    if len(text) > MAX_KEY_CHARACTERS:
+        raise UsageError(f"{source} is larger than {MAX_KEY_CHARACTERS:,} characters; split the key")
+    if not text.strip():
+        raise UsageError(f"{source} is empty")
+    options = {k: v for k, v in (("loss", args.loss), ("activation", args.activation)) if v is not None}
+    if options and args.model is None:
+        raise UsageError("--loss and --activation need --model")
+    try:
+        statements = extract(text)
+    except UnreadableKey as error:
+        raise UsageError(f"{source}: {error}") from None
+    if not statements:
+        raise UsageError(f"{source} has no equations in $…$, $$…$$, \\(…\\), \\[…\\] or align blocks")
+    verdicts = Checker(args.model, options).check_text(text)
+    if args.format == "json":
+        sys.stdout.write(to_json(verdicts))
+    elif args.format == "markdown":
+        sys.stdout.write(to_markdown(verdicts, text, {s.line: s.end_line for s in statements}))
+    else:
+        sys.stdout.write(to_text(verdicts, source))
+    return 1 if any(v.verdict == "wrong" for v in verdicts) else 0

@@ -1,0 +1,68 @@
+"""Verdicts → text for people, JSON for tools, or the key itself annotated with ✓ / ✗ notes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from .checker import Verdict
+
+FORMATS = ("text", "json", "markdown")
+MARKS = {"correct": "✓", "wrong": "✗", "unrecognized": "?"}
+
+
+def summary(verdicts: list[Verdict]) -> str:
+    counts = Counter(v.verdict for v in verdicts)
+    return f"{counts['correct']} correct, {counts['wrong']} wrong, {counts['unrecognized']} unrecognized"
+
+
+def _point_text(verdict: Verdict) -> str:
+    if not verdict.point:
+        return ""
+    where = ", ".join(f"{name} = {value:.4g}" for name, value in verdict.point.items())
+    claimed, true = verdict.values or (float("nan"), float("nan"))
+    return f"at {where}: the claim gives {claimed:.6g}, the derivation {true:.6g}"
+
+
+def to_text(verdicts: list[Verdict], source: str) -> str:
+    lines = []
+    for v in verdicts:
+        lines.append(f"{source}:{v.line}: {MARKS[v.verdict]} {v.verdict}: {v.latex}")
+        if v.verdict != "correct":
+            if v.reason:
+                lines.append(f"    why: {v.reason}")
+            if v.expected:
+                lines.append(f"    expected: {v.expected}")
+            if v.point:
+                lines.append(f"    {_point_text(v)}")
+    lines.append(summary(verdicts))
+    return "\n".join(lines) + "\n"
+
+
+def to_json(verdicts: list[Verdict]) -> str:
+    rows = [
+        {
+            "line": v.line, "latex": v.latex, "verdict": v.verdict, "reason": v.reason, "expected": v.expected,
+            "model": v.model, "kind": v.kind, "point": v.point,
+            "values": None if v.values is None else {"claimed": v.values[0], "expected": v.values[1]},
+        }
+        for v in verdicts
+    ]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_markdown(verdicts: list[Verdict], text: str, end_lines: dict[int, int]) -> str:
+    """The key, with a quoted note after each math block that holds a checked statement."""
+    notes: dict[int, list[str]] = {}
+    for v in verdicts:
+        note = f"> {MARKS[v.verdict]} line {v.line}: {v.verdict}"
+        if v.verdict != "correct":
+            note += f": {v.reason}" if v.reason else ""
+            note += f"; expected ${v.expected}$" if v.expected else ""
+        notes.setdefault(end_lines.get(v.line, v.line), []).append(note)
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        out.append(line)
+        if number in notes:
+            out += ["", *notes[number], ""]
+    return "\n".join(out) + "\n"
