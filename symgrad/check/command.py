@@ -13,6 +13,7 @@ from .keys import UnreadableKey, extract
 from .report import FORMATS, to_json, to_markdown, to_text
 
 MAX_KEY_CHARACTERS = 2_000_000
+MAX_STATEMENTS = 2_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{source}: {error}") from None
     if not statements:
         raise UsageError(f"{source} has no equations in $…$, $$…$$, \\(…\\), \\[…\\] or align blocks")
+    if len(statements) > MAX_STATEMENTS:
+        raise UsageError(f"{source} has {len(statements):,} equations; symgrad checks at most {MAX_STATEMENTS:,} "
+                         "at a time (split the key)")
     verdicts = Checker(args.model, options).check_text(text)
     if args.format == "json":
         sys.stdout.write(to_json(verdicts))

@@ -27,6 +27,7 @@ from ..graph import Partial
 from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
+from .vocabulary import STEP_NAMES
 
 POINTS = 5
 TOLERANCE = 1e-9
@@ -183,10 +184,10 @@ class Judge:
             if factor.wrt not in inputs:
                 what = (f"{self.show(factor.of)} is computed from {', '.join(self.show(i) for i in inputs)}"
                         if inputs else f"{self.show(factor.of)} is not a node of the graph")
-                return Judgement("wrong", "chain rule", f"factor {position}, {self.show(factor)}, is not a node "
-                                 f"partial: {what}", shown)
-            if position < len(factors) and factors[position].of != factor.wrt:
-                following = factors[position]
+                return Judgement("wrong", "chain rule", f"wrong node in factor {position}: {self.show(factor)} is "
+                                 f"not a node partial, since {what}", shown)
+        for position, (factor, following) in enumerate(zip(factors, factors[1:]), 1):
+            if following.of != factor.wrt:
                 return Judgement("wrong", "chain rule", f"broken link after factor {position}: {self.show(factor)} "
                                  f"is followed by {self.show(following)}, but the next factor must be a partial of "
                                  f"{self.show(factor.wrt)} (a chain factor is missing)", shown)
@@ -248,9 +249,6 @@ class Judge:
         return param - self.model.step_size * Partial(self.model.loss.symbol, param)
 
 
-STEP_NAMES = ("alpha", "eta", "lambda", "epsilon", "mu", "lr")
-
-
 def _partial_factors(expr: sp.Expr) -> list[Partial] | None:
     """The factors of a product made only of node partials, in written order; None otherwise."""
     if isinstance(expr, Partial):
@@ -260,16 +258,20 @@ def _partial_factors(expr: sp.Expr) -> list[Partial] | None:
     return None
 
 
-def _swap_one(expr: sp.Expr, old: sp.Expr, new: sp.Expr):
-    """Every variant of ``expr`` with exactly one occurrence of ``old`` replaced by ``new``."""
-    occurrences = [e for e in sp.preorder_traversal(expr) if e == old]
-    for target in range(len(occurrences)):
-        counter = {"seen": -1}
+def _swap_one(expr: sp.Expr, old: sp.Expr, new: sp.Expr, most: int = 6):
+    """Every variant of ``expr`` with some (not all, unless there is one) occurrences of ``old`` made ``new``."""
+    count = sum(1 for e in sp.preorder_traversal(expr) if e == old)
+    if count == 0 or count > most:
+        return
+    for chosen in range(1, 2**count):
+        if chosen == 2**count - 1 and count > 1:
+            continue  # renaming every occurrence is a different notation, not a collision
+        position = {"seen": -1}
 
         def replace(e: sp.Expr) -> sp.Expr:
             if e == old:
-                counter["seen"] += 1
-                return new if counter["seen"] == target else e
+                position["seen"] += 1
+                return new if chosen >> position["seen"] & 1 else e
             if not e.args:
                 return e
             return e.func(*(replace(a) for a in e.args))

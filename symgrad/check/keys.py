@@ -12,17 +12,19 @@ Parsing the LaTeX itself is ``latex.py``'s job.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-#: Display containers, tried in this order at each position.
-_DISPLAY = [
-    (re.compile(r"\$\$(.+?)\$\$", re.S), "display"),
-    (re.compile(r"\\\[(.+?)\\\]", re.S), "display"),
-    (re.compile(r"\\begin\{(align|aligned|equation|gather|eqnarray|multline)\*?\}(.+?)\\end\{\1\*?\}", re.S), "environment"),
-    (re.compile(r"\\\((.+?)\\\)", re.S), "inline"),
-    (re.compile(r"(?<![\\$])\$(?!\$)((?:[^$\\\n]|\\.)+?)\$", re.S), "inline"),
-]
+#: Every math container, as one alternation scanned once from left to right (a key may be megabytes).
+_MATH = re.compile(
+    r"\$\$(?P<dollars>.+?)\$\$"
+    r"|\\\[(?P<brackets>.+?)\\\]"
+    r"|\\begin\{(?P<env>align|aligned|equation|gather|eqnarray|multline)(?P<star>\*?)\}(?P<body>.+?)\\end\{(?P=env)(?P=star)\}"
+    r"|\\\((?P<parens>.+?)\\\)"
+    r"|(?<![\\$])\$(?!\$)(?P<inline>(?:[^$\\\n]|\\.)+?)\$",
+    re.S,
+)
 _ROW_SPLIT = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _DROP = re.compile(r"\\(?:nonumber|notag|displaystyle|label\{[^}]*\}|tag\*?\{[^}]*\})")
 _INNER_ENV = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|array)\}(?:\{[^}]*\})?")
@@ -48,8 +50,14 @@ class UnreadableKey(ValueError):
     """An answer key that cannot be read as text."""
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+class _Lines:
+    """Offset → 1-based line number, by bisection over the line starts (a key may be megabytes)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def __call__(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
 
 
 def _headings(text: str) -> list[tuple[int, int, str]]:
@@ -93,25 +101,17 @@ def extract(text: str) -> list[Statement]:
     if "\x00" in text:
         raise UnreadableKey("the key is binary data, not text")
     headings = _headings(text)
+    _line_of = _Lines(text)
     statements: list[Statement] = []
-    position = 0
-    while position < len(text):
-        best = None
-        for pattern, kind in _DISPLAY:
-            match = pattern.search(text, position)
-            if match and (best is None or match.start() < best[0].start()):
-                best = (match, kind)
-        if best is None:
-            break
-        match, kind = best
-        body = match.group(2) if kind == "environment" else match.group(1)
-        start_line = _line_of(text, match.start(2 if kind == "environment" else 1))
+    for match in _MATH.finditer(text):
+        group = next(name for name in ("dollars", "brackets", "body", "parens", "inline") if match.group(name) is not None)
+        body = match.group(group)
+        start_line = _line_of(match.start(group))
         for line, row in _rows(body, start_line):
             stripped = row.replace("&", " ").strip()
             if not _RELATION.search(stripped):
                 continue  # a mention such as $w_2$, not a statement
             continues = bool(re.match(r"^(=|\\leftarrow|\\gets|:=)", stripped))
             statements.append(Statement(line, " ".join(stripped.split()), continues, _heading_at(headings, line),
-                                        kind != "inline", _line_of(text, match.end())))
-        position = match.end()
+                                        group not in ("parens", "inline"), _line_of(match.end())))
     return statements

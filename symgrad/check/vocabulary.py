@@ -19,6 +19,8 @@ from ..graph import Model, Partial
 
 #: Names a key may use for "the sigmoid" whatever letter the handout chose.
 SIGMOID_NAMES = ("s", "sigma", "g", "sigmoid")
+#: Names a key may use for a step size.
+STEP_NAMES = ("alpha", "eta", "lambda", "epsilon", "mu")
 #: Names a key may use for "the loss".
 LOSS_NAMES = ("L", "Loss", "mathcal{L}", "J", "E")
 
@@ -50,6 +52,8 @@ class Vocabulary:
                 vocabulary.symbols[str(quantity)] = quantity
         for name in LOSS_NAMES:
             vocabulary.symbols.setdefault(name, model.loss.symbol)
+        for name in STEP_NAMES:  # known, so that a key using the wrong step size is judged wrong, not unrecognized
+            vocabulary.symbols.setdefault(name, sp.Symbol(name))
         if str(model.label) == "y^*":
             vocabulary.symbols.setdefault("y", model.label)
         for node in model.forward_nodes:

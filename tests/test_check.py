@@ -1,0 +1,177 @@
+"""`symgrad check`: correct keys pass, planted mistakes are flagged at their line with the right reason,
+every derivation symgrad prints checks out, and bad input gets a clear message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symgrad.check.checker import Checker
+from symgrad.check.keys import extract
+from symgrad.models import catalogue_names
+
+KEYS = Path(__file__).parent / "keys"
+CORRECT_KEYS = sorted(KEYS.glob("*.md"))
+
+
+def run_check(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symgrad", "check", *args], input=stdin, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_there_is_a_correct_key_for_every_catalogue_model():
+    assert {p.stem for p in CORRECT_KEYS} >= set(catalogue_names()) - {"two-weight-chain-abstract"}
+
+
+@pytest.mark.parametrize("key", CORRECT_KEYS, ids=lambda p: p.stem)
+def test_correct_keys_have_nothing_wrong_or_unrecognized(key):
+    verdicts = Checker().check_text(key.read_text())
+    assert len(verdicts) >= 5
+    assert [(v.line, v.verdict, v.reason) for v in verdicts if v.verdict != "correct"] == []
+
+
+# (key, text to replace, its replacement, what the reason must say)
+PLANTED = [
+    ("two-weight-chain", r"\frac{\partial a_2}{\partial z_2}\frac{\partial z_2}{\partial w_2}$$",
+     r"\frac{\partial a_1}{\partial z_2}\frac{\partial z_2}{\partial w_2}$$", "wrong node in factor 2"),
+    ("two-weight-chain", r"$\frac{\partial z_2}{\partial a_1} = w_2$", r"$\frac{\partial z_2}{\partial w_1} = w_2$",
+     "wrong denominator"),
+    ("two-weight-chain", r"\frac{\partial a_2}{\partial z_2}\frac{\partial z_2}{\partial a_1}\frac{\partial a_1}{\partial z_1}",
+     r"\frac{\partial a_2}{\partial z_2}\frac{\partial a_1}{\partial z_1}", "a chain factor is missing"),
+    ("two-weight-chain", r"&= (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x", r"&= (a_2 - y^*) a_2 (1 - a_2) w_2 x",
+     "a chain factor is missing"),
+    ("logistic-regression", r"$$\frac{dL}{dw_j} = -x_j(y - h(\mathbf{x}))$$", r"$$\frac{dL}{dw_j} = x_j(y - h(\mathbf{x}))$$",
+     "sign error"),
+    ("two-weight-chain", r"$$w_1 \leftarrow w_1 - \alpha", r"$$w_1 \leftarrow w_1 + \alpha", "gradient ascent"),
+    ("logistic-regression", r"\mathbf{w} + \eta\, \mathbf{x}", r"\mathbf{w} + \alpha\, \mathbf{x}", "wrong step size"),
+    ("two-weight-chain-cross-entropy", r"w_2 \leftarrow w_2 - \alpha (a_2 - y^*) a_1", r"w_2 \leftarrow w_2 - 2\alpha (a_2 - y^*) a_1",
+     "wrong step size"),
+    ("two-weight-chain", r"&= (a_2 - y^*) \cdot a_2(1 - a_2) \cdot a_1", r"&= (a_2 - y^*) \cdot y^*(1 - y^*) \cdot a_1",
+     "two different quantities"),
+]
+
+
+@pytest.mark.parametrize(("key", "old", "new", "reason"), PLANTED, ids=[f"{k}:{r}" for k, _, _, r in PLANTED])
+def test_planted_mistake_is_flagged_at_its_line_and_nothing_else(key, old, new, reason):
+    text = (KEYS / f"{key}.md").read_text()
+    assert text.count(old) == 1, "the planted mistake must replace exactly one place"
+    mutated = text.replace(old, new)
+    line = text[: text.index(old)].count("\n") + 1  # every planted change is on one line
+    flagged = [v for v in Checker().check_text(mutated) if v.verdict != "correct"]
+    assert len(flagged) == 1, [(v.line, v.verdict, v.reason) for v in flagged]
+    verdict = flagged[0]
+    assert (verdict.line, verdict.verdict) == (line, "wrong")
+    assert reason in verdict.reason
+    assert verdict.expected
+
+
+def test_a_wrong_value_shows_a_point_where_the_sides_differ():
+    text = (KEYS / "logistic-regression.md").read_text().replace(r"$$\frac{dL}{dw_j} = -x_j(y - h(\mathbf{x}))$$",
+                                                                 r"$$\frac{dL}{dw_j} = -x_j(y - 2h(\mathbf{x}))$$")
+    wrong = [v for v in Checker().check_text(text) if v.verdict == "wrong"]
+    assert len(wrong) == 1 and wrong[0].point and wrong[0].values
+    claimed, expected = wrong[0].values
+    assert abs(claimed - expected) > 1e-6
+
+
+@pytest.mark.parametrize("name", catalogue_names())
+def test_round_trip_every_printed_derivation_checks_out(name):
+    markdown = subprocess.run([sys.executable, "-m", "symgrad", "derive", name, "--format", "markdown"],
+                              capture_output=True, text=True, check=True).stdout
+    completed = run_check("-", "--format", "json", stdin=markdown)
+    verdicts = json.loads(completed.stdout)
+    assert completed.returncode == 0, completed.stderr
+    assert verdicts and all(v["verdict"] == "correct" for v in verdicts), [v for v in verdicts if v["verdict"] != "correct"]
+
+
+def test_exit_status_and_formats(tmp_path):
+    good = KEYS / "two-weight-chain.md"
+    assert run_check(str(good)).returncode == 0
+    bad = tmp_path / "bad.md"
+    bad.write_text(good.read_text().replace(r"$$w_1 \leftarrow w_1 - \alpha", r"$$w_1 \leftarrow w_1 + \alpha"))
+    text = run_check(str(bad))
+    assert text.returncode == 1 and "✗ wrong" in text.stdout and "why: wrong direction" in text.stdout
+    rows = json.loads(run_check(str(bad), "--format", "json").stdout)
+    assert {"line", "latex", "verdict", "reason", "expected"} <= set(rows[0])
+    markdown = run_check(str(bad), "--format", "markdown").stdout
+    assert markdown.startswith("# Neural nets") and "> ✗ line" in markdown and "> ✓ line" in markdown
+
+
+def test_model_can_be_forced():
+    text = "The update: $w_2 \\leftarrow w_2 - \\alpha (a_2 - y^*) a_1$\n"
+    assert Checker().check_text(text)[0].verdict == "wrong"  # by default the quadratic loss
+    assert Checker("two-weight-chain-cross-entropy").check_text(text)[0].verdict == "correct"
+
+
+def test_unknown_symbols_are_unrecognized_not_wrong():
+    verdicts = Checker().check_text("$\\frac{\\partial Q}{\\partial v_7} = q_3 r$\n")
+    assert [v.verdict for v in verdicts] == ["unrecognized"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary\xff", "not UTF-8"),
+        (b"just prose, no math at all\n", "has no equations"),
+    ],
+)
+def test_unusable_input_is_one_line_and_exit_2(tmp_path, content, message):
+    key = tmp_path / "key.md"
+    key.write_bytes(content)
+    completed = run_check(str(key))
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and message in completed.stderr
+
+
+def test_missing_file_and_unknown_model():
+    assert "cannot read" in run_check("/no/such/key.md").stderr
+    completed = run_check(str(KEYS / "sigmoid.md"), "--model", "nope")
+    assert completed.returncode == 2 and "unknown model 'nope'" in completed.stderr
+
+
+def test_hostile_math_is_unrecognized_not_a_crash():
+    text = "$" + "{" * 5000 + "x" + "}" * 5000 + " = 1$\n$a_1 = \\frac{1}{$\n$$\\frac{\\partial Loss}{\\partial w_2} = $$\n"
+    verdicts = Checker().check_text(text)
+    assert [v.verdict for v in verdicts] == ["unrecognized"] * len(verdicts) and verdicts
+
+
+def test_a_large_key_is_handled(tmp_path):
+    body = (KEYS / "two-weight-chain.md").read_text()
+    prose = "Prose between the formulas, written at length. " * 200 + "\n"
+    key = tmp_path / "large.md"
+    key.write_text((prose * 120) + body)
+    assert key.stat().st_size > 1_000_000
+    completed = run_check(str(key))
+    assert completed.returncode == 0, completed.stderr[-500:]
+
+
+def test_a_key_of_too_many_equations_is_refused_quickly(tmp_path):
+    key = tmp_path / "many.md"
+    key.write_text("$a_1 = x$\n" * 150_000)  # 1.5 MB of equations
+    completed = run_check(str(key))
+    assert completed.returncode == 2 and "at most" in completed.stderr
+
+
+def test_extraction_of_delimiters_rows_and_continuations():
+    text = "\n".join([
+        "# Part",
+        r"Inline $a = b$ and \(c = d\) and a mention $w_2$.",
+        r"\[ e = f \]",
+        "$$",
+        r"\begin{aligned}",
+        r"g &= h \\",
+        r"&= i",
+        r"\end{aligned}",
+        "$$",
+        r"\begin{align*} j &= k \end{align*}",
+        r"Cost: \$5, not math.",
+    ])
+    found = [(s.line, s.latex, s.continues) for s in extract(text)]
+    assert found == [(2, "a = b", False), (2, "c = d", False), (3, "e = f", False), (6, "g = h", False),
+                     (7, "= i", True), (10, "j = k", False)]
+    assert all(s.heading == "Part" for s in extract(text))
