@@ -60,6 +60,31 @@ def logistic_regression() -> Model:
     )
 
 
+def logistic_regression_bias() -> Model:
+    """z = Σ_i w_i x_i + b, σ(z) with the cross-entropy loss: logistic regression with a bias."""
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    w, x = sp.IndexedBase("w"), sp.IndexedBase("x")
+    y, z, p, b, loss, eta = sp.symbols("y z p b L eta")
+    x_vec, w_vec = sp.Symbol(r"\mathbf{x}"), sp.Symbol(r"\mathbf{w}")
+    nodes = (
+        Node(z, sp.Add(sp.Sum(w[i] * x[i], (i, 1, k)), b, evaluate=False)),
+        Node(p, ACTIVATIONS["sigmoid"](z)),
+        Node(loss, LOSSES["cross-entropy"](p, y)),
+    )
+    return Model(
+        name="logistic-regression-bias",
+        description="Logistic regression with a bias and the cross-entropy loss",
+        inputs=(x[j],),
+        label=y,
+        params=(w[j], b),
+        nodes=nodes,
+        step_size=eta,
+        notation=Notation(symbols={p: r"\sigma(z)"}),
+        vector_forms={x[j]: x_vec, w[j]: w_vec},
+    )
+
+
 def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidden_activation: str | None = None, output_activation: str | None = None) -> Model:
     """z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*): the backpropagation handout's network."""
     x, w1, w2, z1, a1, z2, a2, y, loss_symbol, alpha = sp.symbols("x w_1 w_2 z_1 a_1 z_2 a_2 y^* Loss alpha")
@@ -134,6 +159,11 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "logistic-regression",
             "Logistic regression with cross-entropy: dL/dw_j, the gradient vector and the SGD update",
             logistic_regression,
+        ),
+        CatalogueEntry(
+            "logistic-regression-bias",
+            "Logistic regression with a bias b: dL/dw_j = x_j(σ(z) - y) and dL/db = σ(z) - y",
+            logistic_regression_bias,
         ),
         CatalogueEntry(
             "two-weight-chain",

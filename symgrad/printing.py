@@ -131,8 +131,10 @@ class HandoutLatexPrinter(LatexPrinter):
         return rf"\frac{{{d}{space}{self._variable(expr.of)}}}{{{d}{space}{self._variable(expr.wrt)}}}"
 
     def _variable(self, expr: sp.Expr) -> str:
-        """A quantity as the variable of a derivative: dh, not dh(\\mathbf{x})."""
-        return self._print(expr).split("(")[0]
+        """A quantity as the variable of a derivative: dh, not dh(\\mathbf{x}); but ∂σ(z) stays whole."""
+        text = self._print(expr)
+        name = text.split("(")[0]
+        return name if len(name) == 1 else text
 
 
 class HandoutTextPrinter(StrPrinter):

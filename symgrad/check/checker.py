@@ -20,7 +20,7 @@ from sympy.core.function import AppliedUndef
 
 from ..derivation import Derivation
 from ..functions import ACTIVATIONS, LOSSES
-from ..models import derive_named, lookup
+from ..models import CATALOGUE, derive_named, lookup
 from .judge import Judge, Judgement
 from .keys import Statement, extract
 from .latex import LatexParseError, parse_relation
@@ -29,12 +29,18 @@ from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
 #: seconds one claim may take before it is called unrecognized
 CLAIM_SECONDS = 10.0
 
-#: words in a heading that point at a model
+#: extra words in a heading that point at a model (besides the model's own name, spelled with spaces)
 HEADING_WORDS = {
     "sigmoid": ("sigmoid", "logistic function"),
     "logistic-regression": ("logistic regression", "optimization", "sgd"),
+    "logistic-regression-bias": ("logistic regression", "bias"),
     "two-weight-chain": ("neural", "network", "backprop", "chain"),
 }
+
+
+def _heading_score(name: str, heading: str) -> int:
+    words = {name.replace("-", " "), *HEADING_WORDS.get(name, ())}
+    return sum(1 for word in words if word in heading)
 
 
 @dataclass
@@ -109,9 +115,8 @@ class Checker:
         if self.forced is not None:
             return [(self.forced, self.options), ("sigmoid", {})]
         heading = statement.heading.lower()
-        order = ["logistic-regression", "two-weight-chain", "sigmoid"]
-        named = [n for n, words in HEADING_WORDS.items() if any(w in heading for w in words)]
-        order = named + [n for n in order if n not in named]
+        order = [name for name in CATALOGUE if name != "sigmoid"] + ["sigmoid"]
+        order.sort(key=lambda name: -_heading_score(name, heading))  # stable: catalogue order breaks ties
         if _is_prime_of_one_variable(claim):
             order.remove("sigmoid")
             order.insert(0, "sigmoid")
@@ -156,6 +161,9 @@ class Checker:
             except UnknownSymbols as unknown:
                 failures.append(f"{name}: {unknown}")
                 continue
+            except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
+                failures.append(f"{name}: cannot read it in this model ({_one_line(error)})")
+                continue
             verdict = self._judge(statement, context, translated, relation.relation)
             return verdict, lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
@@ -173,11 +181,17 @@ class Checker:
         except TimeoutError:
             return Verdict(statement.line, statement.latex, "unrecognized", f"judging it took longer than {CLAIM_SECONDS:g} s",
                            model=context.name)
-        except (TypeError, ValueError, NotImplementedError, AttributeError, ZeroDivisionError) as error:
-            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {error}", model=context.name)
+        except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
+            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {_one_line(error)}",
+                           model=context.name)
         assert judgement is not None
         return Verdict(statement.line, statement.latex, judgement.verdict, judgement.reason, judgement.expected,
                        context.name, judgement.kind, judgement.point, judgement.values)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) < 160 else text[:157] + "..."
 
 
 def _options_named_in(heading: str) -> dict[str, str]:

@@ -181,11 +181,12 @@ class Judge:
         for position, factor in enumerate(factors, 1):
             node = model.node(factor.of)
             inputs = model.direct_inputs(node) if node is not None else []
-            if factor.wrt not in inputs:
-                what = (f"{self.show(factor.of)} is computed from {', '.join(self.show(i) for i in inputs)}"
-                        if inputs else f"{self.show(factor.of)} is not a node of the graph")
-                return Judgement("wrong", "chain rule", f"wrong node in factor {position}: {self.show(factor)} is "
-                                 f"not a node partial, since {what}", shown)
+            if factor.wrt in inputs or (node is not None and model.node_depends_on(node, factor.wrt)):
+                continue  # an edge; or ∂L/∂z, a stretch of the chain taken in one step, still a link of it
+            what = (f"{self.show(factor.of)} is computed from {', '.join(self.show(i) for i in inputs)}"
+                    if inputs else f"{self.show(factor.of)} is not a node of the graph")
+            return Judgement("wrong", "chain rule", f"wrong node in factor {position}: {self.show(factor)} is "
+                             f"not a node partial, since {what}", shown)
         for position, (factor, following) in enumerate(zip(factors, factors[1:]), 1):
             if following.of != factor.wrt:
                 return Judgement("wrong", "chain rule", f"broken link after factor {position}: {self.show(factor)} "

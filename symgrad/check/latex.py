@@ -654,7 +654,7 @@ class _Parser:
             message = "the operator form \\frac{\\partial}{\\partial x} f is not supported"
             raise self.error(f"{message}; write \\frac{{\\partial f}}{{\\partial x}}", marker)
         value = self.power()
-        allowed = (sp.Symbol, sp.Indexed, sp.Function) if numerator else (sp.Symbol, sp.Indexed)
+        allowed = (sp.Symbol, sp.Indexed, sp.Function)  # ∂σ(z), dh(\mathbf{x}): a node written as a function value
         if isinstance(value, sp.Pow):
             raise self.error("higher-order derivatives are not supported", marker)
         if not isinstance(value, allowed):

@@ -89,6 +89,13 @@ class Vocabulary:
             raise UnknownSymbols(", ".join(unknown))
         return self._translate(expr)
 
+    def _as_quantity(self, expr: sp.Expr) -> sp.Expr:
+        """A node written by its value (σ(z) for the node that is σ(z)) as that node, in a derivative."""
+        for node in self.model.forward_nodes:
+            if node.value == expr:
+                return node.symbol
+        return expr
+
     def _translate(self, expr: sp.Expr) -> sp.Expr:
         if isinstance(expr, sp.Symbol):
             if expr.name in self.index_names:
@@ -106,13 +113,15 @@ class Vocabulary:
                 return target
             return target(*args)
         if isinstance(expr, Partial):
-            of, wrt = self._translate(expr.of), self._translate(expr.wrt)
+            of, wrt = self._as_quantity(self._translate(expr.of)), self._as_quantity(self._translate(expr.wrt))
             if isinstance(of, sp.Function) and not isinstance(of, sp.Symbol):
                 return sp.Derivative(of, wrt)  # ∂g(z)/∂z: an ordinary derivative of an applied function
             return Partial(of, wrt)
         if isinstance(expr, sp.Derivative):
             inner = self._translate(expr.expr)
-            variables = [self._translate(v) for v in expr.variables]
+            written = [self._translate(v) for v in expr.variables]
+            variables = [self._as_quantity(v) for v in written]
+            inner = inner.xreplace({w: v for w, v in zip(written, variables) if w != v})  # d/dσ(z) of …σ(z)…
             if isinstance(inner, sp.Symbol):  # h'(…) where h names a node: d node / d variable
                 return Partial(inner, variables[0])
             return sp.Derivative(inner, *variables)
