@@ -1,0 +1,141 @@
+"""Python names for a model's quantities: derived from the handout's names, then checked.
+
+The handouts name things in LaTeX (``a_1``, ``y^*``, ``\\gamma``, ``\\mathbf{x}``); generated code
+needs identifiers.  The rule is mechanical, so that a reader can map one onto the other:
+
+- unwrap ``\\mathbf{…}`` and drop Greek backslashes: ``\\gamma`` → ``gamma``;
+- drop the label's star: ``y^*`` → ``y`` (the star marks the target, not another quantity);
+- drop subscript marks and braces: ``a_1`` → ``a1``, ``w_{12}`` → ``w12``;
+- a vector input is a matrix with one sample per row, so it takes a capital: ``\\mathbf{x}`` → ``X``;
+- two roles have fixed names: the loss is ``loss`` and the step size is ``lr`` (the interface's name).
+
+Every name is checked *before* anything is written: it must be an identifier, not a keyword, not a
+Python builtin, not a name the template itself uses, not one that ``ruff`` rejects as ambiguous
+(``l``, ``O``, ``I``), and no two quantities may share one.  A failure is one line for the user.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import UsageError
+from ..graph import Model
+from ..printing import printers_for
+
+#: Names the NumPy template defines or uses itself; a model quantity may not take one of them.
+TEMPLATE_NAMES = frozenset({
+    "np", "PARAMS", "init_params", "forward", "loss", "gradient", "loss_and_gradient", "update",
+    "params", "rng", "lr", "grads", "_floating",
+})
+
+#: Names that ``ruff`` (E741) rejects as easy to misread.
+AMBIGUOUS = frozenset({"l", "O", "I"})
+
+#: The fixed names of two roles.
+LOSS_NAME = "loss"
+STEP_NAME = "lr"
+
+_WRAPPERS = re.compile(r"\\(?:mathbf|mathrm|boldsymbol|bm|operatorname|vec)\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Name:
+    """One quantity of the model under its Python name.
+
+    ``aliases`` are the SymPy objects that stand for it (``x_j``, the base ``x`` and the vector
+    ``\\mathbf{x}`` are one quantity); ``handout`` is how the handout's text printer writes it.
+    """
+
+    python: str
+    handout: str
+    role: str
+    aliases: tuple[sp.Basic, ...]
+
+
+def identifier(latex_name: str, capital: bool = False) -> str:
+    """The Python name for a handout (LaTeX) name; it is checked later, not here."""
+    text = _WRAPPERS.sub(r"\1", latex_name)
+    text = re.sub(r"\^\{?\*\}?", "", text)
+    text = text.replace("\\", "").replace("{", "").replace("}", "").replace("_", "")
+    return text[:1].upper() + text[1:] if capital else text
+
+
+def _latex_name(quantity: sp.Basic) -> str:
+    if isinstance(quantity, sp.Indexed):
+        return quantity.base.name
+    return quantity.name
+
+
+def model_names(model: Model) -> list[Name]:
+    """Every quantity the generated code names, in model order: inputs, label, parameters, nodes, step size."""
+    _, text = printers_for(model)
+    names: list[Name] = []
+
+    def vector_aliases(quantity: sp.Basic) -> tuple[sp.Basic, ...]:
+        if isinstance(quantity, sp.Indexed):
+            vector = model.vector_forms.get(quantity)
+            return tuple(a for a in (quantity, quantity.base, vector) if a is not None)
+        return (quantity,)
+
+    for quantity in model.inputs:
+        shown = model.vector_forms.get(quantity, quantity)
+        vector = isinstance(quantity, sp.Indexed)
+        python = identifier(_latex_name(quantity), capital=vector)
+        names.append(Name(python, text.doprint(shown), "input", vector_aliases(quantity)))
+    names.append(Name(identifier(model.label.name), text.doprint(model.label), "label", (model.label,)))
+    for quantity in model.params:
+        shown = model.vector_forms.get(quantity, quantity)
+        python = identifier(_latex_name(quantity))
+        names.append(Name(python, text.doprint(shown), "parameter", vector_aliases(quantity)))
+    for node in model.forward_nodes:
+        names.append(Name(identifier(node.symbol.name), text.doprint(node.symbol), "node", (node.symbol,)))
+    for dimension in sorted(_dimensions(model), key=sp.default_sort_key):
+        names.append(Name(identifier(dimension.name), text.doprint(dimension), "dimension", (dimension,)))
+    names.append(Name(LOSS_NAME, text.doprint(model.loss.symbol), "loss", (model.loss.symbol,)))
+    names.append(Name(STEP_NAME, text.doprint(model.step_size), "step size", (model.step_size,)))
+    return names
+
+
+def _dimensions(model: Model) -> set[sp.Symbol]:
+    """The symbolic sizes of the model's sums (k in Σ_{i=1}^{k}), which become the data's feature dimension."""
+    sizes: set[sp.Symbol] = set()
+    for node in model.nodes:
+        for total in node.value.atoms(sp.Sum):
+            for _, _, upper in total.limits:
+                sizes |= upper.free_symbols
+    return sizes
+
+
+def check_names(model_name: str, names: list[Name]) -> None:
+    """Refuse, with one line, any name that is not a safe, unique Python identifier."""
+    seen: dict[str, Name] = {}
+    for name in names:
+        problem = None
+        fixed_role = name.role in ("loss", "step size")
+        if not name.python.isidentifier():
+            problem = "is not a Python identifier"
+        elif keyword.iskeyword(name.python):
+            problem = "is a Python keyword"
+        elif name.python in dir(builtins):
+            problem = "would shadow the Python builtin of that name"
+        elif name.python in AMBIGUOUS:
+            problem = "is ambiguous (ruff E741: l, O and I read as 1 and 0)"
+        elif name.python in TEMPLATE_NAMES and not fixed_role:
+            problem = "is a name the generated module uses itself"
+        elif name.python in seen:
+            other = seen[name.python]
+            problem = f"is also the name of the {other.role} {other.handout!r}"
+        if problem:
+            quantity = f"the {name.role} {name.handout!r} would be named {name.python!r}"
+            raise UsageError(f"cannot generate {model_name}: {quantity}, which {problem}")
+        seen[name.python] = name
+
+
+def symbol_map(names: list[Name]) -> dict[sp.Basic, sp.Symbol]:
+    """Each SymPy alias → a plain symbol carrying its Python name (what the printers print)."""
+    return {alias: sp.Symbol(name.python) for name in names for alias in name.aliases}

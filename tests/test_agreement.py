@@ -1,0 +1,467 @@
+"""Three-way agreement, and the generated modules used the way the handouts use them.
+
+For every module in generated/: the gradient as the derivation states it (lambdified by SymPy into
+mpmath at 2000 digits, sample by sample), the module's ``gradient`` and a central difference of the module's
+``loss`` agree at points drawn by hypothesis, including |z| in the thousands and batches of one.
+The updates are compared with the handouts' formulas, typed here independently in NumPy; the
+modules train; they stay finite without warnings at |z| = 1000; float32 stays float32.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from symgrad.models import derive_named
+
+REPO = Path(__file__).resolve().parent.parent
+GENERATED = REPO / "generated"
+EPS = np.finfo(np.float64).eps
+
+#: The modules the issue asks for, with their PARAMS written out: the interface, independently of the generator.
+EXPECTED_PARAMS = {
+    "logistic-regression": {"w": ("k",)},
+    "two-weight-chain": {"w2": (), "w1": ()},
+    "two-weight-chain-cross-entropy": {"w2": (), "w1": ()},
+}
+#: Every module in generated/ (a model added to the catalogue and generated is tested too).
+MODELS = sorted(p.stem.replace("_", "-") for p in GENERATED.glob("*.py") if p.stem != "__init__")
+
+
+def handout_key(symbol: sp.Expr) -> str:
+    """A parameter's key in params: its handout name without the subscript mark (w_1 → w1, w_j → w)."""
+    return (symbol.base.name if isinstance(symbol, sp.Indexed) else symbol.name).replace("_", "")
+
+
+def load(name: str):
+    path = GENERATED / f"{name.replace('-', '_')}.py"
+    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def modules():
+    return {name: load(name) for name in MODELS}
+
+
+# ---------------------------------------------------------------------------------------------
+# The derivation, evaluated by SymPy
+# ---------------------------------------------------------------------------------------------
+
+def magnitude(expr: sp.Expr) -> sp.Expr:
+    """The expression with every term made positive: the size S of what it adds up.
+
+    Float64 rounding errors are relative to S, not to the result: (1 - a) at a = 1 - 1e-12, or
+    a - y at a ≈ y, cancel, and no float64 code keeps all of their surviving digits.  So the
+    tolerance is 1e-7·|g| + 1e-10·S: 1e-7 relative, plus a thousand-fold margin over the rounding
+    error a float64 forward pass can leave in S (a few eps per operation, |z|·eps through s(z)).
+    """
+    if expr.is_Add:
+        return sp.Add(*(magnitude(a) for a in expr.args))
+    if expr.is_Mul:
+        return sp.Mul(*(magnitude(a) for a in expr.args))
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return magnitude(expr.base) ** expr.exp
+    return sp.Abs(expr)
+
+
+class Derived:
+    """One model's derivation, evaluated by SymPy sample by sample from the exact float64 inputs.
+
+    Each node's definition, the loss and each gradient formula are lambdified into mpmath and run
+    at 2000 digits, so ln(1 - s(1000)) keeps hundreds of correct digits after its cancellation
+    (|z| here stays below 3000, and e^{-3000} ≈ 10^{-1303}).  Only the final means become floats.
+    """
+
+    WORKING_DIGITS = 2000
+
+    def __init__(self, name: str) -> None:
+        self.derivation = derive_named(name)
+        self.model = self.derivation.model
+        self.params = {handout_key(p): p for p in self.model.params}
+        self.vector_input = isinstance(self.model.inputs[0], sp.Indexed)
+        self.binary = self.model.loss.value.has(sp.log)  # a log-loss wants labels in [0, 1]
+        self._compiled: dict[int, tuple] = {}
+
+    def _concrete(self, expr: sp.Expr, features: int) -> sp.Expr:
+        """Σ_{i=1}^{k} written out for ``features`` terms, components x_i as plain symbols, s as exponentials."""
+        def expand(total: sp.Sum) -> sp.Expr:
+            (_, _, upper), = total.limits
+            return total.subs(upper, features).doit()
+
+        expr = expr.replace(lambda e: isinstance(e, sp.Sum), expand).rewrite(sp.exp)
+        return expr.replace(lambda e: isinstance(e, sp.Indexed), lambda e: sp.Symbol(f"{e.base}#{e.indices[0]}"))
+
+    def _components(self, quantity: sp.Expr, features: int) -> list[sp.Symbol]:
+        if isinstance(quantity, sp.Indexed):
+            return [sp.Symbol(f"{quantity.base}#{i + 1}") for i in range(features)]
+        return [quantity]
+
+    def compiled(self, features: int) -> tuple:
+        """(argument symbols, node functions, loss, loss magnitude, {key: [(gradient, magnitude)] per component})."""
+        if features in self._compiled:
+            return self._compiled[features]
+        model = self.model
+        (data,) = model.inputs
+        args = [*self._components(data, features), model.label]
+        for symbol in self.params.values():
+            args += self._components(symbol, features)
+        args += [node.symbol for node in model.forward_nodes]
+
+        def function(expr: sp.Expr):
+            return sp.lambdify(args, self._concrete(expr, features), modules="mpmath")
+
+        nodes = [function(node.value) for node in model.forward_nodes]
+        loss = (function(model.loss.value), function(magnitude(model.loss.value)))
+        gradients = {}
+        for key, symbol in self.params.items():
+            formula = self.derivation.gradient(symbol)
+            parts = [formula]
+            if isinstance(symbol, sp.Indexed):  # ∂L/∂w_j for j = 1 … k
+                parts = [formula.xreplace({symbol.indices[0]: i + 1}) for i in range(features)]
+            gradients[key] = [(function(p), function(magnitude(p))) for p in parts]
+        self._compiled[features] = (args, nodes, loss, gradients)
+        return self._compiled[features]
+
+    def sample(self, params: dict, x, y) -> tuple:
+        """(loss, {key: gradient components}, {key: their magnitudes}, loss magnitude) for one sample, as mpf."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        _, nodes, (loss, loss_size), gradients = self.compiled(len(x))
+        values = [mpmath.mpf(float(v)) for v in x] + [mpmath.mpf(float(y))]
+        for key in self.params:
+            values += [mpmath.mpf(float(v)) for v in np.atleast_1d(params[key])]
+        computed = [mpmath.mpf(0)] * len(nodes)
+        for i, node in enumerate(nodes):
+            computed[i] = node(*values, *computed)
+            assert abs(computed[i]) < 4000, "2000 digits cover e^-|z| only for |z| < 4000"
+        values += computed
+        gradient = {key: [g(*values) for g, _ in parts] for key, parts in gradients.items()}
+        sizes = {key: [m(*values) for _, m in parts] for key, parts in gradients.items()}
+        return loss(*values), gradient, sizes, loss_size(*values)
+
+    def batch(self, params: dict, X, y) -> tuple[float, dict, dict, float]:
+        """The mean over the samples of each, as float64 at the end."""
+        with mpmath.workdps(self.WORKING_DIGITS):
+            samples = [self.sample(params, X[n], y[n]) for n in range(len(y))]
+            count = len(samples)
+            loss = float(mpmath.fsum(s[0] for s in samples) / count)
+            loss_size = float(mpmath.fsum(s[3] for s in samples) / count)
+            gradient, sizes = {}, {}
+            for key, value in params.items():
+                shape = np.shape(value)
+                gradient[key] = self._mean([s[1][key] for s in samples]).reshape(shape)
+                sizes[key] = self._mean([s[2][key] for s in samples]).reshape(shape)
+        return loss, gradient, sizes, loss_size
+
+    @staticmethod
+    def _mean(per_sample: list[list]) -> np.ndarray:
+        """Componentwise mean over the samples, summed exactly (fsum) before rounding to float64."""
+        return np.array([float(mpmath.fsum(c) / len(per_sample)) for c in zip(*per_sample, strict=True)])
+
+
+@pytest.fixture(scope="module")
+def derived():
+    return {name: Derived(name) for name in MODELS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Central differences of the generated loss
+# ---------------------------------------------------------------------------------------------
+
+def central_difference(module, params: dict, X, y, key: str, index: tuple, step: float) -> tuple[float, float]:
+    """(∂loss/∂params[key][index] by central difference, an estimate of that difference's error).
+
+    The error estimate is the truncation error (from halving the step: D(h) - D(h/2) ≈ 3× the
+    truncation of D(h/2)) plus the rounding of the loss divided by the step.
+    """
+    def shifted(delta: float) -> float:
+        moved = {k: np.array(v, dtype=float, copy=True) for k, v in params.items()}
+        moved[key][index] += delta
+        moved = {k: (v if v.shape else float(v)) for k, v in moved.items()}
+        return float(module.loss(moved, X, y))
+
+    def difference(h: float) -> tuple[float, float]:
+        up, down = shifted(h), shifted(-h)
+        return (up - down) / (2 * h), 32 * EPS * (abs(up) + abs(down)) / (2 * h)
+
+    coarse, _ = difference(step)
+    fine, rounding = difference(step / 2)
+    return fine, abs(coarse - fine) + rounding
+
+
+def relative_step(value: float) -> float:
+    return 1e-5 * max(1.0, abs(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Points
+# ---------------------------------------------------------------------------------------------
+
+def floats(low: float, high: float):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def points(draw, reference: Derived, module):
+    """A batch of 1 to 5 samples and parameters, half of the time large: |z| reaches the thousands.
+
+    Inputs stay within ±2 and weights within ±1000 (vector entries ±300), so |z| < 4000.
+    """
+    n = draw(st.integers(1, 5))
+    k = draw(st.integers(1, 4))
+    shape = (n, k) if reference.vector_input else (n,)
+    size = int(np.prod(shape))
+    X = np.array(draw(st.lists(floats(-2, 2), min_size=size, max_size=size))).reshape(shape)
+    labels = st.one_of(st.sampled_from([0.0, 1.0]), floats(0, 1)) if reference.binary else floats(-1, 2)
+    y = np.array(draw(st.lists(labels, min_size=n, max_size=n)))
+    params = {}
+    for key, dims in module.PARAMS.items():
+        if dims:
+            entry = st.one_of(floats(-3, 3), floats(-300, 300))
+            params[key] = np.array(draw(st.lists(entry, min_size=k, max_size=k)))
+        else:
+            params[key] = draw(st.one_of(floats(-3, 3), floats(-1000, 1000)))
+    return params, X, y
+
+
+def extremes(reference: Derived, module) -> list:
+    """One sample, every weight ±1000 and inputs 1: |z| = 1000 (or a sum of such) at every node."""
+    X = np.ones((1, 1)) if reference.vector_input else np.ones(1)
+    cases = []
+    for sign in (1.0, -1.0):
+        params = {key: sign * 1000.0 * (np.ones(1) if dims else 1.0) for key, dims in module.PARAMS.items()}
+        for label in ((0.0, 1.0) if reference.binary else (0.25,)):
+            cases.append((params, X, np.array([label])))
+    return cases
+
+
+def tolerance(value, size):
+    """1e-7 relative, plus what float64 rounding may leave where terms cancel (see ``magnitude``)."""
+    return 1e-7 * np.abs(value) + 1e-10 * size + 1e-300
+
+
+def check_three_way(module, reference: Derived, params: dict, X, y) -> None:
+    loss_ref, grad_ref, sizes, loss_size = reference.batch(params, X, y)
+    generated = module.gradient(params, X, y)
+    assert list(generated) == list(module.PARAMS) == list(reference.params)
+    assert abs(float(module.loss(params, X, y)) - loss_ref) <= tolerance(loss_ref, loss_size)
+    for key, value in params.items():
+        got = np.asarray(generated[key], dtype=float)
+        assert got.shape == np.shape(value)
+        # (1) the derivation, (2) the generated gradient: 1e-7 relative to the size of the terms.
+        np.testing.assert_array_less(np.abs(got - grad_ref[key]), tolerance(grad_ref[key], sizes[key]),
+                                     err_msg=f"{key}: generated {got} vs derivation {grad_ref[key]}")
+        # (3) a central difference of the generated loss, within 1e-7 plus its own error.
+        for index in np.ndindex(np.shape(value)):
+            step = relative_step(np.asarray(value)[index])
+            difference, error = central_difference(module, params, X, y, key, index, step)
+            allowed = tolerance(got[index], sizes[key][index]) + error
+            assert abs(difference - got[index]) <= allowed, (key, index, difference, got[index], allowed)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_three_way_agreement(modules, derived, name, data):
+    module, reference = modules[name], derived[name]
+    params, X, y = data.draw(points(reference, module))
+    check_three_way(module, reference, params, X, y)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_three_way_agreement_at_z_1000(modules, derived, name):
+    for params, X, y in extremes(derived[name], modules[name]):
+        check_three_way(modules[name], derived[name], params, X, y)
+
+
+def test_the_issue_s_modules_are_generated():
+    assert set(EXPECTED_PARAMS) <= set(MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_comparison_can_fail(modules, derived, name):
+    """A gradient off by 1e-5 relative is caught by both the derivation and the central difference."""
+    module = modules[name]
+    X = np.array([[1.0, 2.0], [-0.5, 0.4]]) if derived[name].vector_input else np.array([0.7, -1.1])
+    y = np.array([0.2, 0.9])
+    scalars = iter([0.8, -1.3, 0.4])
+    params = {key: (np.array([0.3, -0.7]) if dims else next(scalars)) for key, dims in module.PARAMS.items()}
+    _, grad_ref, sizes, _ = derived[name].batch(params, X, y)
+    for key, value in params.items():
+        wrong = np.asarray(module.gradient(params, X, y)[key], dtype=float) * (1 + 1e-5)
+        assert np.all(np.abs(wrong - grad_ref[key]) > tolerance(grad_ref[key], sizes[key]))
+        index = next(iter(np.ndindex(np.shape(value))))
+        step = relative_step(np.asarray(value)[index])
+        difference, error = central_difference(module, params, X, y, key, index, step)
+        assert abs(difference - wrong[index]) > tolerance(wrong[index], sizes[key][index]) + error
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_interface(modules, derived, name):
+    module = modules[name]
+    expected = module.PARAMS
+    if name in EXPECTED_PARAMS:
+        assert module.PARAMS == EXPECTED_PARAMS[name]
+    X = np.ones((3, 4)) if derived[name].vector_input else np.ones(3)
+    y = np.array([0.0, 1.0, 1.0])
+    params = module.init_params(X, y)
+    assert list(params) == list(expected)
+    for key, shape in expected.items():
+        sizes = {"k": 4}
+        assert np.shape(params[key]) == tuple(sizes[d] for d in shape)
+        assert not np.shape(params[key]) or isinstance(params[key], np.ndarray)
+    assert module.forward(params, X).shape == (3,)
+    assert np.shape(module.loss(params, X, y)) == ()
+    new = module.update(params, X, y, 0.1)
+    assert list(new) == list(expected) and new is not params
+    loss, grads = module.loss_and_gradient(params, X, y)
+    assert loss == module.loss(params, X, y)
+    for key in expected:
+        np.testing.assert_array_equal(grads[key], module.gradient(params, X, y)[key])
+    again = module.init_params(X, y)
+    for key in expected:
+        np.testing.assert_array_equal(params[key], again[key])  # rng=None is seed 0: reproducible
+
+
+# ---------------------------------------------------------------------------------------------
+# The handouts' updates, typed here
+# ---------------------------------------------------------------------------------------------
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def logistic_regression_update(params, x, y, step):
+    """w ← w + η x (y - h(x)), h(x) = s(Σ_i w_i x_i)."""
+    w = params["w"]
+    h = sigmoid(x @ w)
+    return {"w": w + step * x * (y - h)}
+
+
+def chain_update(params, x, y, step, cross_entropy):
+    """w2 ← w2 - α (a2 - y*) a2(1 - a2) a1 and w1 ← w1 - α (a2 - y*) a2(1 - a2) w2 a1(1 - a1) x;
+    after a sigmoid, cross-entropy's ∂Loss/∂a2 · a2(1 - a2) is a2 - y*."""
+    w1, w2 = params["w1"], params["w2"]
+    a1 = sigmoid(x * w1)
+    a2 = sigmoid(a1 * w2)
+    delta = a2 - y if cross_entropy else (a2 - y) * a2 * (1 - a2)
+    return {"w2": w2 - step * delta * a1, "w1": w1 - step * delta * w2 * a1 * (1 - a1) * x}
+
+
+HANDOUT_UPDATES = {
+    "logistic-regression": logistic_regression_update,
+    "two-weight-chain": lambda p, x, y, step: chain_update(p, x, y, step, cross_entropy=False),
+    "two-weight-chain-cross-entropy": lambda p, x, y, step: chain_update(p, x, y, step, cross_entropy=True),
+}
+
+
+@pytest.mark.parametrize("name", list(HANDOUT_UPDATES))
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_update_with_one_sample_is_the_handout_update(modules, name, seed):
+    rng = np.random.default_rng(seed)
+    step = rng.uniform(0.01, 2.0)
+    if name == "logistic-regression":
+        k = int(rng.integers(1, 5))
+        params, x, y = {"w": rng.normal(size=k)}, rng.normal(size=k), float(rng.integers(0, 2))
+        X = x[None, :]
+    else:
+        params, x, y = {"w2": rng.normal(), "w1": rng.normal()}, rng.normal(), rng.uniform()
+        X = np.array([x])
+    got = modules[name].update(params, X, np.array([y]), step)
+    expected = HANDOUT_UPDATES[name](params, x, y, step)
+    assert set(got) == set(expected)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+def test_logistic_regression_trains_to_95_percent_on_separable_data(modules):
+    module = modules["logistic-regression"]
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(400, 3))
+    X = np.hstack([X, np.ones((400, 1))])  # a constant feature, so the boundary need not pass through 0
+    truth = np.array([2.0, -1.0, 0.5, 0.3])
+    y = (X @ truth > 0).astype(float)
+    params = module.init_params(X, y, rng=1)
+    for _ in range(300):
+        params = module.update(params, X, y, 1.0)
+    accuracy = np.mean((module.forward(params, X) > 0.5) == (y == 1))
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("name", ["two-weight-chain", "two-weight-chain-cross-entropy"])
+def test_chain_loss_decreases_over_100_steps(modules, name):
+    module = modules[name]
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=64)
+    y = sigmoid(sigmoid(1.5 * x) * 2.0)  # targets a chain with w1 = 1.5, w2 = 2 produces
+    params = module.init_params(x, y, rng=0)
+    losses = [module.loss(params, x, y)]
+    for _ in range(100):
+        params = module.update(params, x, y, 0.5)
+        losses.append(module.loss(params, x, y))
+    assert losses[-1] < losses[0]
+    assert np.all(np.diff(losses) <= 1e-12)  # a small step: every step goes downhill
+
+
+# ---------------------------------------------------------------------------------------------
+# Stability and dtypes
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_finite_without_warnings_at_z_1000(modules, derived, name, dtype):
+    """Overflow, invalid operations and division by zero raise; underflow is allowed, because
+    s(-1000) = e^-1000 is below the smallest float and must round to 0 (even np.logaddexp
+    underflows internally)."""
+    module = modules[name]
+    for params, X, y in extremes(derived[name], module):
+        X = X.astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                outputs = [module.forward(params, X), module.loss(params, X, y)]
+                outputs += [*module.gradient(params, X, y).values(), *module.update(params, X, y, 0.1).values()]
+        for output in outputs:
+            assert np.all(np.isfinite(output))
+
+
+def test_loss_at_z_1000_is_the_exact_value(modules):
+    """Cross-entropy of a confident wrong answer at γ = 1000 is 1000, not inf."""
+    module = modules["logistic-regression"]
+    params, X = {"w": np.array([1000.0])}, np.array([[1.0]])
+    assert float(module.loss(params, X, np.array([0.0]))) == pytest.approx(1000.0, rel=1e-15)
+    assert 0.0 <= float(module.loss(params, X, np.array([1.0]))) < 1e-300
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.float64])
+def test_dtype_is_preserved(modules, derived, name, dtype, label_dtype):
+    module = modules[name]
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(5, 3)) if derived[name].vector_input else rng.normal(size=5)).astype(dtype)
+    y = rng.integers(0, 2, size=5).astype(label_dtype)
+    params = module.init_params(X, y)
+    loss, grads = module.loss_and_gradient(params, X, y)
+    outputs = [module.forward(params, X), module.loss(params, X, y), loss, *grads.values(), *params.values(),
+               *module.gradient(params, X, y).values(), *module.update(params, X, y, 0.1).values()]
+    for output in outputs:
+        assert np.asarray(output).dtype == dtype
+    for output in (*module.gradient(params, X, y).values(), *module.update(params, X, y, 0.1).values()):
+        assert isinstance(output, (np.ndarray, np.floating))
+

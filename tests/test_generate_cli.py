@@ -1,0 +1,205 @@
+"""``symgrad generate``: writing, --check, determinism, the committed generated/ folder, and refusals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import symgrad.codegen.pipeline as pipeline
+from symgrad.cli import main
+from symgrad.codegen import generatable_names, generate, module_name
+from symgrad.derive import derive
+from symgrad.errors import UsageError
+from symgrad.graph import Model, Node
+from symgrad.models import derive_named, two_weight_chain
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(["generate", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    """Every module, generated once into a folder the tests copy from."""
+    folder = tmp_path_factory.mktemp("generated")
+    generate(out_dir=folder)
+    return folder
+
+
+def copy_of(written: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "out"
+    target.mkdir()
+    for path in written.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def test_the_committed_generated_folder_is_current():
+    """What CI runs: `symgrad generate --check`; and no module is left over from a model that is gone."""
+    report = generate(out_dir=REPO / "generated", check=True)
+    assert [(f.model, f.status) for f in report] == [(name, "current") for name in generatable_names()]
+    on_disk = {p.name for p in (REPO / "generated").glob("*.py")}
+    assert on_disk == {f"{module_name(name)}.py" for name in generatable_names()}
+
+
+def test_check_reports_missing_files_and_writes_nothing(capsys, tmp_path):
+    status, out, _ = run_cli(capsys, "--check", "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert out.splitlines() == [f"missing: {tmp_path / 'out' / (module_name(n) + '.py')}" for n in generatable_names()]
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_fails_on_a_stale_file_and_passes_after_regenerating(capsys, written, tmp_path):
+    out = copy_of(written, tmp_path)
+    status, text, _ = run_cli(capsys, "--check", "--out", str(out))
+    assert status == 0 and text.startswith("up to date: ")
+
+    stale = out / "two_weight_chain.py"
+    edited = stale.read_text(encoding="utf-8").replace("0.5*t0**2", "0.5*t0**2 + 0.0")
+    stale.write_text(edited, encoding="utf-8")
+    status, text, _ = run_cli(capsys, "--check", "--out", str(out))
+    assert status == 1
+    assert text.splitlines() == [f"stale: {stale}"]
+    assert stale.read_text(encoding="utf-8") == edited  # --check writes nothing
+
+    status, text, _ = run_cli(capsys, "--out", str(out))
+    assert status == 0
+    assert f"wrote {stale}" in text.splitlines()
+    assert sum(line.startswith("unchanged ") for line in text.splitlines()) == len(generatable_names()) - 1
+    status, _, _ = run_cli(capsys, "--check", "--out", str(out))
+    assert status == 0
+    assert stale.read_bytes() == (written / "two_weight_chain.py").read_bytes()
+
+
+def test_named_models_only(capsys, tmp_path):
+    status, text, _ = run_cli(capsys, "two-weight-chain", "--out", str(tmp_path))
+    assert status == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two_weight_chain.py"]
+    assert text == f"wrote {tmp_path / 'two_weight_chain.py'}\n"
+
+
+def test_unchanged_files_are_not_rewritten(written, tmp_path):
+    out = copy_of(written, tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    report = generate(out_dir=out)
+    assert {f.status for f in report} == {"unchanged"}
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("seeds", [("0", "4242"), ("1", "random")])
+def test_output_is_the_same_bytes_whatever_the_hash_seed(tmp_path, seeds):
+    folders = []
+    for seed in seeds:
+        folder = tmp_path / f"seed-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run([sys.executable, "-m", "symgrad", "generate", "--out", str(folder)],
+                                cwd=REPO, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        folders.append(folder)
+    first, second = ({p.name: p.read_bytes() for p in f.iterdir()} for f in folders)
+    assert first == second
+    assert set(first) == {f"{module_name(n)}.py" for n in generatable_names()}
+
+
+def test_unknown_model_is_one_line_listing_the_choices(capsys, tmp_path):
+    status, out, err = run_cli(capsys, "no-such-model", "--out", str(tmp_path))
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "unknown model 'no-such-model'; choose from " + ", ".join(generatable_names()) in err
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("sigmoid", "it has no parameters to train"),
+    ("two-weight-chain-abstract", "are abstract"),
+])
+def test_a_model_without_a_module_says_why(capsys, tmp_path, name, reason):
+    status, _, err = run_cli(capsys, name, "--out", str(tmp_path))
+    assert status == 2
+    assert err.startswith(f"symgrad: error: cannot generate {name}: ") and reason in err
+    assert err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_names_the_models_without_a_module(capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    text = capsys.readouterr().out
+    assert "\n  sigmoid: it has no parameters to train\n" in text
+    assert "\n  two-weight-chain-abstract: its functions Loss, g_1, g_2 are abstract" in text
+    assert "--check" in text and "--out DIR" in text
+
+
+def test_an_unwritable_folder_is_one_line(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    status, _, err = run_cli(capsys, "two-weight-chain", "--out", str(blocker))
+    assert status == 2 and err.startswith("symgrad: error: cannot write ") and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Names that cannot become Python identifiers
+# ---------------------------------------------------------------------------------------------
+
+def chain_with_weight_named(name: str) -> Model:
+    """The two-weight chain with w_1 renamed: what a catalogue entry with an unusable name would be."""
+    model = two_weight_chain()
+    w1 = next(p for p in model.params if p.name == "w_1")
+    renamed = sp.Symbol(name)
+    nodes = tuple(Node(n.symbol, n.expr.xreplace({w1: renamed})) for n in model.nodes)
+    params = tuple(renamed if p == w1 else p for p in model.params)
+    return Model(model.name, model.description, model.inputs, model.label, params, nodes, model.step_size,
+                 model.notation, model.vector_forms, model.options)
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("lambda", "is a Python keyword"),
+    ("sum", "would shadow the Python builtin"),
+    ("np", "is a name the generated module uses itself"),
+    ("l", "is ambiguous"),
+    ("w'", "is not a Python identifier"),
+    ("z_{1}", "which is also the name of the parameter 'z1'"),
+])
+def test_a_bad_name_is_refused_before_anything_is_written(monkeypatch, capsys, tmp_path, name, problem):
+    bad = derive(chain_with_weight_named(name))
+    real = pipeline.derive_named
+    monkeypatch.setattr(pipeline, "derive_named", lambda n: bad if n == "two-weight-chain" else real(n))
+    with pytest.raises(UsageError) as refused:
+        generate(["logistic-regression", "two-weight-chain"], tmp_path / "out")
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("cannot generate two-weight-chain: the ") and problem in message
+    assert not (tmp_path / "out").exists()  # not even the module that was fine
+
+    status, _, err = run_cli(capsys, "two-weight-chain", "--out", str(tmp_path / "out"))
+    assert status == 2 and err == f"symgrad: error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_renamed_model_is_otherwise_fine(tmp_path):
+    """The refusals above are about the name alone: a good new name generates."""
+    derivation = derive(chain_with_weight_named("omega"))
+    from symgrad.codegen.context import build_context
+    from symgrad.codegen.lower import lower
+    from symgrad.codegen.render import NUMPY_TEMPLATE, render_template
+
+    source = render_template(NUMPY_TEMPLATE, build_context(lower(derivation, "two-weight-chain"), derivation))
+    assert "z1 = omega*x" in source and 'PARAMS = {"w2": (), "omega": ()}' in source
+
+
+def test_generate_is_quick(tmp_path):
+    """The issue's budget is 3 s for the catalogue; allow slack for a loaded CI machine."""
+    import time
+
+    derive_named("two-weight-chain")  # warm imports
+    start = time.perf_counter()
+    generate(out_dir=tmp_path)
+    assert time.perf_counter() - start < 10
