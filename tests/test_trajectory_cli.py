@@ -1,0 +1,227 @@
+"""``symgrad trajectory`` on the command line: CSV out, the checker's verdicts and exit codes, every user error.
+
+A user error is one line on stderr starting ``symgrad: error:``, exit status 2,
+no traceback.  None of these tests needs matplotlib (the missing-matplotlib
+error is simulated in-process).
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symgrad.trajectory
+from symgrad.cli import main
+from symgrad.trajectory import PLOT_HINT
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(["trajectory", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_one_line_error(status: int, err: str, message: str) -> None:
+    assert status == 2
+    assert err.startswith("symgrad: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def bowl_gradient(x: float, y: float) -> np.ndarray:
+    return np.array([2 * x + y, x + 8 * y])
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---- drawing without a picture: CSV ------------------------------------------------------------------------
+def test_csv_holds_one_path_per_step_size_and_start(capsys, tmp_path):
+    target = tmp_path / "paths.csv"
+    status, out, err = run(
+        capsys,
+        "--objective",
+        "bowl",
+        "--step",
+        "0.1",
+        "--step",
+        "0.2",
+        "--start=-2,1",
+        "--start",
+        "1,1",
+        "--steps",
+        "5",
+        "--csv",
+        str(target),
+    )
+    assert (status, err) == (0, "")
+    assert f"wrote {target}" in out
+    rows = list(csv.DictReader(line for line in target.read_text().splitlines() if not line.startswith("#")))
+    assert list(rows[0]) == ["path", "step", "x", "y"]
+    assert [label for label in dict.fromkeys(row["path"] for row in rows)] == ["1", "2", "3", "4"]
+    first = [row for row in rows if row["path"] == "1"]
+    assert len(first) == 6 and first[0]["step"] == "0.1"
+    x0, y0 = float(first[0]["x"]), float(first[0]["y"])
+    x1, y1 = float(first[1]["x"]), float(first[1]["y"])
+    assert (x0, y0) == (-2.0, 1.0)
+    np.testing.assert_allclose([x1, y1], np.array([x0, y0]) - 0.1 * bowl_gradient(x0, y0), rtol=1e-12)
+
+
+def test_csv_to_standard_output(capsys):
+    status, out, err = run(
+        capsys, "--objective", "x^2 + 3y^2", "--start", "1,1", "--step", "0.1", "--steps", "3", "--csv", "-"
+    )
+    assert status == 0
+    lines = [line for line in out.splitlines() if not line.startswith("#")]
+    assert lines[0] == "path,step,x,y" and lines[1] == "1,0.1,1.0,1.0"
+    assert "# objective: x^2 + 3y^2" in out
+    assert "path 1:" in err  # the summary goes to stderr, so that stdout is pure CSV
+
+
+# ---- checking ---------------------------------------------------------------------------------------------
+def test_generated_paths_pass_the_check_and_fail_the_opposite_check(capsys, tmp_path):
+    target = tmp_path / "chain.csv"
+    assert run(capsys, "--objective", "chain", "--csv", str(target))[0] == 0
+    status, out, _ = run(capsys, "--check", str(target), "--descent")  # the objective comes from the file
+    assert status == 0, out
+    assert "objective chain" in out and "4 of 4 paths feasible" in out
+    status, out, _ = run(capsys, "--check", str(target), "--ascent")
+    assert status == 1
+    assert "path 1: infeasible: step 1 goes against the gradient (ascent must go uphill" in out
+    assert "0 of 4 paths feasible" in out
+
+
+def test_check_reports_the_first_bad_step_of_a_hand_drawn_path(capsys, tmp_path):
+    # Two exact descent steps with eta = 0.1, then a step straight along the x axis.
+    p0 = np.array([-2.0, 1.0])
+    p1 = p0 - 0.1 * bowl_gradient(*p0)
+    p2 = p1 - 0.1 * bowl_gradient(*p1)
+    p3 = p2 + np.array([0.5, 0.0])
+    answer = write(
+        tmp_path / "answer.csv", "x,y\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in (p0, p1, p2, p3))
+    )
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl")
+    assert status == 1
+    expected = np.degrees(np.arccos(np.dot([1.0, 0.0], -bowl_gradient(*p2)) / np.linalg.norm(bowl_gradient(*p2))))
+    assert f"path 1: infeasible: step 3 is at {expected:.1f}° to the gradient (tolerance 10°)" in out
+    status, out, _ = run(
+        capsys, "--check", str(answer), "--descent", "--objective", "bowl", "--tolerance", f"{expected + 1:.1f}"
+    )
+    assert status == 0, out
+
+
+def test_constant_step_reports_the_step_sizes(capsys, tmp_path):
+    p0 = np.array([2.0, 1.0])
+    points = [p0]
+    for eta in (0.05, 0.05, 0.1, 0.05):
+        points.append(points[-1] - eta * bowl_gradient(*points[-1]))
+    answer = write(tmp_path / "answer.csv", "x,y\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in points))
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl")
+    assert status == 0 and "step sizes η = ‖step‖/‖∇f‖ from 0.05 to 0.1" in out
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl", "--constant-step")
+    assert status == 1
+    assert "step 3 has step size η = 0.1, but the common step size is η = 0.05 (tolerance 5%)" in out
+
+
+def test_a_file_with_several_paths_gets_a_verdict_for_each(capsys, tmp_path):
+    p0 = np.array([-2.0, 1.0])
+    good = [p0, p0 - 0.1 * bowl_gradient(*p0)]
+    bad = [p0, p0 + 0.1 * bowl_gradient(*p0)]
+    rows = [f"A,,{float(x)!r},{float(y)!r}" for x, y in good] + [f"B,,{float(x)!r},{float(y)!r}" for x, y in bad]
+    answer = write(tmp_path / "answers.csv", "path,step,x,y\n" + "\n".join(rows) + "\n")
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl")
+    assert status == 1
+    assert "path A: feasible" in out and "path B: infeasible: step 1 goes against the gradient" in out
+    assert "1 of 2 paths feasible" in out
+
+
+# ---- errors: one line, exit 2 -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--objective", "x^2 +", "--csv", "-"], "cannot read the objective 'x^2 +': column 6"),
+        (["--objective", "x + y + z", "--csv", "-"], "must have exactly two variables, found 3: x, y, z"),
+        (["--objective", "chian", "--csv", "-"], "unknown objective 'chian'; choose from chain, bowl, bumps"),
+        (["--objective", "bowl"], "say where to write"),
+        (["--start", "1", "--csv", "-"], "argument --start: expected X,Y"),
+        (["--start", "a,b", "--csv", "-"], "argument --start: expected X,Y"),
+        (["--step", "0", "--csv", "-"], "the step size must be a positive number"),
+        (["--step", "-1", "--csv", "-"], "argument --step: the step size must be a positive number, not '-1'"),
+        (["--steps", "0", "--csv", "-"], "expected a whole number of steps"),
+        (["--range=3,-3,0,1", "--csv", "-"], "needs XMIN < XMAX"),
+        (["--size", "big", "-o", "x.png"], "expected WxH"),
+        (["--tolerance", "5", "--csv", "-"], "--tolerance is for --check"),
+        (["--ascent", "--descent", "--csv", "-"], "not allowed with argument"),
+    ],
+)
+def test_drawing_errors(capsys, args, message):
+    assert_one_line_error(*run(capsys, *args)[::2], message)
+
+
+def test_check_errors(capsys, tmp_path):
+    good = write(tmp_path / "good.csv", "x,y\n0,1\n0,0.5\n")
+    cases = [
+        (["--check", str(tmp_path / "missing.csv"), "--descent", "--objective", "bowl"], "cannot read"),
+        (["--check", str(good), "--objective", "bowl"], "--check needs --ascent or --descent"),
+        (["--check", str(good), "--descent"], "does not name its objective; give --objective"),
+        (["--check", str(good), "--descent", "--objective", "nosuch"], "unknown objective 'nosuch'"),
+        (["--check", str(good), "--descent", "--objective", "a b c"], "exactly two variables"),
+        (["--check", str(good), "--descent", "--objective", "bowl", "--step", "0.1"], "--step is for drawing"),
+        (["--check", str(good), "--descent", "--objective", "bowl", "--tolerance", "95"], "between 0 and 90"),
+        (
+            ["--check", str(good), "--descent", "--objective", "bowl", "--step-tolerance", "0.1"],
+            "is for --constant-step",
+        ),
+        (
+            ["--check", str(write(tmp_path / "bad.csv", "x,y\n0,1\n0,one\n")), "--descent", "--objective", "bowl"],
+            "bad.csv, line 3: y is not a number: 'one'",
+        ),
+        (
+            ["--check", str(write(tmp_path / "short.csv", "x,y\n0,1\n")), "--descent", "--objective", "bowl"],
+            "a path needs at least two",
+        ),
+        (
+            ["--check", str(write(tmp_path / "nan.csv", "x,y\n0,1\nnan,2\n")), "--descent", "--objective", "bowl"],
+            "line 3: x is not finite",
+        ),
+        (
+            ["--check", str(write(tmp_path / "ragged.csv", "x,y\n0,1\n2\n")), "--descent", "--objective", "bowl"],
+            "line 3: expected 2 values",
+        ),
+        (["--check", str(write(tmp_path / "binary.csv", "")), "--descent", "--objective", "bowl"], "has no points"),
+    ]
+    (tmp_path / "latin1.csv").write_bytes(b"x,y\n\xff,1\n")
+    cases.append((["--check", str(tmp_path / "latin1.csv"), "--descent", "--objective", "bowl"], "not UTF-8"))
+    for args, message in cases:
+        assert_one_line_error(*run(capsys, *args)[::2], message)
+
+
+def test_without_matplotlib_a_picture_is_a_one_line_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    monkeypatch.delitem(sys.modules, "symgrad.trajectory.drawing", raising=False)
+    monkeypatch.delattr(symgrad.trajectory, "drawing", raising=False)
+    status, out, err = run(capsys, "--objective", "bowl", "-o", str(tmp_path / "bowl.png"))
+    assert_one_line_error(status, err, PLOT_HINT)
+    assert err == f"symgrad: error: {PLOT_HINT}\n"
+    assert not list(tmp_path.iterdir())
+    # the CSV and the checker do not need matplotlib
+    assert run(capsys, "--objective", "bowl", "--csv", str(tmp_path / "paths.csv"))[0] == 0
+    assert run(capsys, "--check", str(tmp_path / "paths.csv"), "--descent")[0] == 0
+
+
+def test_errors_are_one_line_in_a_real_process(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "symgrad", "trajectory", "--check", str(tmp_path / "none.csv"), "--descent"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("symgrad: error: cannot read")
