@@ -16,8 +16,8 @@ class OutputError(OSError):
     """A file that could not be read or written; the message is one line, for the user."""
 
 
-def write_atomic(path: Path | str, text: str, make_parents: bool = False) -> None:
-    """Write ``text`` to ``path`` (UTF-8, ``\\n`` line ends) through a temporary file and a rename.
+def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False) -> None:
+    """Write ``text`` to ``path`` (UTF-8, ``\\n`` line ends; bytes as they are) through a temporary file and a rename.
 
     ``make_parents`` creates missing folders (for output folders symgrad owns);
     a single output file's folder must already exist.
@@ -32,8 +32,12 @@ def write_atomic(path: Path | str, text: str, make_parents: bool = False) -> Non
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
         os.replace(temporary, path)
     except OSError as error:

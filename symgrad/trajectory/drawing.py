@@ -19,8 +19,6 @@ What a student should be able to read off the picture:
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +31,7 @@ from matplotlib.mathtext import MathTextParser
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..errors import UsageError
-from ..files import OutputError
+from ..files import OutputError, write_atomic
 from .objectives import Bounds, Objective
 from .paths import Trajectory
 
@@ -113,7 +111,7 @@ def save(figure: Figure, target: Path | str, dpi: float | None = None) -> Path:
     # No dates in SVG and PDF, so the same picture gives the same bytes (friendly to version control).
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
     figure.savefig(buffer, format=fmt, dpi=dpi or figure.dpi, metadata=metadata)
-    _write_bytes_atomic(target, buffer.getvalue())
+    write_atomic(target, buffer.getvalue())
     return target
 
 
@@ -124,31 +122,6 @@ def picture_format(target: Path | str) -> str:
         named = f"suffix {suffix!r}" if suffix else "no suffix"
         raise UsageError(f"cannot write {target}: {named}; a picture is .png, .svg or .pdf")
     return FORMATS[suffix]
-
-
-def _write_bytes_atomic(target: Path, data: bytes) -> None:
-    """Like :func:`symgrad.files.write_atomic`, for bytes: a temporary file beside the target, then a rename."""
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes the file private; a picture is an ordinary file
-        os.replace(temporary, target)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---- the pieces -----------------------------------------------------------------------------------------
