@@ -50,6 +50,20 @@ class relu(sp.Function):  # noqa: N801
         return sp.Max(0, arg)
 
 
+class softplus(sp.Function):  # noqa: N801
+    """softplus(x) = ln(1 + e^x), a smooth rectifier; its derivative is the sigmoid."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + sp.exp(arg))
+
+
 def identity(arg: sp.Expr) -> sp.Expr:
     """The identity activation, for linear output layers."""
     return arg
@@ -61,6 +75,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": sigmoid,
     "tanh": sp.tanh,
     "relu": relu,
+    "softplus": softplus,
     "identity": identity,
 }
 
@@ -78,6 +93,20 @@ def cross_entropy_loss(prediction: sp.Expr, label: sp.Expr) -> sp.Expr:
         evaluate=False,
     )
     return sp.Mul(sp.S.NegativeOne, inner, evaluate=False)
+
+
+def softmax(scores: sp.Indexed, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+    """e^{z_j} / Σ_l e^{z_l}: the unit ``scores`` (z_j) of a layer, over the ``classes`` range (l, 1, C)."""
+    index, low, high = classes
+    others = scores.base[(*scores.indices[:-1], index)]
+    return sp.exp(scores) / sp.Sum(sp.exp(others), (index, low, high))
+
+
+def softmax_cross_entropy_loss(prediction: sp.Indexed, label: sp.Indexed, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+    """-Σ_l y_l ln p_l for class probabilities p and a one-hot label y, summed over ``classes`` (l, 1, C)."""
+    index, low, high = classes
+    term = label.base[index] * sp.log(prediction.base[index])
+    return sp.Mul(sp.S.NegativeOne, sp.Sum(term, (index, low, high)), evaluate=False)
 
 
 Loss = Callable[[sp.Expr, sp.Expr], sp.Expr]

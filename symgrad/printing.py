@@ -35,8 +35,10 @@ def latex_to_text(latex: str) -> str:
     return text.replace("{", "").replace("}", "")
 
 
-_LATEX_FUNCTION_NAMES = {"sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh"}
-_TEXT_FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh"}
+_LATEX_FUNCTION_NAMES = {
+    "sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh", "softplus": r"\operatorname{softplus}",
+}
+_TEXT_FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh", "softplus": "softplus"}
 
 
 class HandoutLatexPrinter(LatexPrinter):
@@ -88,6 +90,9 @@ class HandoutLatexPrinter(LatexPrinter):
 
     def _print_relu(self, expr: sp.Expr, exp: str | None = None) -> str:
         return self._apply(self._function_name("relu"), expr, exp)
+
+    def _print_softplus(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return self._apply(self._function_name("softplus"), expr, exp)
 
     def _print_Heaviside(self, expr: sp.Expr, exp: str | None = None) -> str:
         text = rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
@@ -166,7 +171,7 @@ class HandoutTextPrinter(StrPrinter):
     def _print_Function(self, expr: sp.Expr) -> str:
         return f"{self._function_name(type(expr).__name__)}({', '.join(self._print(a) for a in expr.args)})"
 
-    _print_sigmoid = _print_relu = _print_tanh = _print_Function
+    _print_sigmoid = _print_relu = _print_tanh = _print_softplus = _print_Function
 
     def _print_log(self, expr: sp.Expr) -> str:
         return f"ln({self._print(expr.args[0])})"

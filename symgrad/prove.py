@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .functions import sigmoid
+from .functions import sigmoid, softplus
 from .graph import Model, drop_index_range
 
 
@@ -26,6 +26,7 @@ class ProofError(ValueError):
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """Rewrite symgrad's named functions into elementary ones and carry out derivatives."""
     elementary = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sp.exp(-e.args[0])))
+    elementary = elementary.replace(lambda e: isinstance(e, softplus), lambda e: sp.log(1 + sp.exp(e.args[0])))
     # Carry out derivatives only: a blanket doit() would also try to evaluate Σ_i w_i x_i in closed form.
     elementary = elementary.replace(
         lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: e.doit(deep=not e.has(sp.Sum))

@@ -41,6 +41,10 @@ class SymgradNumPyPrinter(NumPyPrinter):
     def _print_relu(self, expr: sp.Expr) -> str:
         return f"{self._np('maximum')}(0, {self._print(expr.args[0])})"
 
+    def _print_softplus(self, expr: sp.Expr) -> str:
+        """ln(1 + e^u) as logaddexp(0, u), which cannot overflow."""
+        return f"{self._np('logaddexp')}(0, {self._print(expr.args[0])})"
+
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         return f"{self._np('heaviside')}({self._print(expr.args[0])}, {self._print(at_zero)})"
