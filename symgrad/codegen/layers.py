@@ -258,9 +258,11 @@ def _shared_subexpressions(outputs: list[sp.Expr], lowering: Lowering, taken: se
 
 
 def _shape(model: Model, param: sp.Expr, python: dict) -> tuple[str, ...]:
+    """A parameter's shape as size names (a size the model fixes as a number stays that number)."""
     if not isinstance(param, sp.Indexed):
         return ()
-    return tuple(python[model.index_ranges[i][1]].name for i in param.indices)
+    sizes = [model.index_ranges[i][1] for i in param.indices]
+    return tuple(python[size].name if size in python else str(size) for size in sizes)
 
 
 def _sizes(model: Model, python: dict, data: sp.Symbol) -> tuple[Size, ...]:
