@@ -2,8 +2,8 @@
 
 The gradients are typed here from the issue's statement of the results, in the models' own symbols,
 and packaged as a :class:`~symgrad.derivation.Derivation` (results and update rules, no proof
-steps).  The code generator reads them exactly as it reads a real derivation.  Once
-``derive_named`` derives a model, ``derivation_for`` returns the real derivation instead.
+steps).  The code generator reads them exactly as it reads a real derivation.  Once the
+catalogue has a model (the engine derives it), ``derivation_for`` returns the real derivation.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sympy as sp
 
 from symgrad.derivation import ASSIGN, Derivation, Equation, Result, Step
 from symgrad.graph import Model, Partial
-from symgrad.models import mlp, mlp_softmax, softmax_regression
+from symgrad.models import catalogue_names, derive_named, mlp, mlp_softmax, softmax_regression
 
 BUILDERS = {
     "mlp": mlp,
@@ -71,16 +71,8 @@ def standin(model: Model) -> Derivation:
     return derivation
 
 
-def derivation_for(name: str, model: Model | None = None) -> Derivation:
-    """The real derivation of catalogue model ``name`` when the engine has it, else the stand-in."""
-    from symgrad.models import CATALOGUE, derive
-
-    if model is None and name in CATALOGUE:
-        from symgrad.models import derive_named
-
+def derivation_for(name: str) -> Derivation:
+    """The real derivation of ``name`` once the catalogue has the model (the engine derives it), else the stand-in."""
+    if name in catalogue_names():
         return derive_named(name)
-    model = model if model is not None else BUILDERS[name]()
-    try:
-        return derive(model)
-    except Exception:  # the engine does not derive layered models yet
-        return standin(model)
+    return standin(BUILDERS[name]())
