@@ -7,9 +7,9 @@ Then: the softmax loss stays finite and exact at logits of ±1000, float32 stays
 does not depend on the sizes (the same code for k = 2 and k = 1024), and what the backend does not
 lower is refused in one line.
 
-A model in the catalogue is tested through its module in generated/ and its real derivation;
-one not yet in the catalogue through a module rendered from the stand-in derivation
-(``layer_standins.py``) into a temporary folder.
+A model in the catalogue is tested through its module in generated/ and its real derivation; one
+not yet in the catalogue through a module rendered into a temporary folder from the engine's
+derivation where it has one, else from the stand-in derivation (``layer_standins.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
-from layer_standins import BUILDERS, derivation_for, standin
+from layer_standins import BUILDERS, ENGINE_DERIVES, derivation_for, standin
 
 from symgrad.codegen.layers import is_layered, why_not_layered
 from symgrad.codegen.lower import lower, why_not_generated
@@ -461,6 +461,14 @@ def test_results_without_an_array_form_are_refused(replacement, message):
     with pytest.raises(UsageError, match=re.escape(message)) as raised:
         render_derivation(derivation, "mlp")
     assert "\n" not in str(raised.value) and str(raised.value).startswith("cannot generate mlp: ")
+
+
+def test_the_engine_s_derivations_are_used_where_it_has_them():
+    """The modules under test come from ``derive``, not the stand-in, for every model the engine derives."""
+    for name in ENGINE_DERIVES:
+        derivation = derivation_for(name)
+        assert derivation.steps and any(step.title[0] == "Forward pass" for step in derivation.steps), name
+        assert derivation is not standin(derivation.model)
 
 
 def test_generation_is_deterministic():
