@@ -405,7 +405,7 @@ def test_the_code_does_not_grow_with_the_sizes(name, size):
 def test_the_flatness_script_runs(capsys):
     assert load_flatness().main(["mlp", "--max", "4", "--derive-limit", "0"]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n") >= 5 and "n/a" in out
+    assert out.count("\n") >= 6 and "n/a" in out and "stand-in" in out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,6 +450,7 @@ def test_refusals_are_one_line():
     (lambda g, j: g * sp.Symbol("mystery"), "mystery, which the forward pass does not compute"),
     (lambda g, j: g * sp.Derivative(sp.Symbol("p"), sp.Symbol("u")), "Derivative"),
     (lambda g, j: g.xreplace({j: sp.Symbol("q", integer=True)}), "free indices"),
+    (lambda g, j: g.xreplace({j: sp.Integer(1)}), "picks out single units"),
 ])
 def test_results_without_an_array_form_are_refused(replacement, message):
     model = BUILDERS["mlp"]()

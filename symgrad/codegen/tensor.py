@@ -70,8 +70,11 @@ class Lowering:
         if isinstance(expr, sp.Indexed) and expr.base in self.arrays:
             array = self.arrays[expr.base]
             indices = expr.indices
-            if not all(isinstance(i, sp.Symbol) for i in indices) or len(set(indices)) != len(indices):
-                raise self.refuse(f"the index of {expr} is not distinct plain symbols")
+            if not all(isinstance(i, sp.Symbol) for i in indices):
+                raise self.refuse(f"{expr} picks out single units (a sum written out term by term?); "
+                                  "this backend lowers whole layers, indexed by symbols like h_j")
+            if len(set(indices)) != len(indices):
+                raise self.refuse(f"{expr} repeats an index (a diagonal), which this backend does not lower")
             return ((SAMPLE,) if array.batched else ()) + tuple(indices)
         if isinstance(expr, sp.Symbol) and expr in self.arrays:
             array = self.arrays[expr]
