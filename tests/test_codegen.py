@@ -154,7 +154,7 @@ def test_printer_spellings():
 
 def test_forward_nodes_keep_their_names_and_are_computed_once(sources):
     source = sources["two-weight-chain"]
-    body = function_source(source, "loss_and_gradient")
+    body = function_source(source, "_loss_and_gradient_sums")  # the body loss_and_gradient runs per block
     for node in ("z1", "a1", "z2", "a2"):
         assert body.count(f"\n    {node} = ") == 1
     assert "x0" not in source and "x1 =" not in source
@@ -171,15 +171,22 @@ def test_loss_reads_only_the_nodes_it_needs(sources):
 def test_sums_over_features_are_matrix_products(sources):
     source = sources["logistic-regression"]
     assert "gamma = X @ w" in source
-    assert '"w": X.T @ (h - y) / len(X)' in source
+    assert "(h - y) @ X," in function_source(source, "_gradient_sums")  # Σ_n (h_n - y_n) x_n, one block's
+    assert '"w": sums[0] / len(X)' in function_source(source, "gradient")  # the mean, once, at the end
     for name, source in sources.items():
-        for node in ast.walk(ast.parse(source)):
-            assert not isinstance(node, (ast.For, ast.While, ast.ListComp, ast.GeneratorExp)), name
+        for function in functions(source).values():
+            loops = [n for n in ast.walk(function) if isinstance(n, (ast.For, ast.While, ast.GeneratorExp))]
+            if function.name == "_blockwise":  # the one loop: over blocks of rows, never over samples
+                assert len(loops) == 1 and isinstance(loops[0], ast.For), name
+            else:
+                assert not loops, (name, function.name)
 
 
 def test_scalar_gradients_are_means(sources):
+    sums = function_source(sources["two-weight-chain"], "_gradient_sums")
+    assert sums.count("np.sum(") == 2 and "np.mean(" not in sums
     gradient = function_source(sources["two-weight-chain"], "gradient")
-    assert '"w2": np.mean(' in gradient and '"w1": np.mean(' in gradient
+    assert '"w2": sums[0] / len(x)' in gradient and '"w1": sums[1] / len(x)' in gradient
 
 
 def test_every_formula_comes_from_the_derivation():
@@ -305,6 +312,13 @@ def test_template_holds_structure_not_math():
     """The template's code lines (docstring prose and Jinja comments aside) hold no formula."""
     template = (REPO / "templates" / NUMPY_TEMPLATE).read_text(encoding="utf-8")
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
+    # The block loop's helper does index arithmetic over rows (block sizes), never a formula of a model.
+    helper = re.search(r"^def _blockwise\(.*?(?=^def |^\{)", template, flags=re.S | re.M).group(0)
+    helper_code = re.sub(r'""".*?"""', "", helper, flags=re.S)
+    assert "for start in range(" in helper_code
+    for math in ("exp", "log", "tanh", "mean", " @ ", "sum(", "sigmoid"):
+        assert math not in helper_code, math
+    template = template.replace(helper, "")
     code, in_docstring = [], False
     for line in template.splitlines():
         quotes = line.count('"""')
