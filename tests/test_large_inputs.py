@@ -90,3 +90,19 @@ def test_dask_forward_and_loss_stay_lazy():
     assert isinstance(prediction, da.Array) and isinstance(loss, da.Array)
     np.testing.assert_allclose(prediction.compute(), module.forward(params, X), rtol=1e-13)
     assert float(loss.compute()) == pytest.approx(float(module.loss(params, X, y)), rel=1e-12)
+
+
+def test_out_of_core_example_trains_on_chunks(tmp_path, capsys):
+    """benchmarks/out_of_core.py, small: written in blocks, read in chunks, trained with the generated update."""
+    import sys
+
+    sys.path.insert(0, str(GENERATED.parent / "benchmarks"))
+    import out_of_core
+
+    out_of_core.make(tmp_path, rows=3000, features=5, block=700)
+    X = out_of_core.open_chunked(tmp_path / "X.npy", 400)
+    assert X.numblocks == (8, 1)
+    np.testing.assert_array_equal(X.compute(), np.load(tmp_path / "X.npy"))
+    result = out_of_core.train(tmp_path, epochs=30, lr=2.0, rows_per_chunk=400, scheduler=None)
+    assert result["cosine_to_truth"] > 0.9 and result["accuracy"] > 0.7
+    assert "epoch 30:" in capsys.readouterr().out
