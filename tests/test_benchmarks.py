@@ -89,3 +89,25 @@ def test_command_line_writes_csv_and_json(tmp_path, capsys):
     assert len(document["rows"]) == 4 and document["bandwidth_bytes_per_second"] > 0
     assert (tmp_path / "rows.csv").read_text(encoding="utf-8").count("\n") == 5
     assert np.isfinite([r["seconds"] for r in document["rows"]]).all()
+
+
+def test_targets_are_read_from_one_run():
+    """benchmarks/targets.py judges each ratio from the rows of one run: met, and missed."""
+    import targets
+
+    def row(contender, seconds, n=1_000_000, k=100, dtype="float64", model="logistic-regression", bound=None):
+        return {"model": model, "n": n, "k": k, "dtype": dtype, "contender": contender, "status": "timed",
+                "seconds": seconds, "vs_bound": bound}
+
+    rows = [row("generated gradient", 0.04, bound=1.1), row("naive numpy", 0.1), row("jax jit(grad)", 0.05),
+            row("generated gradient", 1e-5, n=1), row("naive numpy", 0.9e-5, n=1), row("jax jit(grad)", 2e-5, n=1),
+            row("generated gradient", 0.03, k=None, model="two-weight-chain"),
+            row("naive numpy", 0.1, k=None, model="two-weight-chain")]
+    verdicts = {target: met for target, _, met in targets.evaluate({"rows": rows})}
+    assert verdicts["logistic N=1e6 k=100 float64: ≤ 0.5× naive"] is True
+    assert verdicts["logistic N=1e6 k=100 float64: faster than every peer"] is True
+    assert verdicts["logistic N=1e6 k=100 float64: ≤ 1.3× one-pass bound"] is True
+    assert verdicts["logistic N=1 k=100 float64: ≤ naive"] is False
+    assert verdicts["logistic N=1 k=100 float64: ≤ 0.7× JAX"] is True
+    assert verdicts["chain N=1e6 float64: ≤ 0.2× naive"] is False
+    assert "| logistic N=1 k=100 float64: ≤ naive | 1.11× | no |" in targets.table(targets.evaluate({"rows": rows}))
