@@ -29,8 +29,8 @@ import numpy as np
 PARAMS = {"w2": (), "w1": ()}
 
 
-#: Bytes of the data per block of rows: a block read from memory for the forward pass stays in the
-#: CPU's cache (2 MiB of L2 a core here) for the backward product, so the data is read once.
+#: Bytes of the data per block of rows: a block read from memory for the forward product is still in
+#: the CPU's caches (L2 and L3) for the backward product, so the data are read from memory once.
 _BLOCK_BYTES = 1 << 20
 
 
