@@ -26,7 +26,7 @@ from symgrad.codegen import generatable_names, generate_source
 from symgrad.codegen.context import build_context
 from symgrad.codegen.lower import lower
 from symgrad.codegen.names import TEMPLATE_NAMES, identifier, model_names
-from symgrad.codegen.printer import SymgradNumPyPrinter
+from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
 from symgrad.codegen.render import NUMPY_TEMPLATE, environment, render_template, template_dirs
 from symgrad.codegen.rewrite import LOG_ONE_MINUS_SIGMOID, LOG_SIGMOID, stable_loss
 from symgrad.files import OutputError
@@ -120,22 +120,36 @@ def test_quadratic_loss_is_not_rewritten():
 # ---------------------------------------------------------------------------------------------
 
 def printed(expr: sp.Expr):
+    """The printed code, and a function evaluating it where the module's helpers are defined."""
     code = SymgradNumPyPrinter().doprint(expr)
-    return code, (lambda value: eval(code, {"np": np}, {"z": value}))
+    namespace = {"np": np}
+    exec(SIGMOID_HELPER, namespace)
+    return code, (lambda value: eval(code, namespace, {"z": value}))
 
 
 def test_sigmoid_is_accurate_in_both_tails_and_never_overflows():
+    """Both of the helper's forms: the whole array (the large-array form) and element by element (the small)."""
     code, evaluate = printed(sigmoid(sp.Symbol("z")))
-    assert code.startswith("np.") and "numpy." not in code
+    assert code == "_sigmoid(z)"
+    assert "numpy." not in SIGMOID_HELPER
     z = np.concatenate([np.linspace(-740, 740, 2001), [-1000.0, 1000.0, -1e308, 1e308]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            got = evaluate(z)
+            whole = evaluate(z)
+            one_by_one = np.array([evaluate(z[i:i + 1])[0] for i in range(len(z))])
     with mpmath.workdps(50):
         expected = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(v)))) for v in z])
-    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(whole, expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(one_by_one, expected, rtol=1e-13, atol=0)
     assert evaluate(np.float32(3.0)).dtype == np.float32
+    assert evaluate(np.linspace(-5, 5, 100, dtype=np.float32)).dtype == np.float32
+
+
+def test_the_sigmoid_helper_is_written_only_where_it_is_used(sources):
+    for name, source in sources.items():
+        assert ("def _sigmoid(" in source) == ("_sigmoid(" in source.replace("def _sigmoid(", "")), name
+    assert "def _sigmoid(" in sources["logistic-regression"]
 
 
 def test_printer_spellings():

@@ -15,7 +15,7 @@ from .. import __version__
 from ..derivation import Derivation
 from ..printing import printers_for
 from .lower import Assignment, Plan
-from .printer import SymgradNumPyPrinter
+from .printer import SIGMOID_HELPER, SymgradNumPyPrinter
 
 #: What each role is, for the module docstring's table of names.
 _ROLES = {
@@ -60,8 +60,12 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     update_reads = {s.name for _, u in plan.updates for s in u.free_symbols}
     dims = dict(plan.dims)
 
+    forward = {**body(plan.prediction), "result": printer.doprint(plan.prediction)}
+    loss_and_gradient = body(plan.loss, *gradient_exprs)
+    sigmoid_used = any("_sigmoid(" in line["code"] for line in [*forward["lines"], *loss_and_gradient["lines"]])
     return {
         "version": __version__,
+        "helpers": [SIGMOID_HELPER] if sigmoid_used else [],
         "name": plan.name,
         "title": model.description,
         "data": data,
@@ -77,11 +81,11 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "gradients_doc": gradients_doc,
         "updates_doc": updates_doc,
         "step_size": text.doprint(model.step_size),
-        "forward": {**body(plan.prediction), "result": printer.doprint(plan.prediction)},
+        "forward": forward,
         "loss": {**body(plan.loss), "result": printer.doprint(plan.loss)},
         "gradient": {**body(*gradient_exprs), "sums": gradient_sums, "results": gradient_results},
         "loss_and_gradient": {
-            **body(plan.loss, *gradient_exprs),
+            **loss_and_gradient,
             "sums": [summing.doprint(plan.loss), *gradient_sums],
             "loss": _mean(0, data),
             "results": [(key, _mean(i + 1, data)) for i, (key, _) in enumerate(plan.gradients)],

@@ -1,12 +1,15 @@
 """SymPy's NumPy printer, extended for symgrad's functions and batched nodes.
 
-New functions enter through ``_print_X`` methods, as in ``sympy/printing/numpy.py``.  The sigmoid
-is printed as s(z) = e^{min(z, 0)} / (1 + e^{-|z|}): both exponents are ≤ 0, so nothing overflows
-(1/(1 + e^{-z}) overflows at z = -1000), and for z < 0 it is e^z/(1 + e^z), which keeps full
-relative precision in the small tail, where 0.5 + 0.5·tanh(z/2) rounds s(-40) ≈ 4e-18 to 0 and
-the gradients (a2 - y)·a2·… would lose all their digits.  It is also fast: five cheap ufunc passes,
-about 2.5 ns an element in float64 against about 20 ns for the earlier exp(-logaddexp(0, -z)).
-Every NumPy name is written ``np.…``.
+New functions enter through ``_print_X`` methods, as in ``sympy/printing/numpy.py``.  Every NumPy
+name is written ``np.…``.
+
+The sigmoid is printed as a call of the module's ``_sigmoid`` helper (``SIGMOID_HELPER``, which the
+template writes into each module that uses it).  Both of its forms cannot overflow (1/(1 + e^{-z})
+overflows at z = -1000) and keep full relative precision in both tails: 0.5 + 0.5·tanh(z/2),
+although fast, rounds s(-40) ≈ 4e-18 to 0, and the gradients (a2 - y)·a2·… would lose all their
+digits there.  Large arrays take e^{min(z, 0)} / (1 + e^{-|z|}), five cheap ufunc passes (≈2.5 ns
+an element in float64, against ≈20 ns for exp(-logaddexp(0, -z))); small ones, where each NumPy
+call costs more than the elements, take exp(-logaddexp(0, -z)), four calls instead of seven.
 
 With ``sums=True`` the batch reductions print as sums over the samples (``np.sum(…)``, ``c @ X``)
 rather than means: the generated code adds those up block by block and divides once at the end.
@@ -19,6 +22,18 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .nodes import FeatureMean, Item, MatVec, SampleMean
+
+#: The sigmoid of the generated modules; see the module docstring for its two forms.
+SIGMOID_HELPER = '''def _sigmoid(values):
+    """s(values) = 1/(1 + e^-values), elementwise, without overflow and to full relative precision.
+
+    A large array takes the form that is fastest per element, e^min(v, 0) / (1 + e^-|v|); a small
+    one the form with the fewest NumPy calls, exp(-logaddexp(0, -v)).
+    """
+    if values.size > 64:
+        return np.divide(np.exp(np.minimum(values, 0)), 1 + np.exp(-np.abs(values)))
+    return np.exp(-np.logaddexp(0, -values))
+'''
 
 
 class SymgradNumPyPrinter(NumPyPrinter):
@@ -43,10 +58,7 @@ class SymgradNumPyPrinter(NumPyPrinter):
     # ---- symgrad's activations ----------------------------------------
     def _print_sigmoid(self, expr: sp.Expr) -> str:
         self.stable_forms.append("sigmoid")
-        z = self._print(expr.args[0])
-        exp, minimum, absolute = self._np("exp"), self._np("minimum"), self._np("abs")
-        # np.divide rather than "/": a call, so it needs no parentheses inside a product or a quotient.
-        return f"{self._np('divide')}({exp}({minimum}({z}, 0)), 1 + {exp}(-{absolute}({z})))"
+        return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_relu(self, expr: sp.Expr) -> str:
         return f"{self._np('maximum')}(0, {self._print(expr.args[0])})"
