@@ -7,8 +7,8 @@ list that the CLI, the docs, the code generator and the checker iterate over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
