@@ -107,7 +107,7 @@ def mlp(shared_bias: bool = False) -> Model:
         Node(p, ACTIVATIONS["sigmoid"](u)),
         Node(loss, LOSSES["cross-entropy"](p, y)),
     )
-    shared = " with one bias b shared by the hidden units" if shared_bias else ""
+    shared = " sharing one bias b" if shared_bias else ""
     return Model(
         name="mlp-shared-bias" if shared_bias else "mlp",
         description=f"One hidden layer of k sigmoid units{shared}, a sigmoid output and the cross-entropy loss",
