@@ -32,12 +32,8 @@ EXPECTED_PARAMS = {
     "two-weight-chain": {"w2": (), "w1": ()},
     "two-weight-chain-cross-entropy": {"w2": (), "w1": ()},
 }
-#: The layered models' modules (matrix parameters, one-hot labels): test_codegen_layers.py holds them to the same
-#: three-way agreement, with points of their shapes.
-LAYERED = {"mlp", "mlp-shared-bias", "softmax-regression", "mlp-softmax"}
-#: Every other module in generated/ (a model added to the catalogue and generated is tested too).
-MODELS = sorted(p.stem.replace("_", "-") for p in GENERATED.glob("*.py") if p.stem != "__init__"
-                and p.stem.replace("_", "-") not in LAYERED)
+#: Every module in generated/ (a model added to the catalogue and generated is tested too).
+MODELS = sorted(p.stem.replace("_", "-") for p in GENERATED.glob("*.py") if p.stem != "__init__")
 
 
 def handout_key(symbol: sp.Expr) -> str:

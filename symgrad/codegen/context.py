@@ -73,9 +73,7 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "names": _name_rows(plan, dims),
         "params_literal": "{" + ", ".join(f'"{p.key}": {_shape_literal(p.dims)}' for p in plan.params) + "}",
         "params": list(plan.params),
-        "dims": [{"name": n, "size": f"{data}.shape[{axis}]"} for n, axis in plan.dims],
-        "init_options": [],  # keyword arguments of init_params beyond rng (layers.py: the hidden size)
-        "init_doc": [],
+        "dims": [{"name": n, "axis": axis} for n, axis in plan.dims],
         "prediction": text.doprint(model.forward_nodes[-1].symbol),
         "forward_doc": _equations(text, [(n.symbol, n.expr) for n in model.forward_nodes]),
         "loss_doc": [f"{text.doprint(model.loss.symbol)} = {text.doprint(model.loss.expr)}"],

@@ -80,19 +80,22 @@ def why_not_generated(model: Model | None) -> str | None:
 
     Read from the graph alone (no derivation), so that listing what can be generated is instant.
     Besides models with nothing to train or with abstract functions, this backend leaves out
-    shapes it does not batch: more than one input, and the layered shapes (matrix parameters w_ij,
-    layers of units h_j) that ``layers.py`` does not lower, for the reason it gives.
+    shapes it does not batch yet: more than one input, matrix parameters (w_ij), and layers of
+    indexed nodes (h_j), which would need X @ W rather than X @ w.
     """
-    from .layers import is_layered, why_not_layered  # layers.py builds on this module
     if model is None or not model.params:
         return "it has no parameters to train"
     undefined = {type(f).__name__ for node in model.nodes for f in node.value.atoms(sp.core.function.AppliedUndef)}
     if undefined:
         return f"its functions {', '.join(sorted(undefined))} are abstract, with no formula to compute"
-    if is_layered(model):
-        return why_not_layered(model)
     if len(model.inputs) != 1:
         return f"it has {len(model.inputs)} inputs; the NumPy backend takes one"
+    matrices = [p for p in model.params if isinstance(p, sp.Indexed) and len(p.indices) != 1]
+    if matrices:
+        return f"its parameter {matrices[0].base} is a matrix; the NumPy backend batches scalars and vectors only"
+    layers = [n.symbol for n in model.nodes if not isinstance(n.symbol, sp.Symbol)]
+    if layers:
+        return f"its node {layers[0].base} is a layer of units; the NumPy backend batches scalar nodes only"
     return None
 
 
@@ -102,10 +105,6 @@ def lower(derivation: Derivation, name: str) -> Plan:
     reason = why_not_generated(model)
     if reason:
         raise UsageError(f"cannot generate {name}: {reason}")
-    from .layers import is_layered
-
-    if is_layered(model):
-        raise UsageError(f"cannot generate {name}: it has layers, which layers.lower_layers lowers, not lower")
     names = model_names(model)
     check_names(name, names)
     rename = symbol_map(names)

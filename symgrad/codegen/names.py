@@ -7,7 +7,6 @@ needs identifiers.  The rule is mechanical, so that a reader can map one onto th
 - drop the label's star: ``y^*`` → ``y`` (the star marks the target, not another quantity);
 - drop subscript marks and braces: ``a_1`` → ``a1``, ``w_{12}`` → ``w12``;
 - a vector input is a matrix with one sample per row, so it takes a capital: ``\\mathbf{x}`` → ``X``;
-  so do a layer of units and a one-hot label: h_j → ``H``, y_l → ``Y``;
 - two roles have fixed names: the loss is ``loss`` and the step size is ``lr`` (the interface's name).
 
 Every name is checked *before* anything is written: it must be an identifier, not a keyword, not a
@@ -31,7 +30,7 @@ from ..printing import printers_for
 #: Names the NumPy template defines or uses itself; a model quantity may not take one of them.
 TEMPLATE_NAMES = frozenset({
     "np", "PARAMS", "init_params", "forward", "loss", "gradient", "loss_and_gradient", "update",
-    "params", "rng", "lr", "grads", "_floating", "hidden",
+    "params", "rng", "lr", "grads", "_floating",
     # the block loop (performance): its helpers and their local names
     "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES",
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
@@ -92,17 +91,13 @@ def model_names(model: Model) -> list[Name]:
         vector = isinstance(quantity, sp.Indexed)
         python = identifier(_latex_name(quantity), capital=vector)
         names.append(Name(python, text.doprint(shown), "input", vector_aliases(quantity)))
-    label = model.label
-    label_python = identifier(_latex_name(label), capital=isinstance(label, sp.Indexed))  # a one-hot y_l is Y
-    names.append(Name(label_python, text.doprint(label), "label", vector_aliases(label)))
+    names.append(Name(identifier(model.label.name), text.doprint(model.label), "label", (model.label,)))
     for quantity in model.params:
         shown = model.vector_forms.get(quantity, quantity)
         python = identifier(_latex_name(quantity))
         names.append(Name(python, text.doprint(shown), "parameter", vector_aliases(quantity)))
     for node in model.forward_nodes:
-        layer = isinstance(node.symbol, sp.Indexed)  # a layer of units h_j is one array H, a row per sample
-        python = identifier(_latex_name(node.symbol), capital=layer)
-        names.append(Name(python, text.doprint(node.symbol), "node", vector_aliases(node.symbol)))
+        names.append(Name(identifier(node.symbol.name), text.doprint(node.symbol), "node", (node.symbol,)))
     for dimension in sorted(_dimensions(model), key=sp.default_sort_key):
         names.append(Name(identifier(dimension.name), text.doprint(dimension), "dimension", (dimension,)))
     names.append(Name(LOSS_NAME, text.doprint(model.loss.symbol), "loss", (model.loss.symbol,)))

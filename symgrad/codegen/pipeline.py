@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..derivation import Derivation
 from ..errors import UsageError
 from ..files import write_atomic
 from ..models import catalogue_names, derive_named, lookup
 from .context import build_context
-from .layer_context import layered_context
-from .layers import is_layered, lower_layers
 from .lower import lower, why_not_generated
 from .render import NUMPY_TEMPLATE, render_template
 
@@ -81,15 +78,9 @@ def _resolve(names: list[str] | None) -> list[str]:
 def generate_source(name: str) -> str:
     """The NumPy module of catalogue model ``name``, as text."""
     (name,) = _resolve([name])
-    return render_derivation(derive_named(name), name)
-
-
-def render_derivation(derivation: Derivation, name: str) -> str:
-    """The NumPy module of a derivation: layered models lower through ``layers.py``, the others through ``lower.py``."""
-    if is_layered(derivation.model):
-        plan, layout = lower_layers(derivation, name)
-        return render_template(NUMPY_TEMPLATE, layered_context(plan, layout, derivation))
-    return render_template(NUMPY_TEMPLATE, build_context(lower(derivation, name), derivation))
+    derivation = derive_named(name)
+    plan = lower(derivation, name)
+    return render_template(NUMPY_TEMPLATE, build_context(plan, derivation))
 
 
 def generate(
