@@ -13,7 +13,6 @@ import functools
 import sympy as sp
 
 from symgrad.derivation import ASSIGN, Derivation, Equation, Result, Step
-from symgrad.derive import derive
 from symgrad.graph import Model, Partial
 from symgrad.models import catalogue_names, derive_named, mlp, mlp_softmax, softmax_regression
 
@@ -74,16 +73,9 @@ def standin(model: Model) -> Derivation:
     return derivation
 
 
-#: Models the engine derives although the catalogue does not list them yet; their tests use the real derivation.
-#: (softmax-regression fails a proof and mlp-softmax does not finish yet on main.)
-ENGINE_DERIVES = ("mlp", "mlp-shared-bias")
-
-
 @functools.cache
 def derivation_for(name: str) -> Derivation:
-    """The real derivation of ``name`` when the engine has it (catalogued or in ENGINE_DERIVES), else the stand-in."""
+    """The real derivation of ``name`` once the catalogue has the model (the engine derives it), else the stand-in."""
     if name in catalogue_names():
         return derive_named(name)
-    if name in ENGINE_DERIVES:
-        return derive(BUILDERS[name]())
     return standin(BUILDERS[name]())

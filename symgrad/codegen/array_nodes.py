@@ -2,10 +2,10 @@
 
 Lowering a layered model (``tensor.py``) turns index notation (h_j, w_ij, Σ_i) into operations on
 whole arrays: broadcasting one array against another's axes, a matrix product, a sum or a
-log-sum-exp along an axis, a mean over the samples.  Each is a node here, so that the lowering
-decides the batching as data and the printer only spells it.  Each node prints itself through
-``_numpycode`` (the hook SymPy's NumPy printer calls before its own methods), so ``printer.py``
-needs no method for them.
+log-sum-exp along an axis, a mean over the samples (a sum, for the block loop's printer).  Each
+is a node here, so that the lowering decides the batching as data and the printer only spells it.
+Each node prints itself through ``_numpycode`` (the hook SymPy's NumPy printer calls before its
+own methods), so ``printer.py`` needs no method for them.
 
 ``precedence`` makes the printer parenthesize: ``@`` binds like ``*`` in Python but the product
 ``a*(X @ W)`` is not ``(a*X) @ W`` for arrays, so a matrix product prints in parentheses inside
@@ -50,7 +50,7 @@ class Transposed(sp.Function):
         return f"{printer.parenthesize(self.args[0], PRECEDENCE['Atom'], strict=True)}.T"
 
 
-class MatMul(sp.Function):
+class MatrixProduct(sp.Function):
     """A matrix (or matrix-vector) product ``A @ B``: one index summed between two arrays."""
 
     nargs = 2
@@ -58,8 +58,9 @@ class MatMul(sp.Function):
 
     def _numpycode(self, printer) -> str:
         left, right = self.args
-        return (f"{printer.parenthesize(left, PRECEDENCE['Mul'], strict=False)} @ "
-                f"{printer.parenthesize(right, PRECEDENCE['Mul'], strict=True)}")
+        # @ binds like * and from the left: a*b @ c is (a*b) @ c, but a @ (b*c) needs its parentheses
+        return (f"{printer.parenthesize(left, PRECEDENCE['Mul'], strict=True)} @ "
+                f"{printer.parenthesize(right, PRECEDENCE['Mul'], strict=False)}")
 
 
 class AxisSum(sp.Function):
@@ -87,22 +88,32 @@ class LogSumExp(sp.Function):
 
 
 class BatchMean(sp.Function):
-    """The mean over the samples (axis 0) of a batched array: ``np.mean(A, axis=0)``; of a column, ``np.mean(a)``."""
+    """The mean over the samples (axis 0) of a batched array: ``np.mean(A, axis=0)``; of a column, ``np.mean(a)``.
+
+    A printer with ``sums`` set (the block loop's, which divides the totals itself) prints the sum.
+    """
 
     nargs = 2
     precedence = PRECEDENCE["Atom"]
 
     def _numpycode(self, printer) -> str:
         array, rank = self.args
-        mean = printer._module_format("numpy.mean")
-        return f"{mean}({printer._print(array)})" if int(rank) == 1 else f"{mean}({printer._print(array)}, axis=0)"
+        reduce = printer._module_format("numpy.sum" if getattr(printer, "sums", False) else "numpy.mean")
+        return f"{reduce}({printer._print(array)})" if int(rank) == 1 else f"{reduce}({printer._print(array)}, axis=0)"
 
 
-class SampleCount(sp.Function):
-    """The number of samples in a batch: ``len(X)``."""
+class BatchAverage(sp.Function):
+    """A total over the samples divided by their number: ``(X.T @ D)/len(X)``.
 
-    nargs = 1
-    precedence = PRECEDENCE["Atom"]
+    A printer with ``sums`` set prints the total alone: the block loop adds the totals of its
+    blocks and divides once.
+    """
+
+    nargs = 2
+    precedence = PRECEDENCE["Add"]
 
     def _numpycode(self, printer) -> str:
-        return f"len({printer._print(self.args[0])})"
+        total, data = self.args
+        if getattr(printer, "sums", False):
+            return printer._print(total)
+        return f"{printer.parenthesize(total, PRECEDENCE['Mul'], strict=False)}/len({printer._print(data)})"

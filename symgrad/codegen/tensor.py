@@ -28,7 +28,7 @@ import sympy as sp
 
 from ..errors import UsageError
 from ..graph import Partial
-from .array_nodes import Aligned, AxisSum, BatchMean, LogSumExp, MatMul, SampleCount, Transposed
+from .array_nodes import Aligned, AxisSum, BatchAverage, BatchMean, LogSumExp, MatrixProduct, Transposed
 
 #: The sample axis, axis 0 of every batched array.  Internal: it is never printed.
 SAMPLE = sp.Symbol("sample axis")
@@ -205,7 +205,7 @@ class Lowering:
                 left = Transposed(left)
             if right_axes[0] != index:
                 right = Transposed(right)
-            return MatMul(left, right)
+            return MatrixProduct(left, right)
         return None
 
     # ---- the batch mean of a gradient ----------------------------------
@@ -224,5 +224,4 @@ class Lowering:
             mean = BatchMean(self._product(inside, axes_inside), sp.Integer(len(axes_inside)))
             kept = axes_inside[1:]
             return coefficient * sp.Mul(*(self.lower(f, out) for f in outside), self.align(mean, kept, out))
-        total = self.contract(factors, {SAMPLE}, out)
-        return coefficient * total / SampleCount(data)
+        return coefficient * BatchAverage(self.contract(factors, {SAMPLE}, out), data)
