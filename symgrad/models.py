@@ -242,13 +242,13 @@ class CatalogueEntry:
     options: tuple[str, ...] = ()
     variants: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def derive(self, **options: str) -> Derivation:
+    def derive(self, verify: bool = True, **options: str) -> Derivation:
         unknown = set(options) - set(self.options)
         if unknown:
             raise UnknownModel(f"model {self.name!r} takes no option {sorted(unknown)[0]!r}")
         if self.build is None:
             return derive_sigmoid_identity()
-        return derive(self.build(**options))
+        return derive(self.build(**options), verify)
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
@@ -314,9 +314,12 @@ def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:
     raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(catalogue_names())}")
 
 
-def derive_named(name: str, **options: str) -> Derivation:
-    """Derive a catalogue model or variant by name; explicit options override the variant's."""
+def derive_named(name: str, verify: bool = True, **options: str) -> Derivation:
+    """Derive a catalogue model or variant by name; explicit options override the variant's.
+
+    ``verify=False`` builds the same steps without proving them (see ``DerivationBuilder``).
+    """
     entry, implied = lookup(name)
-    derivation = entry.derive(**{**implied, **options})
+    derivation = entry.derive(verify, **{**implied, **options})
     derivation.name = name
     return derivation
