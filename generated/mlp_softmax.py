@@ -86,6 +86,11 @@ def _sigmoid(values):
     return np.exp(-np.logaddexp(0, -values))
 
 
+def _logsumexp(values, axis):
+    """ln Σ exp(values) along axis, without overflow: the largest value is taken out first."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))
+
 def init_params(X, Y, rng=None, hidden=16):
     """Parameters sized for the data X: small normal random values in X's dtype.
 
@@ -121,7 +126,7 @@ def forward(params, X):
     Z = b + X @ w
     H = _sigmoid(Z)  # σ(z_j), in a form that cannot overflow
     U = c + H @ v
-    P = np.exp(U - np.logaddexp.reduce(U, axis=1)[:, None])  # softmax(u_l), in a form that cannot overflow
+    P = np.exp(U - _logsumexp(U, 1)[:, None])  # softmax(u_l), in a form that cannot overflow
     return P
 
 
@@ -132,7 +137,7 @@ def loss(params, X, Y):
 
     For stability, the logs are computed as NumPy's logaddexp, which cannot overflow:
 
-        ln(p_l) = U - np.logaddexp.reduce(U, axis=1)[:, None]
+        ln(p_l) = U - _logsumexp(U, 1)[:, None]
     """
     X = _floating(X)
     Y = _as(Y, X.dtype)
@@ -143,7 +148,7 @@ def loss(params, X, Y):
     Z = b + X @ w
     H = _sigmoid(Z)  # σ(z_j), in a form that cannot overflow
     U = c + H @ v
-    return -np.mean(np.sum(Y*(U - np.logaddexp.reduce(U, axis=1)[:, None]), axis=1))
+    return -np.mean(np.sum(Y*(U - _logsumexp(U, 1)[:, None]), axis=1))
 
 
 def _gradient_sums(X, Y, v, c, w, b):
@@ -154,7 +159,7 @@ def _gradient_sums(X, Y, v, c, w, b):
     Z = b + X @ w
     H = _sigmoid(Z)  # σ(z_j), in a form that cannot overflow
     U = c + H @ v
-    P = np.exp(U - np.logaddexp.reduce(U, axis=1)[:, None])  # softmax(u_l), in a form that cannot overflow
+    P = np.exp(U - _logsumexp(U, 1)[:, None])  # softmax(u_l), in a form that cannot overflow
     t0 = P - Y
     t1 = H*(1 - H)*(t0 @ v.T)
     return (
@@ -196,11 +201,11 @@ def _loss_and_gradient_sums(X, Y, v, c, w, b):
     Z = b + X @ w
     H = _sigmoid(Z)  # σ(z_j), in a form that cannot overflow
     U = c + H @ v
-    P = np.exp(U - np.logaddexp.reduce(U, axis=1)[:, None])  # softmax(u_l), in a form that cannot overflow
+    P = np.exp(U - _logsumexp(U, 1)[:, None])  # softmax(u_l), in a form that cannot overflow
     t0 = P - Y
     t1 = H*(1 - H)*(t0 @ v.T)
     return (
-        -np.sum(np.sum(Y*(U - np.logaddexp.reduce(U, axis=1)[:, None]), axis=1)),
+        -np.sum(np.sum(Y*(U - _logsumexp(U, 1)[:, None]), axis=1)),
         H.T @ t0,
         np.sum(t0, axis=0),
         X.T @ t1,

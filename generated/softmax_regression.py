@@ -70,6 +70,11 @@ def _blockwise(function, X, Y, *arrays):
     return totals
 
 
+def _logsumexp(values, axis):
+    """ln Σ exp(values) along axis, without overflow: the largest value is taken out first."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))
+
 def init_params(X, Y, rng=None):
     """Parameters sized for the data X: small normal random values in X's dtype.
 
@@ -95,7 +100,7 @@ def forward(params, X):
     w = _as(params["w"], X.dtype)
     b = _as(params["b"], X.dtype)
     Z = b + X @ w
-    P = np.exp(Z - np.logaddexp.reduce(Z, axis=1)[:, None])  # softmax(z_j), in a form that cannot overflow
+    P = np.exp(Z - _logsumexp(Z, 1)[:, None])  # softmax(z_j), in a form that cannot overflow
     return P
 
 
@@ -106,14 +111,14 @@ def loss(params, X, Y):
 
     For stability, the logs are computed as NumPy's logaddexp, which cannot overflow:
 
-        ln(p_j) = Z - np.logaddexp.reduce(Z, axis=1)[:, None]
+        ln(p_j) = Z - _logsumexp(Z, 1)[:, None]
     """
     X = _floating(X)
     Y = _as(Y, X.dtype)
     w = _as(params["w"], X.dtype)
     b = _as(params["b"], X.dtype)
     Z = b + X @ w
-    return -np.mean(np.sum(Y*(Z - np.logaddexp.reduce(Z, axis=1)[:, None]), axis=1))
+    return -np.mean(np.sum(Y*(Z - _logsumexp(Z, 1)[:, None]), axis=1))
 
 
 def _gradient_sums(X, Y, w, b):
@@ -122,7 +127,7 @@ def _gradient_sums(X, Y, w, b):
     gradient() calls this once per block of rows (_blockwise) and divides the totals by the count.
     """
     Z = b + X @ w
-    P = np.exp(Z - np.logaddexp.reduce(Z, axis=1)[:, None])  # softmax(z_j), in a form that cannot overflow
+    P = np.exp(Z - _logsumexp(Z, 1)[:, None])  # softmax(z_j), in a form that cannot overflow
     t0 = P - Y
     return (
         X.T @ t0,
@@ -153,10 +158,10 @@ def _loss_and_gradient_sums(X, Y, w, b):
     loss_and_gradient() calls this once per block of rows (_blockwise) and divides the totals by the count.
     """
     Z = b + X @ w
-    P = np.exp(Z - np.logaddexp.reduce(Z, axis=1)[:, None])  # softmax(z_j), in a form that cannot overflow
+    P = np.exp(Z - _logsumexp(Z, 1)[:, None])  # softmax(z_j), in a form that cannot overflow
     t0 = P - Y
     return (
-        -np.sum(np.sum(Y*(Z - np.logaddexp.reduce(Z, axis=1)[:, None]), axis=1)),
+        -np.sum(np.sum(Y*(Z - _logsumexp(Z, 1)[:, None]), axis=1)),
         X.T @ t0,
         np.sum(t0, axis=0),
     )

@@ -26,8 +26,11 @@ def data(module, n: int, seed: int = 0, k: int = 7):
     rng = np.random.default_rng(seed)
     vector = any(module.PARAMS.values())
     X = rng.normal(size=(n, k)) if vector else rng.normal(size=n)
-    y = (rng.random(n) < 0.5).astype(float)
-    params = {key: (rng.normal(size=k) if dims else float(rng.normal())) for key, dims in module.PARAMS.items()}
+    classes = any("C" in dims for dims in module.PARAMS.values())  # the softmax models take one-hot labels
+    y = np.eye(3)[rng.integers(0, 3, size=n)] if classes else (rng.random(n) < 0.5).astype(float)
+    sizes = {"k": k, "m": k, "C": 3}  # features k (m in the layered models), hidden units k, classes 3
+    params = {key: (rng.normal(size=tuple(sizes[d] for d in dims)) if dims else float(rng.normal()))
+              for key, dims in module.PARAMS.items()}
     return params, X, y
 
 
@@ -66,7 +69,7 @@ def test_a_chunked_dask_array_gives_the_numpy_gradient(stem, dtype):
     params, X, y = data(module, 1000, seed=1)
     X, y = X.astype(dtype), y.astype(dtype)
     chunks = (128, X.shape[1]) if X.ndim == 2 else 128
-    lazy_X, lazy_y = da.from_array(X, chunks=chunks), da.from_array(y, chunks=128)
+    lazy_X, lazy_y = da.from_array(X, chunks=chunks), da.from_array(y, chunks=(128, *y.shape[1:]))
     rtol = 1e-12 if dtype == np.float64 else 1e-4
     expected = module.gradient(params, X, y)
     got = module.gradient(params, lazy_X, lazy_y)

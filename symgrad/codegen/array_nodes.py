@@ -74,8 +74,19 @@ class AxisSum(sp.Function):
         return f"{printer._module_format('numpy.sum')}({printer._print(array)}, axis={_axis(printer, axes)})"
 
 
+#: ln Σ e^v along an axis, as the generated modules define it (``LogSumExp`` prints a call of it).
+#: The largest value is taken out before the exponentials, so nothing overflows at v = 1000 and the
+#: largest term is exactly 1, so the log never sees an underflowed 0.  Only NumPy functions that
+#: Dask arrays dispatch (max, exp, sum, log, squeeze): a chunked array stays lazy, which
+#: ``np.logaddexp.reduce`` (a ufunc method) would not allow.
+LOGSUMEXP_HELPER = '''def _logsumexp(values, axis):
+    """ln Σ exp(values) along axis, without overflow: the largest value is taken out first."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))'''
+
+
 class LogSumExp(sp.Function):
-    """ln Σ e^a along an axis, without overflow: ``np.logaddexp.reduce(A, axis=1)``."""
+    """ln Σ e^a along an axis, without overflow: ``_logsumexp(A, 1)`` (``LOGSUMEXP_HELPER``)."""
 
     nargs = 2
     precedence = PRECEDENCE["Atom"]
@@ -83,8 +94,7 @@ class LogSumExp(sp.Function):
     def _numpycode(self, printer) -> str:
         array, axes = self.args
         getattr(printer, "stable_forms", []).append("logsumexp")
-        reduce = printer._module_format("numpy.logaddexp") + ".reduce"
-        return f"{reduce}({printer._print(array)}, axis={_axis(printer, axes)})"
+        return f"_logsumexp({printer._print(array)}, {_axis(printer, axes)})"
 
 
 class BatchMean(sp.Function):

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..derivation import Derivation
 from ..printing import printers_for
+from .array_nodes import LOGSUMEXP_HELPER
 from .context import build_context
 from .layers import HIDDEN, HIDDEN_DEFAULT, Layout
 from .lower import Plan
@@ -39,6 +40,8 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
         context["init_options"] = [{"name": HIDDEN, "default": HIDDEN_DEFAULT}]
         context["init_doc"] = [f"{HIDDEN} is the number of hidden units {hidden} (default {HIDDEN_DEFAULT}); "
                                "the data fixes the other sizes."]
+    if "_logsumexp(" in repr(context):  # a softmax: the module defines the helper it calls
+        context["helpers"] = [*context["helpers"], LOGSUMEXP_HELPER]
     context["loss_notes"] = context["loss_notes"] + [
         f"{text.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in layout.loss_notes
     ]

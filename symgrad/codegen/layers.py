@@ -10,7 +10,7 @@ nodes, the loss is the model's loss and the gradients are ``derivation.gradient(
 Two stable forms are applied, both as rewrites of the model's own expressions:
 
 - a softmax node p_l = e^{u_l} / Σ_q e^{u_q} is computed as e^{u_l - ln Σ_q e^{u_q}}, and the loss's
-  ln p_l as u_l - ln Σ_q e^{u_q}, where ln Σ e^u is NumPy's ``logaddexp.reduce`` (no overflow at
+  ln p_l as u_l - ln Σ_q e^{u_q}, where ln Σ e^u is the module's ``_logsumexp`` (no overflow at
   u = 1000, no log of an underflowed 0);
 - the logs of a sigmoid output go through ``rewrite.py``'s rules, as in the scalar models.
 

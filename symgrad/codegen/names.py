@@ -36,6 +36,7 @@ TEMPLATE_NAMES = frozenset({
     "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES",
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
     "_sigmoid", "values",
+    "_logsumexp", "top", "axis",  # layers: the softmax's helper
 })
 
 #: Names that ``ruff`` (E741) rejects as easy to misread.

@@ -11,7 +11,7 @@ per-sample quantity), and
 - a sum Σ_j is a contraction: factors that do not carry j stay outside, the rest become a matrix
   product when two arrays share exactly the summed axis (``X @ w``, ``H @ v``, ``D @ V.T``), and
   a broadcast product summed along the axis (``np.sum(A*B, axis=1)``) otherwise;
-- ln Σ_q e^{u_q} is ``np.logaddexp.reduce(u, axis=1)``, which cannot overflow;
+- ln Σ_q e^{u_q} is ``_logsumexp(U, 1)``, the module's helper, which cannot overflow;
 - the mean over the samples of a gradient is a contraction over the sample axis, divided by N
   (``X.T @ D / len(X)``).
 
