@@ -147,7 +147,7 @@ def lower_layers(derivation: Derivation, name: str) -> tuple[Plan, Layout]:
     names = model_names(model)
     check_names(name, names)
     rename = symbol_map(names)
-    python = {alias: rename[alias] for alias in rename}
+    python = rename  # each quantity (and its indexed base) → the symbol of its Python name
 
     def array(quantity: sp.Expr, batched: bool) -> tuple[sp.Basic, Array]:
         key = quantity.base if isinstance(quantity, sp.Indexed) else quantity
@@ -219,7 +219,7 @@ def lower_layers(derivation: Derivation, name: str) -> tuple[Plan, Layout]:
         updates=updates,
     )
     notes = tuple((lhs, lowering.lower(rhs)) for lhs, rhs in notes)
-    layout = Layout(_sizes(model, python, data), _shapes(model, python), notes)
+    layout = Layout(_sizes(model, python), _shapes(model, python), notes)
     return plan, layout
 
 
@@ -265,7 +265,7 @@ def _shape(model: Model, param: sp.Expr, python: dict) -> tuple[str, ...]:
     return tuple(python[size].name if size in python else str(size) for size in sizes)
 
 
-def _sizes(model: Model, python: dict, data: sp.Symbol) -> tuple[Size, ...]:
+def _sizes(model: Model, python: dict) -> tuple[Size, ...]:
     """Each size symbol, read from the data's shape or from ``hidden``."""
     fixed = _data_sizes(model)
     sizes = []
