@@ -1,0 +1,269 @@
+r"""Building a user-defined model: declare inputs, a label, parameters, nodes and a loss; get a :class:`Model`.
+
+The catalogue builds its models by hand from SymPy symbols; a user should not
+have to.  :class:`ModelBuilder` takes names and formulas (text read by the safe
+reader in ``expressions.py``, or SymPy expressions over the symbols it hands
+out), checks them as they come, and :meth:`ModelBuilder.build` returns the
+same kind of :class:`~symgrad.graph.Model` the catalogue makes, so that
+``derive``, ``render``, code generation and the checker work on it unchanged::
+
+    net = ModelBuilder("three-weight-chain")
+    net.input("x"); net.label("y", latex="y^*"); net.params("w1 w2 w3")
+    net.node("z1", "x * w1"); net.node("a1", "tanh(z1)"); …
+    net.loss("Loss", "quadratic(a3, y)")
+    model = net.build()
+
+Names are Python-style identifiers; each becomes a symbol whose name is its
+LaTeX (``w1`` → ``w_1``, or what ``latex=`` says), which is how the printers
+write it and how an answer key must write it.  Every problem is a
+:class:`ModelError` whose one line says where (``nodes.a1``, ``params``: the
+same keys a model file uses) and, for a formula, the column.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterable
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from .errors import UsageError
+from .expressions import FUNCTIONS, ExpressionError, Scope, parse
+from .graph import Model, Node, Notation
+
+#: How the built models write the sigmoid (as the network handout does: σ).
+DEFAULT_NOTATION = Notation(functions={"sigmoid": r"\sigma"})
+DEFAULT_STEP_SIZE = "alpha"
+_MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_SUBSCRIPTED = re.compile(r"([A-Za-z]+)(\d+)")
+
+
+class ModelError(UsageError):
+    """A model definition symgrad cannot use: ``key`` says where (``nodes.a1``), ``column`` where in a formula."""
+
+    def __init__(self, reason: str, key: str | None = None, column: int | None = None) -> None:
+        where = ", ".join(part for part in (key, f"column {column}" if column else None) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.key = key
+        self.column = column
+
+
+def default_latex(name: str) -> str:
+    """The handout's way to write a name: trailing digits become a subscript (``w1`` → ``w_1``)."""
+    match = _SUBSCRIPTED.fullmatch(name)
+    return f"{match.group(1)}_{match.group(2)}" if match else name
+
+
+def latex_symbol_name(latex: str, key: str) -> str:
+    """The symbol name for LaTeX ``latex``: what the answer-key reader makes of it, so that keys match.
+
+    ``w_{1}`` and ``w_1`` are one name; LaTeX that does not read as a single name is refused.
+    """
+    from .check.latex import LatexParseError, parse_expression  # the key reader's own idea of a name
+
+    if not isinstance(latex, str) or not latex.strip():
+        raise ModelError("a LaTeX name must be a non-empty string", key)
+    try:
+        parsed = parse_expression(latex)
+    except LatexParseError as error:
+        raise ModelError(f"{latex!r} is not a LaTeX name symgrad can read back ({error})", key) from None
+    if not isinstance(parsed, sp.Symbol):
+        raise ModelError(f"{latex!r} reads as {parsed}, not as one name (write a product's name with \\mathrm{{…}})", key)
+    return parsed.name
+
+
+def check_identifier(name: object, key: str, what: str) -> str:
+    """A declared name must be a plain identifier that cannot be mistaken for Python or for a library function."""
+    if not isinstance(name, str):
+        raise ModelError(f"the {what} name must be a string, not {type(name).__name__}", key)
+    if not name.isidentifier() or not name.isascii():
+        raise ModelError(f"{name!r} is not an identifier (letters, digits and '_', not starting with a digit)", key)
+    if name.startswith("_"):
+        raise ModelError(f"{name!r} starts with '_'; model names cannot look like Python internals", key)
+    if keyword.iskeyword(name):
+        raise ModelError(f"{name!r} is a Python keyword", key)
+    if name in FUNCTIONS:
+        raise ModelError(f"{name!r} is the name of a library function ({FUNCTIONS[name].kind})", key)
+    return name
+
+
+class ModelBuilder:
+    """Collects a model's declarations in forward order and builds the :class:`Model`.
+
+    Each method returns the SymPy symbol of what it declared, so a caller may
+    also write formulas as SymPy expressions: ``net.node("z1", x * w1)``.
+    Formulas given as text keep their written order when printed.
+    """
+
+    def __init__(self, name: str, description: str = "", *, step_size: str = DEFAULT_STEP_SIZE,
+                 step_size_latex: str | None = None, notation: Notation | None = None) -> None:
+        if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+            raise ModelError(f"{name!r} is not a model name (letters, digits, '-' and '_', starting with a letter)", "name")
+        if not isinstance(description, str):
+            raise ModelError("the description must be a string", "description")
+        self.name = name
+        self.description = description or f"User-defined model {name}"
+        self.notation = notation or DEFAULT_NOTATION
+        self._kinds: dict[str, str] = {}  # declared name → "input", "label", "parameter", "node", "loss", "step size"
+        self._symbols: dict[str, sp.Symbol] = {}  # declared name → symbol
+        self._written: dict[str, str] = {}  # symbol name → declared name (two names may not print alike)
+        self._inputs: list[sp.Symbol] = []
+        self._params: list[sp.Symbol] = []
+        self._label: sp.Symbol | None = None
+        self._nodes: list[tuple[str, Node]] = []
+        self._loss: Node | None = None
+        self._step_size = self._declare(step_size, "step size", "step_size", step_size_latex)
+
+    # ---- declarations ----------------------------------------------------
+    def input(self, name: str, latex: str | None = None) -> sp.Symbol:
+        """Declare an input (a feature of one sample)."""
+        symbol = self._declare(name, "input", "inputs", latex)
+        self._inputs.append(symbol)
+        return symbol
+
+    def inputs(self, names: str | Iterable[str]) -> tuple[sp.Symbol, ...]:
+        """Declare several inputs: ``"x1 x2"`` or a list of names."""
+        return tuple(self.input(name) for name in _names(names, "inputs"))
+
+    def label(self, name: str, latex: str | None = None) -> sp.Symbol:
+        """Declare the label (the target y); only the loss may use it."""
+        if self._label is not None:
+            raise ModelError(f"the label is already {self._name_of(self._label)!r}; a model has one label", "label")
+        self._label = self._declare(name, "label", "label", latex)
+        return self._label
+
+    def param(self, name: str, latex: str | None = None) -> sp.Symbol:
+        """Declare a trainable parameter; derivations and updates follow the declaration order."""
+        symbol = self._declare(name, "parameter", "params", latex)
+        self._params.append(symbol)
+        return symbol
+
+    def params(self, names: str | Iterable[str]) -> tuple[sp.Symbol, ...]:
+        """Declare several parameters: ``"w1 w2 w3"`` or a list of names."""
+        return tuple(self.param(name) for name in _names(names, "params"))
+
+    def node(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Symbol:
+        """Declare a forward node ``name = formula`` over inputs, parameters and earlier nodes."""
+        key = f"nodes.{name}" if isinstance(name, str) else "nodes"
+        if self._loss is not None:
+            raise ModelError("a node cannot come after the loss; the loss is the last node", key)
+        check_identifier(name, key, "node")
+        expr = self._formula(formula, key, for_loss=False)
+        symbol = self._declare(name, "node", key, latex)
+        self._nodes.append((name, Node(symbol, expr)))
+        return symbol
+
+    def loss(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Symbol:
+        """Declare the loss, the last node: it may use the label, and must depend on every parameter."""
+        if self._loss is not None:
+            raise ModelError(f"the loss is already {self._loss.symbol}; a model has one loss", "loss")
+        check_identifier(name, "loss.name", "loss")
+        expr = self._formula(formula, "loss.formula", for_loss=True)
+        symbol = self._declare(name, "loss", "loss.name", latex)
+        self._loss = Node(symbol, expr)
+        return symbol
+
+    # ---- the model -------------------------------------------------------
+    def build(self) -> Model:
+        """The :class:`Model`; refuses a graph with a parameter, input or node that the loss never reaches."""
+        if not self._inputs:
+            raise ModelError("declare at least one input", "inputs")
+        if self._label is None:
+            raise ModelError("declare the label", "label")
+        if not self._params:
+            raise ModelError("declare at least one parameter", "params")
+        if self._loss is None:
+            raise ModelError("declare the loss", "loss")
+        reaches = self._dependencies()
+        used = reaches[self._loss.symbol]
+        for param in self._params:
+            if param not in used:
+                raise ModelError(f"the loss does not depend on the parameter {self._name_of(param)!r}", "loss.formula")
+        if self._label not in used:
+            raise ModelError(f"the loss does not use the label {self._name_of(self._label)!r}", "loss.formula")
+        for symbol in self._inputs:
+            if symbol not in used:
+                raise ModelError(f"the loss never uses the input {self._name_of(symbol)!r}", "inputs")
+        for name, node in self._nodes:
+            if node.symbol not in used:
+                raise ModelError("the loss never uses this node", f"nodes.{name}")
+        return Model(
+            name=self.name,
+            description=self.description,
+            inputs=tuple(self._inputs),
+            label=self._label,
+            params=tuple(self._params),
+            nodes=(*(node for _, node in self._nodes), self._loss),
+            step_size=self._step_size,
+            notation=self.notation,
+        )
+
+    # ---- helpers ---------------------------------------------------------
+    def _declare(self, name: str, kind: str, key: str, latex: str | None) -> sp.Symbol:
+        check_identifier(name, key, kind)
+        if name in self._kinds:
+            raise ModelError(f"{name!r} is already declared as the {self._kinds[name]} {name!r}", key)
+        written = latex_symbol_name(latex, f"latex.{name}") if latex is not None else default_latex(name)
+        if written in self._written:
+            other = self._written[written]
+            raise ModelError(f"{name!r} would be written {written!r}, like the {self._kinds[other]} {other!r}", key)
+        symbol = sp.Symbol(written)
+        self._kinds[name], self._symbols[name], self._written[written] = kind, symbol, name
+        return symbol
+
+    def _name_of(self, symbol: sp.Symbol) -> str:
+        return self._written[symbol.name]
+
+    def _formula(self, formula: str | sp.Expr, key: str, for_loss: bool) -> sp.Expr:
+        available = {name: self._symbols[name] for name, kind in self._kinds.items() if kind in ("input", "parameter", "node")}
+        unavailable = {}
+        if self._label is not None:
+            label = self._name_of(self._label)
+            if for_loss:
+                available[label] = self._label
+            else:
+                unavailable[label] = "is the label; only the loss may use it"
+        step = self._name_of(self._step_size)
+        unavailable[step] = "is the step size; it belongs to the update, not to the model"
+        if isinstance(formula, str):
+            try:
+                return parse(formula, Scope(available, unavailable))
+            except ExpressionError as error:
+                raise ModelError(error.reason, key, error.column) from None
+        if isinstance(formula, bool) or not isinstance(formula, (int, float, sp.Expr)):
+            raise ModelError(f"a formula is text or a SymPy expression, not {type(formula).__name__}", key)
+        expr = sp.Integer(formula) if isinstance(formula, int) else sp.Float(formula) if isinstance(formula, float) else formula
+        known = set(available.values())
+        for symbol in sorted(expr.free_symbols, key=str):
+            if symbol in known:
+                continue
+            if symbol.name in self._written and self._written[symbol.name] in unavailable:
+                declared = self._written[symbol.name]
+                raise ModelError(f"'{declared}' {unavailable[declared]}", key)
+            raise ModelError(f"uses {symbol}, which is not a declared input, parameter or earlier node", key)
+        return expr
+
+    def _dependencies(self) -> dict[sp.Symbol, set[sp.Symbol]]:
+        """Each node → every declared quantity it depends on, directly or through earlier nodes."""
+        reaches: dict[sp.Symbol, set[sp.Symbol]] = {}
+        for node in [*(node for _, node in self._nodes), self._loss]:
+            direct = set(node.expr.free_symbols)
+            for application in node.expr.atoms(AppliedUndef):  # an abstract g(z) depends on z, which free_symbols has
+                direct |= application.free_symbols
+            closure = set(direct)
+            for symbol in direct:
+                closure |= reaches.get(symbol, set())
+            reaches[node.symbol] = closure
+        return reaches
+
+
+def _names(names: str | Iterable[str], key: str) -> list[str]:
+    if isinstance(names, str):
+        return names.replace(",", " ").split()
+    try:
+        return list(names)
+    except TypeError:
+        raise ModelError(f"expected names as text or a list, not {type(names).__name__}", key) from None

@@ -1,0 +1,321 @@
+"""A small, safe reader for the formulas of user-defined models: text in, SymPy out.
+
+A model file is untrusted text, so nothing here evaluates it: no ``eval``, no
+``exec``, no ``sympify``/``parse_expr`` of a string.  :func:`tokenize` splits
+the text into numbers, names and operators; :class:`_Parser` climbs the
+precedence levels (sum, product, sign, power, call) and builds SymPy objects
+directly.  Only what the caller declares can appear: the model's own names
+(:class:`Scope`) and the functions of :data:`FUNCTIONS`.  Anything else, and
+anything that looks like Python (strings, attribute access, keywords,
+``__dunder__`` names), is refused with a one-line :class:`ExpressionError`
+that carries the 1-based column.
+
+Sums and products are built unevaluated, so a node prints the way it is
+written (``x·w_1``, not ``w_1·x``); the graph evaluates them itself.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+
+from .functions import ACTIVATIONS, cross_entropy_loss, quadratic_loss
+
+#: Longer formulas are certainly a mistake (or an attack); refusing them bounds the work.
+MAX_LENGTH = 10_000
+#: Each level of parentheses or calls costs a few Python frames; this stays far inside the recursion limit.
+MAX_DEPTH = 100
+#: A number literal's decimal exponent (1e300) is bounded so that reading it stays instant.
+MAX_LITERAL_EXPONENT = 400
+#: A power of two numbers is computed exactly; beyond this many bits it is refused rather than left to run.
+MAX_POWER_BITS = 100_000
+
+
+class ExpressionError(ValueError):
+    """A formula that cannot be read; ``column`` is 1-based, ``reason`` the message without it."""
+
+    def __init__(self, reason: str, column: int) -> None:
+        super().__init__(f"column {column}: {reason}")
+        self.reason = reason
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Function:
+    """A library function a formula may call: what it builds and how many arguments it takes."""
+
+    build: Callable[..., sp.Expr]
+    arity: int
+    kind: str  # "activation", "function" or "loss"
+
+
+#: Every function a formula may call: the activation library, exp and log, and the losses.
+FUNCTIONS: dict[str, Function] = {
+    **{name: Function(activation, 1, "activation") for name, activation in ACTIVATIONS.items()},
+    "exp": Function(sp.exp, 1, "function"),
+    "log": Function(sp.log, 1, "function"),
+    "quadratic": Function(quadratic_loss, 2, "loss"),
+    "cross_entropy": Function(cross_entropy_loss, 2, "loss"),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a formula may name: each declared name → its SymPy quantity, and what kind of thing it is.
+
+    ``kinds`` says ``"input"``, ``"label"``, ``"parameter"`` or ``"node"`` so that an error can say
+    why a name is not available (the label in a forward node, a node defined later).
+    """
+
+    names: Mapping[str, sp.Expr]
+    unavailable: Mapping[str, str] | None = None  # name → why it cannot be used here
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "number", "name", "op", "end", or "error" (its text is the message)
+    text: str
+    column: int  # 1-based
+
+
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
+_PYTHON_HINTS = {
+    ".": "attribute access ('.') is not allowed in a model formula",
+    "'": "strings are not allowed in a model formula",
+    '"': "strings are not allowed in a model formula",
+    "[": "subscripts ('[') are not allowed in a model formula",
+    "]": "subscripts (']') are not allowed in a model formula",
+    "=": "'=' is not allowed in a model formula (no assignments or keyword arguments)",
+    ";": "';' is not allowed in a model formula (one formula per key)",
+    ":": "':' is not allowed in a model formula",
+    "@": "'@' is not allowed in a model formula",
+    "{": "braces are not allowed in a model formula",
+    "}": "braces are not allowed in a model formula",
+    "\\": "backslashes are not allowed in a model formula (LaTeX names go in the [latex] table)",
+}
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; any character outside the formula language is an error at its column."""
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the formula is longer than {MAX_LENGTH:,} characters", 1)
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in " \t":
+            i += 1
+            continue
+        number = _NUMBER.match(text, i)
+        if number:
+            tokens.append(Token("number", number.group(), i + 1))
+            i = number.end()
+            continue
+        name = _NAME.match(text, i)
+        if name:
+            tokens.append(Token("name", name.group(), i + 1))
+            i = name.end()
+            continue
+        operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)
+        if operator:
+            tokens.append(Token("op", operator, i + 1))
+            i += len(operator)
+            continue
+        hint = _PYTHON_HINTS.get(char)
+        if hint is None:
+            shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+            hint = f"unexpected character {shown}"
+        # The parser raises this when it gets here, so that an earlier, more telling
+        # problem (``__import__`` before its string argument) is the one reported.
+        tokens.append(Token("error", hint, i + 1))
+        return tokens
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+def parse(text: str, scope: Scope) -> sp.Expr:
+    """The formula ``text`` as a SymPy expression over the names in ``scope``; raises :class:`ExpressionError`."""
+    if not text.strip():
+        raise ExpressionError("the formula is empty", 1)
+    parser = _Parser(tokenize(text), scope)
+    expr = parser.expression()
+    parser.expect_end()
+    return expr
+
+
+#: Binary operators: (binding power, right-associative, how to combine).
+_BINARY: dict[str, tuple[int, bool, Callable[[sp.Expr, sp.Expr], sp.Expr] | None]] = {
+    "+": (10, False, lambda a, b: a + b if _numbers(a, b) else sp.Add(a, b, evaluate=False)),
+    "-": (10, False, lambda a, b: a - b if _numbers(a, b) else sp.Add(a, _negative(b), evaluate=False)),
+    "*": (20, False, lambda a, b: a * b if _numbers(a, b) else sp.Mul(a, b, evaluate=False)),
+    "/": (20, False, lambda a, b: _divide(a, b)),
+    "^": (30, True, None),  # powers are checked for size first; see _Parser.power_of
+    "**": (30, True, None),
+}
+#: A leading minus binds looser than a power (-x^2 is -(x^2)) and tighter than a product.
+_UNARY_POWER = 25
+
+
+def _numbers(*exprs: sp.Expr) -> bool:
+    """Arithmetic on plain numbers is done at once (3/4 is the number ¾, not an unevaluated quotient)."""
+    return all(e.is_Number for e in exprs)
+
+
+def _divide(numerator: sp.Expr, denominator: sp.Expr) -> sp.Expr:
+    if _numbers(numerator, denominator):
+        return numerator / denominator
+    return sp.Mul(numerator, sp.Pow(denominator, -1, evaluate=False), evaluate=False)
+
+
+def _negative(expr: sp.Expr) -> sp.Expr:
+    if expr.is_Number:
+        return -expr
+    return sp.Mul(sp.S.NegativeOne, expr, evaluate=False)
+
+
+class _Parser:
+    """Precedence climbing over the token list; each method reads one grammatical level."""
+
+    def __init__(self, tokens: list[Token], scope: Scope) -> None:
+        self.tokens = tokens
+        self.position = 0
+        self.scope = scope
+        self.depth = 0
+
+    def peek(self) -> Token:
+        token = self.tokens[self.position]
+        if token.kind == "error":
+            raise ExpressionError(token.text, token.column)
+        return token
+
+    def advance(self) -> Token:
+        token = self.peek()
+        self.position += 1
+        return token
+
+    def expect(self, text: str, after: str) -> Token:
+        token = self.peek()
+        if token.kind != "op" or token.text != text:
+            raise ExpressionError(f"expected '{text}' {after}, found {_describe(token)}", token.column)
+        return self.advance()
+
+    def expect_end(self) -> None:
+        token = self.peek()
+        if token.kind != "end":
+            if token.kind == "op" and token.text == ")":
+                raise ExpressionError("')' without a matching '('", token.column)
+            raise ExpressionError(f"expected an operator or the end of the formula, found {_describe(token)}", token.column)
+
+    def expression(self, min_power: int = 0) -> sp.Expr:
+        """Operands joined by binary operators binding at least ``min_power`` (precedence climbing)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"the formula nests deeper than {MAX_DEPTH} levels", self.peek().column)
+        left = self.unary()
+        while True:
+            token = self.peek()
+            if token.kind != "op" or token.text not in _BINARY:
+                break
+            power, right_associative, combine = _BINARY[token.text]
+            if power < min_power:
+                break
+            self.advance()
+            right = self.expression(power if right_associative else power + 1)
+            if token.text == "/" and right.is_zero:
+                raise ExpressionError("division by zero", token.column)
+            left = self.power_of(left, right, token) if combine is None else combine(left, right)
+        self.depth -= 1
+        return left
+
+    def unary(self) -> sp.Expr:
+        token = self.peek()
+        if token.kind == "op" and token.text in ("-", "+"):
+            self.advance()
+            operand = self.expression(_UNARY_POWER)
+            return _negative(operand) if token.text == "-" else operand
+        return self.primary()
+
+    def power_of(self, base: sp.Expr, exponent: sp.Expr, token: Token) -> sp.Expr:
+        if base.is_zero and exponent.is_Number and exponent.is_negative:
+            raise ExpressionError("division by zero (0 to a negative power)", token.column)
+        if base.is_Number and exponent.is_Number:
+            size = abs(float(exponent)) * max(1.0, int(abs(base)).bit_length() if base.is_Integer else 64.0)
+            if size > MAX_POWER_BITS:
+                raise ExpressionError("this power of two numbers is too large to compute", token.column)
+            return base**exponent
+        return sp.Pow(base, exponent, evaluate=False)
+
+    def primary(self) -> sp.Expr:
+        token = self.advance()
+        if token.kind == "number":
+            return _number(token)
+        if token.kind == "name":
+            return self.name(token)
+        if token.kind == "op" and token.text == "(":
+            inner = self.expression()
+            self.expect(")", "to close the '(' at column " + str(token.column))
+            return inner
+        if token.kind == "end":
+            raise ExpressionError("the formula ends where a value was expected", token.column)
+        raise ExpressionError(f"expected a value, found {_describe(token)}", token.column)
+
+    def name(self, token: Token) -> sp.Expr:
+        text = token.text
+        _refuse_python(text, token.column)
+        calls = self.peek().kind == "op" and self.peek().text == "("
+        if text in self.scope.names:
+            if calls:
+                raise ExpressionError(f"'{text}' is a value, not a function; write '*' to multiply", self.peek().column)
+            return self.scope.names[text]
+        if self.scope.unavailable and text in self.scope.unavailable:
+            raise ExpressionError(f"'{text}' {self.scope.unavailable[text]}", token.column)
+        if text in FUNCTIONS:
+            if not calls:
+                raise ExpressionError(f"'{text}' is a function; call it as {text}(…)", token.column)
+            return self.call(text, token)
+        raise ExpressionError(f"unknown name '{text}'", token.column)
+
+    def call(self, name: str, token: Token) -> sp.Expr:
+        function = FUNCTIONS[name]
+        self.expect("(", f"after {name}")
+        arguments: list[sp.Expr] = []
+        if not (self.peek().kind == "op" and self.peek().text == ")"):
+            arguments.append(self.expression())
+            while self.peek().kind == "op" and self.peek().text == ",":
+                self.advance()
+                arguments.append(self.expression())
+        self.expect(")", f"to close the call of {name} at column {token.column}")
+        if len(arguments) != function.arity:
+            plural = "s" if function.arity != 1 else ""
+            raise ExpressionError(f"{name} takes {function.arity} argument{plural}, not {len(arguments)}", token.column)
+        return function.build(*arguments)
+
+
+def _refuse_python(text: str, column: int) -> None:
+    """Names that can only be Python are refused by what they are, not as merely unknown."""
+    if text.startswith("_"):
+        raise ExpressionError(f"'{text}' is not allowed: a name in a model formula cannot start with '_' (Python internals)", column)
+    if keyword.iskeyword(text):
+        raise ExpressionError(f"'{text}' is a Python keyword; a model formula is arithmetic, not Python", column)
+
+
+def _number(token: Token) -> sp.Expr:
+    """A literal as an exact rational (0.1 is 1/10), so that proofs stay exact."""
+    mantissa, _, exponent = token.text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_LITERAL_EXPONENT:
+        raise ExpressionError(f"the number {token.text} is out of range", token.column)
+    value = Fraction(mantissa) * Fraction(10) ** int(exponent or 0)
+    return sp.Rational(value.numerator, value.denominator)
+
+
+def _describe(token: Token) -> str:
+    if token.kind == "end":
+        return "the end of the formula"
+    return f"'{token.text}'"
