@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..functions import sigmoid
+from ..functions import relu, sigmoid, softplus
 from ..graph import Model, Partial
 
 #: Names a key may use for "the sigmoid" whatever letter the handout chose.
@@ -64,6 +64,14 @@ class Vocabulary:
                 if func is sigmoid:
                     for name in SIGMOID_NAMES:
                         vocabulary.functions.setdefault(name, sigmoid)
+        # symgrad's own functions are known by their names (\operatorname{softplus}(z_2)), and σ by its
+        # usual names wherever it appears, also only as a derivative (softplus' = σ)
+        library = {type(f) for node in model.nodes for f in node.value.atoms(sp.Function) if type(f) in (sigmoid, softplus, relu)}
+        for func in library:
+            vocabulary.functions.setdefault(func.__name__, func)
+        if library & {sigmoid, softplus}:
+            for name in ("sigma", "sigmoid"):
+                vocabulary.functions.setdefault(name, sigmoid)
         # h(\mathbf{x}) names the node h; Loss(a_2, y^*) names the loss node
         for node in model.nodes:
             vocabulary.functions.setdefault(str(node.symbol), node.symbol)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..derivation import Derivation
 from ..errors import UsageError
 from ..files import write_atomic
 from ..models import catalogue_names, derive_named, lookup
@@ -78,9 +79,38 @@ def _resolve(names: list[str] | None) -> list[str]:
 def generate_source(name: str) -> str:
     """The NumPy module of catalogue model ``name``, as text."""
     (name,) = _resolve([name])
-    derivation = derive_named(name)
+    return derivation_source(derive_named(name), name)
+
+
+def derivation_source(derivation: Derivation, name: str, regenerate: str | None = None) -> str:
+    """The NumPy module of any derived model (a catalogue entry or a user's), as text.
+
+    ``name`` is the model's name in error messages; ``regenerate`` replaces it in the module's
+    docstring where the docstring says how to regenerate the module (``--model-file net.toml``).
+    """
     plan = lower(derivation, name)
-    return render_template(NUMPY_TEMPLATE, build_context(plan, derivation))
+    context = build_context(plan, derivation)
+    if regenerate is not None:
+        context["name"] = regenerate
+    return render_template(NUMPY_TEMPLATE, context)
+
+
+def write_module(name: str, path: Path, source: str, check: bool = False, make_parents: bool = True) -> GeneratedFile:
+    """Write ``source`` to ``path`` unless it is already there; with ``check``, only say whether it is.
+
+    ``make_parents`` creates a missing output folder (symgrad's own ``generated/``); a file the
+    user names (``-o FILE``) must go into a folder that exists.
+    """
+    existing = path.read_bytes() if path.is_file() else None
+    new = source.encode("utf-8")
+    if check:
+        status = "missing" if existing is None else "current" if existing == new else "stale"
+    elif existing == new:
+        status = "unchanged"
+    else:
+        write_atomic(path, source, make_parents=make_parents)
+        status = "written"
+    return GeneratedFile(name, path, status)
 
 
 def generate(
@@ -92,17 +122,4 @@ def generate(
     """
     out_dir = Path(out_dir)
     sources = {name: generate_source(name) for name in _resolve(names)}
-    report = []
-    for name, source in sources.items():
-        path = out_dir / f"{module_name(name)}.py"
-        existing = path.read_bytes() if path.is_file() else None
-        new = source.encode("utf-8")
-        if check:
-            status = "missing" if existing is None else "current" if existing == new else "stale"
-        elif existing == new:
-            status = "unchanged"
-        else:
-            write_atomic(path, source, make_parents=True)
-            status = "written"
-        report.append(GeneratedFile(name, path, status))
-    return report
+    return [write_module(name, out_dir / f"{module_name(name)}.py", source, check) for name, source in sources.items()]
