@@ -280,7 +280,10 @@ class _Parser:
             if not calls:
                 raise ExpressionError(f"'{text}' is a function; call it as {text}(…)", token.column)
             return self.call(text, token)
-        raise ExpressionError(f"unknown name '{text}'", token.column)
+        if calls:
+            known = ", ".join(FUNCTIONS)
+            raise ExpressionError(f"unknown function '{text}'; the functions are {known}", token.column)
+        raise ExpressionError(f"unknown name '{text}' (not an input, parameter or earlier node)", token.column)
 
     def call(self, name: str, token: Token) -> sp.Expr:
         function = FUNCTIONS[name]

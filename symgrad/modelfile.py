@@ -28,6 +28,7 @@ name, so the CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,9 @@ def _build(data: dict[str, Any]) -> Model:
 def _check_keys(table: dict[str, Any], allowed: dict[str, bool], prefix: str) -> None:
     for key in table:
         if key not in allowed:
-            raise ModelError(f"unknown key {prefix}{key!r}; a model file has {', '.join(prefix + k for k in allowed)}")
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {prefix}{close[0]}? " if close else ""
+            raise ModelError(f"unknown key {prefix}{key!r}; {hint}a model file has {', '.join(prefix + k for k in allowed)}")
     for key, required in allowed.items():
         if required and key not in table:
             raise ModelError(f"missing key {prefix}{key}")
