@@ -208,6 +208,8 @@ class _Parser:
 
     def expect_end(self) -> None:
         token = self.peek()
+        if token.kind == "name":  # x if y else z, x for x in y: Python, not a missing operator
+            _refuse_python(token.text, token.column)
         if token.kind != "end":
             if token.kind == "op" and token.text == ")":
                 raise ExpressionError("')' without a matching '('", token.column)
@@ -269,10 +271,11 @@ class _Parser:
     def name(self, token: Token) -> sp.Expr:
         text = token.text
         _refuse_python(text, token.column)
-        calls = self.peek().kind == "op" and self.peek().text == "("
+        following = self.tokens[self.position]  # a look without raising a pending error: the name is judged first
+        calls = following.kind == "op" and following.text == "("
         if text in self.scope.names:
             if calls:
-                raise ExpressionError(f"'{text}' is a value, not a function; write '*' to multiply", self.peek().column)
+                raise ExpressionError(f"'{text}' is a value, not a function; write '*' to multiply", following.column)
             return self.scope.names[text]
         if self.scope.unavailable and text in self.scope.unavailable:
             raise ExpressionError(f"'{text}' {self.scope.unavailable[text]}", token.column)
