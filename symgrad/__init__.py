@@ -14,6 +14,6 @@ from .render import render  # noqa: E402
 
 __all__ = [
     "CATALOGUE", "catalogue_names", "derive_named", "Derivation", "Equation", "Model", "ModelBuilder", "ModelError",
-    "ModelFileError", "Node", "Notation", "Partial", "Result", "Step", "__version__", "derive", "derive_sigmoid_identity",
-    "load_model_file", "lookup", "parse_model_file", "relu", "render", "sigmoid",
+    "ModelFileError", "Node", "Notation", "Partial", "Result", "Step", "__version__", "derive",
+    "derive_sigmoid_identity", "load_model_file", "lookup", "parse_model_file", "relu", "render", "sigmoid",
 ]

@@ -71,7 +71,8 @@ def latex_symbol_name(latex: str, key: str) -> str:
     except LatexParseError as error:
         raise ModelError(f"{latex!r} is not a LaTeX name symgrad can read back ({error})", key) from None
     if not isinstance(parsed, sp.Symbol):
-        raise ModelError(f"{latex!r} reads as {parsed}, not as one name (write a product's name with \\mathrm{{…}})", key)
+        hint = "write a name of several letters as \\mathrm{…}"
+        raise ModelError(f"{latex!r} reads as {parsed}, not as one name ({hint})", key)
     return parsed.name
 
 
@@ -101,7 +102,8 @@ class ModelBuilder:
     def __init__(self, name: str, description: str = "", *, step_size: str = DEFAULT_STEP_SIZE,
                  step_size_latex: str | None = None, notation: Notation | None = None) -> None:
         if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-            raise ModelError(f"{name!r} is not a model name (letters, digits, '-' and '_', starting with a letter)", "name")
+            rule = "letters, digits, '-' and '_', starting with a letter"
+            raise ModelError(f"{name!r} is not a model name ({rule})", "name")
         if not isinstance(description, str):
             raise ModelError("the description must be a string", "description")
         self.name = name
@@ -218,7 +220,8 @@ class ModelBuilder:
         return self._written[symbol.name]
 
     def _formula(self, formula: str | sp.Expr, key: str, for_loss: bool) -> sp.Expr:
-        available = {name: self._symbols[name] for name, kind in self._kinds.items() if kind in ("input", "parameter", "node")}
+        formula_kinds = ("input", "parameter", "node")
+        available = {name: self._symbols[name] for name, kind in self._kinds.items() if kind in formula_kinds}
         unavailable = {}
         if self._label is not None:
             label = self._name_of(self._label)
@@ -235,7 +238,10 @@ class ModelBuilder:
                 raise ModelError(error.reason, key, error.column) from None
         if isinstance(formula, bool) or not isinstance(formula, (int, float, sp.Expr)):
             raise ModelError(f"a formula is text or a SymPy expression, not {type(formula).__name__}", key)
-        expr = sp.Integer(formula) if isinstance(formula, int) else sp.Float(formula) if isinstance(formula, float) else formula
+        if isinstance(formula, (int, float)):
+            expr = sp.Integer(formula) if isinstance(formula, int) else sp.Float(formula)
+        else:
+            expr = formula
         known = set(available.values())
         for symbol in sorted(expr.free_symbols, key=str):
             if symbol in known:

@@ -213,7 +213,8 @@ class _Parser:
         if token.kind != "end":
             if token.kind == "op" and token.text == ")":
                 raise ExpressionError("')' without a matching '('", token.column)
-            raise ExpressionError(f"expected an operator or the end of the formula, found {_describe(token)}", token.column)
+            found = _describe(token)
+            raise ExpressionError(f"expected an operator or the end of the formula, found {found}", token.column)
 
     def expression(self, min_power: int = 0) -> sp.Expr:
         """Operands joined by binary operators binding at least ``min_power`` (precedence climbing)."""
@@ -307,7 +308,8 @@ class _Parser:
 def _refuse_python(text: str, column: int) -> None:
     """Names that can only be Python are refused by what they are, not as merely unknown."""
     if text.startswith("_"):
-        raise ExpressionError(f"'{text}' is not allowed: a name in a model formula cannot start with '_' (Python internals)", column)
+        reason = "a name in a model formula cannot start with '_' (Python internals)"
+        raise ExpressionError(f"'{text}' is not allowed: {reason}", column)
     if keyword.iskeyword(text):
         raise ExpressionError(f"'{text}' is a Python keyword; a model formula is arithmetic, not Python", column)
 

@@ -147,7 +147,8 @@ def _check_keys(table: dict[str, Any], allowed: dict[str, bool], prefix: str) ->
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {prefix}{close[0]}? " if close else ""
-            raise ModelError(f"unknown key {prefix}{key!r}; {hint}a model file has {', '.join(prefix + k for k in allowed)}")
+            expected = ", ".join(prefix + k for k in allowed)
+            raise ModelError(f"unknown key {prefix}{key!r}; {hint}a model file has {expected}")
     for key, required in allowed.items():
         if required and key not in table:
             raise ModelError(f"missing key {prefix}{key}")

@@ -104,7 +104,7 @@ class Checker:
         self._contexts: dict[tuple, Context] = {}
 
     @classmethod
-    def for_derivation(cls, derivation: Derivation, label: str | None = None) -> "Checker":
+    def for_derivation(cls, derivation: Derivation, label: str | None = None) -> Checker:
         """A checker that judges every claim against one given derivation (a user-defined model's).
 
         The sigmoid identity stays a fallback, as with ``--model``; ``label`` names the model in verdicts.

@@ -66,7 +66,8 @@ class Vocabulary:
                         vocabulary.functions.setdefault(name, sigmoid)
         # symgrad's own functions are known by their names (\operatorname{softplus}(z_2)), and σ by its
         # usual names wherever it appears, also only as a derivative (softplus' = σ)
-        library = {type(f) for node in model.nodes for f in node.value.atoms(sp.Function) if type(f) in (sigmoid, softplus, relu)}
+        applied = {type(f) for node in model.nodes for f in node.value.atoms(sp.Function)}
+        library = applied & {sigmoid, softplus, relu}
         for func in library:
             vocabulary.functions.setdefault(func.__name__, func)
         if library & {sigmoid, softplus}:

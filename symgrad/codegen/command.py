@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from .pipeline import DEFAULT_OUT, generatable_names, skipped
-
-if TYPE_CHECKING:
-    from .pipeline import GeneratedFile
+from .pipeline import DEFAULT_OUT, GeneratedFile, generatable_names, skipped
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help=f"one of: {choices} (default: all)")
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument("--model-file", metavar="FILE",
-                        help="generate the module of the model defined in a TOML model file (docs/model-files.md) instead")
+                        help="the module of the model defined in a TOML model file (docs/model-files.md) instead")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="with --model-file: write the module to FILE instead of DIR/<model>.py")
     parser.add_argument(
@@ -54,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_file(args: argparse.Namespace) -> "GeneratedFile":
+def _model_file(args: argparse.Namespace) -> GeneratedFile:
     """``--model-file FILE``: the file's model, rendered in full before anything is written."""
     from ..modelfile import derive_model_file
     from .pipeline import derivation_source, module_name, write_module

@@ -18,7 +18,8 @@ ALL_FORMATS = ("markdown", "tex")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(catalogue_names())}")
-    parser.add_argument("--model-file", metavar="FILE", help="derive the model defined in a TOML model file instead (docs/model-files.md)")
+    parser.add_argument("--model-file", metavar="FILE",
+                        help="derive the model defined in a TOML model file instead (docs/model-files.md)")
     parser.add_argument("--all", action="store_true", help="derive every model and variant into --out-dir")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: text; with -o, from the file suffix)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
