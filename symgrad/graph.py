@@ -46,7 +46,7 @@ class Node:
     form, which is what algebra and proofs use.
     """
 
-    symbol: sp.Symbol
+    symbol: sp.Expr
     expr: sp.Expr
     value: sp.Expr = field(init=False, compare=False, repr=False)
 
@@ -72,18 +72,25 @@ class Notation:
 
 @dataclass(frozen=True)
 class Model:
-    """A differentiable model: the inputs, label and parameters feed ``nodes``; the last node is the loss."""
+    """A differentiable model: the inputs, label and parameters feed ``nodes``; the last node is the loss.
+
+    A node, input, label or parameter may be indexed (``h_j``, ``w_{ij}``): it then
+    stands for every unit of its layer, and ``index_ranges`` says how far each
+    free index runs (j from 1 to k).  The derivation is done once for the general
+    sizes; nothing is expanded unit by unit.
+    """
 
     name: str
     description: str
     inputs: tuple[sp.Expr, ...]
-    label: sp.Symbol
+    label: sp.Expr
     params: tuple[sp.Expr, ...]
     nodes: tuple[Node, ...]
     step_size: sp.Symbol
     notation: Notation = field(default_factory=Notation)
     vector_forms: dict[sp.Expr, sp.Symbol] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    index_ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = field(default_factory=dict)
 
     # ---- structure -------------------------------------------------------
     @property

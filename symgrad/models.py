@@ -14,7 +14,7 @@ import sympy as sp
 
 from .derivation import Derivation
 from .derive import derive, derive_sigmoid_identity
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, softmax, softmax_cross_entropy_loss
 from .graph import Model, Node, Notation
 
 ABSTRACT = "abstract"
@@ -82,6 +82,90 @@ def logistic_regression_bias() -> Model:
         step_size=eta,
         notation=Notation(symbols={p: r"\sigma(z)"}),
         vector_forms={x[j]: x_vec, w[j]: w_vec},
+    )
+
+
+def _layer_indices() -> tuple[sp.Symbol, ...]:
+    """Input index i, hidden-unit index j, class index l, a second class index q, and the sizes m, k, C."""
+    return sp.symbols("i j l q m k C", integer=True, positive=True)
+
+
+def mlp(shared_bias: bool = False) -> Model:
+    """m inputs, one hidden layer of k sigmoid units, a sigmoid output and the cross-entropy loss.
+
+    z_j = Σ_i w_ij x_i + b_j, h_j = σ(z_j), u = Σ_j v_j h_j + c, p = σ(u).  With
+    ``shared_bias`` every hidden unit adds the same b, so ∂L/∂b sums over the units.
+    """
+    i, j, _, _, m, k, _ = _layer_indices()
+    x, w, v, z, h = (sp.IndexedBase(name) for name in ("x", "w", "v", "z", "h"))
+    y, u, p, c, loss, eta = sp.symbols("y u p c L eta")
+    bias = sp.Symbol("b") if shared_bias else sp.IndexedBase("b")[j]
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), bias, evaluate=False)),
+        Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
+        Node(u, sp.Add(sp.Sum(v[j] * h[j], (j, 1, k)), c, evaluate=False)),
+        Node(p, ACTIVATIONS["sigmoid"](u)),
+        Node(loss, LOSSES["cross-entropy"](p, y)),
+    )
+    shared = " with one bias b shared by the hidden units" if shared_bias else ""
+    return Model(
+        name="mlp-shared-bias" if shared_bias else "mlp",
+        description=f"One hidden layer of k sigmoid units{shared}, a sigmoid output and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y,
+        params=(v[j], c, w[i, j], bias),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, k)},
+    )
+
+
+def softmax_regression() -> Model:
+    """C classes: z_j = Σ_i w_ij x_i + b_j, p = softmax(z), a one-hot y and the cross-entropy loss."""
+    i, j, l, _, m, _, classes = _layer_indices()
+    x, w, b, z, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "p", "y"))
+    loss, eta = sp.symbols("L eta")
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
+        Node(p[j], softmax(z[j], (l, 1, classes))),
+        Node(loss, softmax_cross_entropy_loss(p[j], y[j], (l, 1, classes))),
+    )
+    return Model(
+        name="softmax-regression",
+        description="Softmax regression over C classes with a one-hot label and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y[j],
+        params=(w[i, j], b[j]),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, classes), l: (1, classes)},
+    )
+
+
+def mlp_softmax() -> Model:
+    """A hidden layer of k sigmoid units under a softmax output over C classes, with the cross-entropy loss.
+
+    z_j = Σ_i w_ij x_i + b_j, h_j = σ(z_j), u_l = Σ_j v_jl h_j + c_l, p = softmax(u).
+    """
+    i, j, l, q, m, k, classes = _layer_indices()
+    x, w, b, z, h, v, c, u, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "h", "v", "c", "u", "p", "y"))
+    loss, eta = sp.symbols("L eta")
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
+        Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
+        Node(u[l], sp.Add(sp.Sum(v[j, l] * h[j], (j, 1, k)), c[l], evaluate=False)),
+        Node(p[l], softmax(u[l], (q, 1, classes))),
+        Node(loss, softmax_cross_entropy_loss(p[l], y[l], (q, 1, classes))),
+    )
+    return Model(
+        name="mlp-softmax",
+        description="One hidden layer of k sigmoid units, a softmax output over C classes and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y[l],
+        params=(v[j, l], c[l], w[i, j], b[j]),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, k), l: (1, classes), q: (1, classes)},
     )
 
 
