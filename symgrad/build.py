@@ -181,6 +181,9 @@ class ModelBuilder:
             raise ModelError("declare the loss", "loss")
         reaches = self._dependencies()
         used = reaches[self._loss.symbol]
+        for name, node in self._nodes:  # first: a dangling node explains the parameters it leaves unused
+            if node.symbol not in used:
+                raise ModelError("the loss never uses this node", f"nodes.{name}")
         for param in self._params:
             if param not in used:
                 raise ModelError(f"the loss does not depend on the parameter {self._name_of(param)!r}", "loss.formula")
@@ -189,9 +192,6 @@ class ModelBuilder:
         for symbol in self._inputs:
             if symbol not in used:
                 raise ModelError(f"the loss never uses the input {self._name_of(symbol)!r}", "inputs")
-        for name, node in self._nodes:
-            if node.symbol not in used:
-                raise ModelError("the loss never uses this node", f"nodes.{name}")
         return Model(
             name=self.name,
             description=self.description,

@@ -37,17 +37,17 @@ def _read(key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    options = {k: v for k, v in (("loss", args.loss), ("activation", args.activation)) if v is not None}
+    if args.model_file is not None and (args.model is not None or options):
+        raise UsageError("--model-file names the model; give no --model, --loss or --activation with it")
+    if options and args.model is None:
+        raise UsageError("--loss and --activation need --model")
     text = _read(args.key)
     source = "<stdin>" if args.key == "-" else args.key
     if len(text) > MAX_KEY_CHARACTERS:
         raise UsageError(f"{source} is larger than {MAX_KEY_CHARACTERS:,} characters; split the key")
     if not text.strip():
         raise UsageError(f"{source} is empty")
-    options = {k: v for k, v in (("loss", args.loss), ("activation", args.activation)) if v is not None}
-    if args.model_file is not None and (args.model is not None or options):
-        raise UsageError("--model-file names the model; give no --model, --loss or --activation with it")
-    if options and args.model is None:
-        raise UsageError("--loss and --activation need --model")
     try:
         statements = extract(text)
     except UnreadableKey as error:
