@@ -68,12 +68,15 @@ class _GraphDerivation:
         paths = model.paths(param)
         if not paths:
             raise ValueError(f"{model.name}: the loss does not depend on {param}")
-        chain = sp.Add(*(product(*self.chain_factors(p)) for p in paths), evaluate=False) if len(paths) > 1 else product(*self.chain_factors(paths[0]))
-        builder.step(
-            ("Chain rule for ", target),
-            ("The chain rule along the graph from the loss to ", param, ": one node partial per edge, in chain order."),
-            Equation(target, (chain,)),
-        )
+        chains = [self.summed(p, param, product(*self.chain_factors(p))) for p in paths]
+        chain = chains[0] if len(chains) == 1 else sp.Add(*chains, evaluate=False)
+        explanation: tuple = ("The chain rule along the graph from the loss to ", param,
+                              ": one node partial per edge, in chain order.")
+        shared = sorted({i for p in paths for i in model.summed_indices(p, param)}, key=str)
+        if shared:
+            explanation += (" ", param, " is shared by every unit ", *shared, ", so the chain runs through each of "
+                            "them and the gradient sums over the units.")
+        builder.step(("Chain rule for ", target), explanation, Equation(target, (chain,)))
         new_partials = [f for p in paths for f in self.chain_factors(p) if f not in self.shown_partials]
         if new_partials:
             explanation = "The partial derivative of each node's output with respect to its input, in forward-pass values."
@@ -86,7 +89,7 @@ class _GraphDerivation:
             )
             self.shown_partials.update(new_partials)
 
-        path_forms = [self.path_form(p) for p in paths]
+        path_forms = [self.summed(p, param, self.path_form(p)) for p in paths]
         in_values = path_forms[0] if len(path_forms) == 1 else sp.Add(*path_forms, evaluate=False)
         builder.step(
             (target, " in forward-pass values"),
@@ -95,8 +98,16 @@ class _GraphDerivation:
         )
         builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(), form=in_values))
 
+    def summed(self, path: list[sp.Expr], param: sp.Expr, term: sp.Expr) -> sp.Expr:
+        """``term`` summed over the units the path passes through but the parameter does not name."""
+        for index in reversed(self.model.summed_indices(path, param)):
+            low, high = self.model.index_ranges[index]
+            term = sp.Sum(term, (index, low, high))
+        return term
+
     def node_partial(self, factor: Partial) -> Equation:
         model = self.model
+        node = model.node(factor.of)
         unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
         local = model.partial(factor.of, factor.wrt)
         forms: list[sp.Expr] = []
@@ -155,7 +166,7 @@ class _GraphDerivation:
             param = result.lhs.wrt
             if param in model.vector_forms:  # the vector update stands for its components
                 continue
-            generic = param - product(alpha, result.lhs)
+            generic = sp.Add(param, negate(product(alpha, result.lhs)), evaluate=False)
             rhs = [generic, _step(param, alpha, result.form)]
             equations.append(Equation(param, tuple(rhs), relation=ASSIGN, definition=True))
             self.builder.result(
