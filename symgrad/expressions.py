@@ -19,12 +19,13 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
 
-from .functions import ACTIVATIONS, cross_entropy_loss, quadratic_loss
+from .functions import ACTIVATIONS, cross_entropy_loss, quadratic_loss, softmax, softmax_cross_entropy_loss
+from .graph import evaluated
 
 #: Longer formulas are certainly a mistake (or an attack); refusing them bounds the work.
 MAX_LENGTH = 10_000
@@ -47,33 +48,64 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Function:
-    """A library function a formula may call: what it builds and how many arguments it takes."""
+    """A library function a formula may call: what it builds and how many arguments it takes.
+
+    With ``over_index`` the last argument is not a formula but an index name (``sum(w[i] * x[i], i)``),
+    and ``build`` receives it as ``(index, low, high)`` from the index's declared range.
+    """
 
     build: Callable[..., sp.Expr]
     arity: int
-    kind: str  # "activation", "function" or "loss"
+    kind: str  # "activation", "function", "loss" or "sum"
+    over_index: bool = False
 
 
-#: Every function a formula may call: the activation library, exp and log, and the losses.
+def _sum(term: sp.Expr, limits: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+    return sp.Sum(evaluated(term), limits)  # the summand in canonical form, as the catalogue writes Σ_i w_ij x_i
+
+
+def _unit(expr: sp.Expr, what: str) -> sp.Indexed:
+    if not isinstance(expr, sp.Indexed):
+        raise ValueError(f"{what} must be one unit of an indexed layer, such as z[j]")
+    return expr
+
+
+def _softmax(scores: sp.Expr, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+    return softmax(_unit(scores, "softmax's first argument"), classes)
+
+
+def _softmax_cross_entropy(prediction: sp.Expr, label: sp.Expr, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+    return softmax_cross_entropy_loss(_unit(prediction, "the prediction"), _unit(label, "the one-hot label"), classes)
+
+
+#: Every function a formula may call: the activation library, exp and log, the losses, and for indexed
+#: layers the sum over an index, the softmax and the softmax cross-entropy (over a class index).
 FUNCTIONS: dict[str, Function] = {
     **{name: Function(activation, 1, "activation") for name, activation in ACTIVATIONS.items()},
     "exp": Function(sp.exp, 1, "function"),
     "log": Function(sp.log, 1, "function"),
     "quadratic": Function(quadratic_loss, 2, "loss"),
     "cross_entropy": Function(cross_entropy_loss, 2, "loss"),
+    "sum": Function(_sum, 2, "sum", over_index=True),
+    "softmax": Function(_softmax, 2, "activation", over_index=True),
+    "softmax_cross_entropy": Function(_softmax_cross_entropy, 3, "loss", over_index=True),
 }
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a formula may name: each declared name → its SymPy quantity, and what kind of thing it is.
+    """What a formula may name.
 
-    ``kinds`` says ``"input"``, ``"label"``, ``"parameter"`` or ``"node"`` so that an error can say
-    why a name is not available (the label in a forward node, a node defined later).
+    ``names`` maps each usable name to its SymPy quantity: a symbol, or for an indexed name
+    (``w`` in ``w[i, j]``) its ``IndexedBase``, whose number of indices ``ranks`` gives.
+    ``indices`` maps each index name to ``(symbol, low, high)``.  ``unavailable`` maps a declared
+    name that cannot be used here to the reason (the label in a forward node).
     """
 
     names: Mapping[str, sp.Expr]
-    unavailable: Mapping[str, str] | None = None  # name → why it cannot be used here
+    unavailable: Mapping[str, str] | None = None
+    ranks: Mapping[str, int] = field(default_factory=dict)
+    indices: Mapping[str, tuple[sp.Symbol, sp.Expr, sp.Expr]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,13 +117,11 @@ class Token:
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
+_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",", "[", "]")
 _PYTHON_HINTS = {
     ".": "attribute access ('.') is not allowed in a model formula",
     "'": "strings are not allowed in a model formula",
     '"': "strings are not allowed in a model formula",
-    "[": "subscripts ('[') are not allowed in a model formula",
-    "]": "subscripts (']') are not allowed in a model formula",
     "=": "'=' is not allowed in a model formula (no assignments or keyword arguments)",
     ";": "';' is not allowed in a model formula (one formula per key)",
     ":": "':' is not allowed in a model formula",
@@ -265,6 +295,8 @@ class _Parser:
             inner = self.expression()
             self.expect(")", "to close the '(' at column " + str(token.column))
             return inner
+        if token.kind == "op" and token.text == "[":
+            raise ExpressionError("'[' only follows an indexed name (w[i, j]); a model formula has no lists", token.column)
         if token.kind == "end":
             raise ExpressionError("the formula ends where a value was expected", token.column)
         raise ExpressionError(f"expected a value, found {_describe(token)}", token.column)
@@ -274,9 +306,20 @@ class _Parser:
         _refuse_python(text, token.column)
         following = self.tokens[self.position]  # a look without raising a pending error: the name is judged first
         calls = following.kind == "op" and following.text == "("
+        if text in self.scope.indices:
+            raise ExpressionError(f"'{text}' is an index: it goes inside [ ] or last in sum(…, {text})", token.column)
         if text in self.scope.names:
             if calls:
                 raise ExpressionError(f"'{text}' is a value, not a function; write '*' to multiply", following.column)
+            subscripted = following.kind == "op" and following.text == "["
+            rank = self.scope.ranks.get(text, 0)
+            if subscripted and not rank:
+                raise ExpressionError(f"'{text}' is not indexed, so it takes no subscript", following.column)
+            if rank and not subscripted:
+                example = ", ".join("ijkl"[:rank])
+                raise ExpressionError(f"'{text}' is indexed: write one unit of it, such as {text}[{example}]", token.column)
+            if rank:
+                return self.subscript(text, rank)
             return self.scope.names[text]
         if self.scope.unavailable and text in self.scope.unavailable:
             raise ExpressionError(f"'{text}' {self.scope.unavailable[text]}", token.column)
@@ -289,20 +332,54 @@ class _Parser:
             raise ExpressionError(f"unknown function '{text}'; the functions are {known}", token.column)
         raise ExpressionError(f"unknown name '{text}' (not an input, parameter or earlier node)", token.column)
 
+    def subscript(self, name: str, rank: int) -> sp.Indexed:
+        """``w[i, j]``: the indexed name's unit at declared indices (the name is already read)."""
+        opening = self.expect("[", f"after {name}")
+        indices = [self.index_name(f"in the subscript of {name}")[0]]
+        while self.peek().kind == "op" and self.peek().text == ",":
+            self.advance()
+            indices.append(self.index_name(f"in the subscript of {name}")[0])
+        self.expect("]", f"to close the subscript of {name} at column {opening.column}")
+        if len(indices) != rank:
+            plural = "index" if rank == 1 else "indices"
+            raise ExpressionError(f"'{name}' takes {rank} {plural}, not {len(indices)}", opening.column)
+        return self.scope.names[name][tuple(indices)]
+
+    def index_name(self, where: str) -> tuple[sp.Symbol, sp.Expr, sp.Expr]:
+        """A declared index's name, as ``(symbol, low, high)``; only names are indices (no i + 1)."""
+        token = self.advance()
+        if token.kind == "name" and token.text in self.scope.indices:
+            return self.scope.indices[token.text]
+        known = ", ".join(self.scope.indices) or "none is declared"
+        if token.kind == "name":
+            _refuse_python(token.text, token.column)
+            raise ExpressionError(f"'{token.text}' is not a declared index ({known}) {where}", token.column)
+        raise ExpressionError(f"expected an index name ({known}) {where}, found {_describe(token)}", token.column)
+
     def call(self, name: str, token: Token) -> sp.Expr:
         function = FUNCTIONS[name]
         self.expect("(", f"after {name}")
         arguments: list[sp.Expr] = []
+        limits = None
+        formulas = function.arity - 1 if function.over_index else function.arity
         if not (self.peek().kind == "op" and self.peek().text == ")"):
             arguments.append(self.expression())
             while self.peek().kind == "op" and self.peek().text == ",":
                 self.advance()
+                if function.over_index and len(arguments) == formulas:
+                    limits = self.index_name(f"as the last argument of {name}")
+                    break
                 arguments.append(self.expression())
         self.expect(")", f"to close the call of {name} at column {token.column}")
-        if len(arguments) != function.arity:
+        given = len(arguments) + (limits is not None)
+        if given != function.arity or (function.over_index and limits is None):
             plural = "s" if function.arity != 1 else ""
-            raise ExpressionError(f"{name} takes {function.arity} argument{plural}, not {len(arguments)}", token.column)
-        return function.build(*arguments)
+            shape = f" (the last one an index name: {name}(…, i))" if function.over_index else ""
+            raise ExpressionError(f"{name} takes {function.arity} argument{plural}{shape}, not {given}", token.column)
+        try:
+            return function.build(*arguments, limits) if function.over_index else function.build(*arguments)
+        except ValueError as error:
+            raise ExpressionError(f"{name}: {error}", token.column) from None
 
 
 def _refuse_python(text: str, column: int) -> None:

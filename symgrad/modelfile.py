@@ -9,6 +9,10 @@ The schema (documented with an example in ``docs/model-files.md``)::
     params = ["w1", "w2", "w3"]        # required: derivation and update order
     step_size = "alpha"                # optional, default alpha
 
+    [indices]                          # optional, for layers: i = 1…m, j = 1…k
+    i = "m"                            # (then names such as "x[i]", "w[i, j]", "h[j]")
+    j = [1, "k"]
+
     [latex]                            # optional: how a name is written (default: w1 → w_1)
     y = "y^*"
 
@@ -52,7 +56,7 @@ DEFAULT_LOSS_NAME = "L"
 
 #: Every key a model file may have at the top level, and whether it must be there.
 TOP_LEVEL = {
-    "name": True, "description": False, "inputs": True, "label": True, "params": True,
+    "name": True, "description": False, "indices": False, "inputs": True, "label": True, "params": True,
     "step_size": False, "latex": False, "nodes": True, "loss": True,
 }
 LOSS_KEYS = {"name": False, "formula": True}
@@ -118,28 +122,47 @@ def _build(data: dict[str, Any]) -> Model:
         step_size=step_size,
         step_size_latex=latex.get(step_size),
     )
+    for name, extent in _table(data.get("indices", {}), "indices").items():
+        start, size = _range(extent, f"indices.{name}")
+        net.index(name, size, start)
     inputs = _name_list(data["inputs"], "inputs")
     for name in inputs:
-        net.input(name, latex.get(name))
+        net.input(name, latex.get(_base(name)))
     label = _string(data["label"], "label")
-    net.label(label, latex.get(label))
+    net.label(label, latex.get(_base(label)))
     params = _name_list(data["params"], "params")
     for name in params:
-        net.param(name, latex.get(name))
+        net.param(name, latex.get(_base(name)))
     nodes = _table(data["nodes"], "nodes")
     if not nodes:
         raise ModelError("declare at least one node (name = formula)", "nodes")
     for name, formula in nodes.items():
-        net.node(name, _string(formula, f"nodes.{name}"), latex.get(name))
+        net.node(name, _string(formula, f"nodes.{name}"), latex.get(_base(name)))
     loss = _table(data["loss"], "loss")
     _check_keys(loss, LOSS_KEYS, "loss.")
     loss_name = _string(loss.get("name", DEFAULT_LOSS_NAME), "loss.name")
     net.loss(loss_name, _string(loss["formula"], "loss.formula"), latex.get(loss_name))
-    declared = {*inputs, label, *params, *nodes, loss_name, step_size}
+    declared = {_base(name) for name in (*inputs, label, *params, *nodes, loss_name, step_size)}
     for name in latex:
         if name not in declared:
             raise ModelError(f"{name!r} is not a declared name", f"latex.{name}")
     return net.build()
+
+
+def _base(name: str) -> str:
+    """The name an indexed declaration goes by in [latex]: ``w`` for ``w[i, j]``."""
+    return name.split("[", 1)[0].strip()
+
+
+def _range(extent: Any, key: str) -> tuple[int, str | int]:
+    """``"k"`` or ``5`` (from 1), or ``[0, "k"]``: an index's start and size."""
+    if isinstance(extent, list):
+        if len(extent) != 2 or not isinstance(extent[0], int) or isinstance(extent[0], bool):
+            raise ModelError('expected [start, size], such as [1, "k"]', key)
+        return extent[0], extent[1]
+    if isinstance(extent, (str, int)) and not isinstance(extent, bool):
+        return 1, extent
+    raise ModelError(f'expected a size ("k" or a number) or [start, size], found {_toml_type(extent)}', key)
 
 
 def _check_keys(table: dict[str, Any], allowed: dict[str, bool], prefix: str) -> None:

@@ -68,3 +68,66 @@ def finite_difference_errors(derivation, seed: int, points: int = 3, step: float
 def gradient_pairs():
     """``gradient_pairs(derivation, seed)`` → [(parameter, symbolic gradient, central difference), …]."""
     return finite_difference_errors
+
+
+def indexed_finite_differences(derivation, sizes: dict, seed: int, points: int = 2, step: float = 1e-6):
+    """Like ``finite_difference_errors`` for layers: every size gets a number (``{"m": 2, "k": 3}``), every sum
+    is carried out, every unit becomes its own quantity (h[1], h[2], …), and each parameter's gradient is
+    compared with a central difference for every one of its components."""
+    import itertools
+    import random
+
+    import sympy as sp
+
+    model = derivation.model
+    numbers = {high: sp.Integer(sizes[high.name]) for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
+
+    def concrete(expr):
+        return sp.sympify(expr).xreplace(numbers).doit()  # sympify: a range bound may be a plain int
+
+    def units(quantity):
+        """Every (assignment of its indices, concrete unit) of an indexed quantity; a scalar is its own unit."""
+        if not isinstance(quantity, sp.Indexed):
+            return [({}, quantity)]
+        ranges = [range(int(model.index_ranges[i][0]), int(concrete(model.index_ranges[i][1])) + 1)
+                  for i in quantity.indices]
+        return [(dict(zip(quantity.indices, values)), quantity.xreplace(dict(zip(quantity.indices, values))))
+                for values in itertools.product(*ranges)]
+
+    definitions = {}
+    for node in model.forward_nodes:
+        for assignment, unit in units(node.symbol):
+            definitions[unit] = concrete(node.value.xreplace(assignment))
+    composed = concrete(model.loss.value)
+    for _ in range(len(model.nodes) + 1):
+        composed = composed.xreplace(definitions)
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(points):
+        values = {}
+        for quantity in (*model.inputs, *model.params):
+            for _, unit in units(quantity):
+                values[unit] = sp.Float(rng.uniform(-1.5, 1.5), 30)
+        label_units = [unit for _, unit in units(model.label)]
+        hot = rng.randrange(len(label_units))
+        for position, unit in enumerate(label_units):
+            values[unit] = sp.Float(1.0 if position == hot else 0.0, 30) if len(label_units) > 1 else \
+                sp.Float(rng.choice([0.0, 1.0]), 30)
+        forward = dict(values)
+        for unit, definition in definitions.items():
+            forward[unit] = sp.Float(_numeric(definition, forward), 30)
+        for param in model.params:
+            for assignment, unit in units(param):
+                symbolic = _numeric(concrete(derivation.gradient(param).xreplace(assignment)), forward)
+                up, down = dict(values), dict(values)
+                up[unit] += step
+                down[unit] -= step
+                numeric = (_numeric(composed, up) - _numeric(composed, down)) / (2 * step)
+                pairs.append((str(unit), symbolic, numeric))
+    return pairs
+
+
+@pytest.fixture
+def indexed_gradient_pairs():
+    """``indexed_gradient_pairs(derivation, sizes, seed)`` → [(parameter unit, symbolic, central difference), …]."""
+    return indexed_finite_differences

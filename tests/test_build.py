@@ -189,3 +189,107 @@ def test_missing_declarations_at_build():
 def test_model_names_must_make_module_names(name):
     with pytest.raises(ModelError, match="^name: .* is not a model name"):
         ModelBuilder(name)
+
+
+# ---- indexed layers ---------------------------------------------------------------------------
+
+def mlp_builder(shared_bias: bool = False) -> ModelBuilder:
+    net = ModelBuilder("mlp-shared-bias" if shared_bias else "mlp", "", step_size="eta")
+    net.index("i", "m")
+    net.index("j", "k")
+    net.input("x[i]")
+    net.label("y")
+    net.params("v[j] c w[i, j] b" if shared_bias else "v[j] c w[i, j] b[j]")
+    net.node("z[j]", "sum(w[i, j] * x[i], i) + " + ("b" if shared_bias else "b[j]"))
+    net.node("h[j]", "sigmoid(z[j])")
+    net.node("u", "sum(v[j] * h[j], j) + c")
+    net.node("p", "sigmoid(u)")
+    net.loss("L", "cross_entropy(p, y)")
+    return net
+
+
+@pytest.mark.parametrize("shared_bias", [False, True])
+def test_builder_gives_the_lead_mlp_and_its_gradients(shared_bias, indexed_gradient_pairs):
+    from symgrad.models import mlp
+
+    net = mlp_builder(shared_bias)
+    reference = mlp(shared_bias=shared_bias)
+    net.description = reference.description
+    model = net.build()
+    assert model == dataclasses.replace(reference, notation=model.notation)
+    derivation = derive(model)
+    assert [(r.name, r.value) for r in derivation.results] == [(r.name, r.value) for r in derive(reference).results]
+    pairs = indexed_gradient_pairs(derivation, {"m": 2, "k": 3}, seed=11)
+    assert len(pairs) == 2 * (3 + 1 + 6 + (1 if shared_bias else 3))
+    for unit, symbolic, numeric in pairs:
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
+
+
+def test_builder_gives_the_lead_softmax_models():
+    from symgrad.models import mlp_softmax, softmax_regression
+
+    net = ModelBuilder("softmax-regression", softmax_regression().description, step_size="eta")
+    net.index("i", "m")
+    net.index("j", "C")
+    net.index("l", "C")
+    net.input("x[i]")
+    net.label("y[j]")
+    net.params("w[i, j] b[j]")
+    net.node("z[j]", "sum(w[i, j] * x[i], i) + b[j]")
+    net.node("p[j]", "softmax(z[j], l)")
+    net.loss("L", "softmax_cross_entropy(p[j], y[j], l)")
+    model = net.build()
+    assert model == dataclasses.replace(softmax_regression(), notation=model.notation)
+
+    net = ModelBuilder("mlp-softmax", mlp_softmax().description, step_size="eta")
+    for index, size in (("i", "m"), ("j", "k"), ("l", "C"), ("q", "C")):
+        net.index(index, size)
+    net.input("x[i]")
+    net.label("y[l]")
+    net.params("v[j, l] c[l] w[i, j] b[j]")
+    net.node("z[j]", "sum(w[i, j] * x[i], i) + b[j]")
+    net.node("h[j]", "sigmoid(z[j])")
+    net.node("u[l]", "sum(v[j, l] * h[j], j) + c[l]")
+    net.node("p[l]", "softmax(u[l], q)")
+    net.loss("L", "softmax_cross_entropy(p[l], y[l], q)")
+    model = net.build()
+    assert model == dataclasses.replace(mlp_softmax(), notation=model.notation)
+    assert model.index_ranges[sp.Symbol("q", integer=True, positive=True)] == (1, sp.Symbol("C", integer=True, positive=True))
+
+
+def _indexed(steps):
+    net = ModelBuilder("layers")
+    net.index("i", "m")
+    net.index("j", "k")
+    net.input("x[i]")
+    net.label("y")
+    net.params("w[i, j] v[j]")
+    for method, *args in steps:
+        getattr(net, method)(*args)
+    return net
+
+
+@pytest.mark.parametrize(
+    ("steps", "key", "fragment"),
+    [
+        ([("node", "z[j]", "sum(w[i, j] * x[q], i)")], "nodes.z[j], column 17", "'q' is not a declared index"),
+        ([("node", "z[j]", "sum(w[i] * x[i], i)")], "nodes.z[j], column 6", "'w' takes 2 indices, not 1"),
+        ([("node", "z[j]", "sum(w * x[i], i)")], "nodes.z[j], column 5", "'w' is indexed"),
+        ([("node", "z[j]", "sum(w[i, j] * x[i], j)")], "nodes.z[j]", "the index i is free"),
+        ([("node", "u", "v[j]")], "nodes.u", "the index j is free in this formula: sum over it with sum(…, j) or make"),
+        ([("node", "z[q]", "x[i]")], "nodes.z[q]", "'q', which is not a declared index (i, j)"),
+        ([("node", "z[j]", "sum(w[i, j] * x[i], m)")], "nodes.z[j], column 21", "'m' is not a declared index"),
+        ([("node", "z[j]", "m * v[j]")], "nodes.z[j], column 1", "'m' is a size"),
+        ([("node", "z[j]", "i * v[j]")], "nodes.z[j], column 1", "'i' is an index"),
+        ([("node", "p[j]", "softmax(v, i)")], "nodes.p[j], column 9", "'v' is indexed"),
+        ([("node", "p", "softmax(sum(v[j], j), i)")], "nodes.p, column 1", "softmax's first argument must be one unit"),
+        ([("index", "k", 3)], "indices.k", "'k' is already declared as the size"),
+        ([("index", "n", 0)], "indices.n", "the range 1…0 is empty"),
+        ([("param", "a[j, j]")], "params", "repeats an index"),
+    ],
+)
+def test_indexed_declaration_errors(steps, key, fragment):
+    with pytest.raises(ModelError) as caught:
+        _indexed(steps)
+    message = str(caught.value)
+    assert message.startswith(key + ":") and fragment in message, message
