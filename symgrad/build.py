@@ -182,7 +182,7 @@ class ModelBuilder:
         return tuple(self.param(name) for name in _names(names, "params"))
 
     def node(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Expr:
-        """Declare a forward node ``name = formula`` over inputs, parameters and earlier nodes (``"h[j]"`` for a layer)."""
+        """A forward node ``name = formula`` over inputs, parameters and earlier nodes (``"h[j]"``: a layer)."""
         key = f"nodes.{name}" if isinstance(name, str) else "nodes"
         if self._loss is not None:
             raise ModelError("a node cannot come after the loss; the loss is the last node", key)
@@ -217,7 +217,7 @@ class ModelBuilder:
             raise ModelError("declare the loss", "loss")
         reaches = self._dependencies()
         used = reaches[self._loss.symbol]
-        for name, node in self._nodes:  # first: a dangling node explains the parameters it leaves unused
+        for name, _ in self._nodes:  # first: a dangling node explains the parameters it leaves unused
             if name not in used:
                 raise ModelError("the loss never uses this node", f"nodes.{name}")
         for param in self._params:
@@ -295,7 +295,8 @@ class ModelBuilder:
             if kind == "size":
                 unavailable[name] = "is a size; it bounds an index and is not a value"
         if isinstance(formula, str):
-            scope = Scope(available, unavailable, {n: r for n, r in self._ranks.items() if n in available}, self._indices)
+            ranks = {n: r for n, r in self._ranks.items() if n in available}
+            scope = Scope(available, unavailable, ranks, self._indices)
             try:
                 return parse(formula, scope)
             except ExpressionError as error:

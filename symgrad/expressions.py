@@ -296,7 +296,8 @@ class _Parser:
             self.expect(")", "to close the '(' at column " + str(token.column))
             return inner
         if token.kind == "op" and token.text == "[":
-            raise ExpressionError("'[' only follows an indexed name (w[i, j]); a model formula has no lists", token.column)
+            reason = "'[' only follows an indexed name (w[i, j]); a model formula has no lists"
+            raise ExpressionError(reason, token.column)
         if token.kind == "end":
             raise ExpressionError("the formula ends where a value was expected", token.column)
         raise ExpressionError(f"expected a value, found {_describe(token)}", token.column)
@@ -317,7 +318,8 @@ class _Parser:
                 raise ExpressionError(f"'{text}' is not indexed, so it takes no subscript", following.column)
             if rank and not subscripted:
                 example = ", ".join("ijkl"[:rank])
-                raise ExpressionError(f"'{text}' is indexed: write one unit of it, such as {text}[{example}]", token.column)
+                reason = f"'{text}' is indexed: write one unit of it, such as {text}[{example}]"
+                raise ExpressionError(reason, token.column)
             if rank:
                 return self.subscript(text, rank)
             return self.scope.names[text]

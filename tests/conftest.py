@@ -80,7 +80,8 @@ def indexed_finite_differences(derivation, sizes: dict, seed: int, points: int =
     import sympy as sp
 
     model = derivation.model
-    numbers = {high: sp.Integer(sizes[high.name]) for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
+    highs = [high for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)]
+    numbers = {high: sp.Integer(sizes[high.name]) for high in highs}
 
     def concrete(expr):
         return sp.sympify(expr).xreplace(numbers).doit()  # sympify: a range bound may be a plain int
@@ -91,8 +92,8 @@ def indexed_finite_differences(derivation, sizes: dict, seed: int, points: int =
             return [({}, quantity)]
         ranges = [range(int(model.index_ranges[i][0]), int(concrete(model.index_ranges[i][1])) + 1)
                   for i in quantity.indices]
-        return [(dict(zip(quantity.indices, values)), quantity.xreplace(dict(zip(quantity.indices, values))))
-                for values in itertools.product(*ranges)]
+        assignments = [dict(zip(quantity.indices, values, strict=True)) for values in itertools.product(*ranges)]
+        return [(assignment, quantity.xreplace(assignment)) for assignment in assignments]
 
     definitions = {}
     for node in model.forward_nodes:

@@ -254,7 +254,8 @@ def test_builder_gives_the_lead_softmax_models():
     net.loss("L", "softmax_cross_entropy(p[l], y[l], q)")
     model = net.build()
     assert model == dataclasses.replace(mlp_softmax(), notation=model.notation)
-    assert model.index_ranges[sp.Symbol("q", integer=True, positive=True)] == (1, sp.Symbol("C", integer=True, positive=True))
+    q, classes = sp.symbols("q C", integer=True, positive=True)
+    assert model.index_ranges[q] == (1, classes)
 
 
 def _indexed(steps):
