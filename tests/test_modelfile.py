@@ -250,3 +250,51 @@ def test_the_readme_example_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})  # our own documentation, not user input
     out = capsys.readouterr().out
     assert r"\frac{\partial Loss}{\partial w_{3}}" in out
+
+
+@pytest.mark.parametrize("name", ["mlp", "softmax-regression"])
+def test_indexed_example_files_are_the_catalogue_graphs(name):
+    import dataclasses
+
+    from symgrad import models
+
+    model = load_model_file(REPO / "docs" / "examples" / f"{name}.toml")
+    reference = getattr(models, name.replace("-", "_"))()
+    assert model == dataclasses.replace(reference, notation=model.notation)
+
+
+def test_the_mlp_file_derives_and_its_gradients_are_right(indexed_gradient_pairs, capsys, tmp_path):
+    path = REPO / "docs" / "examples" / "mlp.toml"
+    assert main(["derive", "--model-file", str(path), "--format", "text"]) == 0
+    text = capsys.readouterr().out
+    assert "= w_ij - η·(p - y)·v_j·h_j·(1 - h_j)·x_i" in text
+    for unit, symbolic, numeric in indexed_gradient_pairs(derive_model_file(path), {"m": 3, "k": 2}, seed=4):
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
+    status = main(["generate", "--model-file", str(path), "--out", str(tmp_path)])
+    if status == 2:  # the NumPy backend does not batch matrix parameters yet: a clear refusal, no file
+        assert capsys.readouterr().err.startswith("symgrad: error: cannot generate mlp: ")
+        assert not any(tmp_path.iterdir())
+    else:
+        assert status == 0 and (tmp_path / "mlp.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('i = "m"', 'i = "m m"', "indices.i: 'm m' is not an identifier"),
+        ('i = "m"', "i = true", "indices.i: expected a size"),
+        ('i = "m"', 'i = [1, "m", 3]', "indices.i: expected [start, size]"),
+        ('"h[j]" = "sigmoid(z[j])"', '"h[j]" = "sigmoid(z[q])"', "nodes.h[j], column 11: 'q' is not a declared index"),
+        ('u = "sum(v[j] * h[j], j) + c"', 'u = "v[j] * h[j] + c"', "nodes.u: the index j is free"),
+        ('params = ["v[j]", "c", "w[i, j]", "b[j]"]', 'params = ["v[j]", "c", "w[i, q]", "b[j]"]',
+         "params: 'w[i, q]' uses 'q', which is not a declared index"),
+    ],
+)
+def test_indexed_file_errors(old, new, message, tmp_path, capsys):
+    text = (REPO / "docs" / "examples" / "mlp.toml").read_text()
+    assert old in text
+    path = tmp_path / "net.toml"
+    path.write_text(text.replace(old, new, 1))
+    assert main(["derive", "--model-file", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"symgrad: error: {path}: ") and message in error, error
