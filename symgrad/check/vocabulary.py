@@ -99,7 +99,13 @@ class Vocabulary:
         return self._translate(expr)
 
     def _as_quantity(self, expr: sp.Expr) -> sp.Expr:
-        """A node written by its value (σ(z) for the node that is σ(z)) as that node, in a derivative."""
+        """A node written by its value (σ(z) for the node that is σ(z)) as that node, in a derivative.
+
+        A quantity that is already a node stays itself, even when another node's value is it
+        (an identity activation, a₂ = z₂: ∂a₂/∂z₂ is by z₂, not by a₂).
+        """
+        if self.model.node(expr) is not None:
+            return expr
         for node in self.model.forward_nodes:
             if node.value == expr:
                 return node.symbol
@@ -131,6 +137,8 @@ class Vocabulary:
             written = [self._translate(v) for v in expr.variables]
             variables = [self._as_quantity(v) for v in written]
             inner = inner.xreplace({w: v for w, v in zip(written, variables) if w != v})  # d/dσ(z) of …σ(z)…
+            if isinstance(inner, sp.Symbol) and (inner,) == tuple(variables):  # ∂/∂z₂ (z₂), an identity node's partial
+                return sp.S.One
             if isinstance(inner, sp.Symbol):  # h'(…) where h names a node: d node / d variable
                 return Partial(inner, variables[0])
             return sp.Derivative(inner, *variables)
