@@ -33,8 +33,8 @@ from .errors import UsageError
 from .expressions import FUNCTIONS, ExpressionError, Scope, parse
 from .graph import Model, Node, Notation
 
-#: How the built models write the sigmoid (as the network handout does: σ).
-DEFAULT_NOTATION = Notation(functions={"sigmoid": r"\sigma"})
+#: How the built models write the sigmoid (as the network handout does: σ); each model gets its own copy.
+DEFAULT_FUNCTION_NAMES = {"sigmoid": r"\sigma"}
 DEFAULT_STEP_SIZE = "alpha"
 _MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _SUBSCRIPTED = re.compile(r"([A-Za-z]+)(\d+)")
@@ -114,7 +114,7 @@ class ModelBuilder:
             raise ModelError("the description must be a string", "description")
         self.name = name
         self.description = description or f"User-defined model {name}"
-        self.notation = notation or DEFAULT_NOTATION
+        self.notation = notation or Notation(functions=dict(DEFAULT_FUNCTION_NAMES))
         self._kinds: dict[str, str] = {}  # declared name → "input", "label", "parameter", "node", "loss", "index", …
         self._bases: dict[str, sp.Basic] = {}  # declared name → its Symbol, or IndexedBase for an indexed name
         self._ranks: dict[str, int] = {}  # indexed name → number of indices

@@ -359,3 +359,14 @@ def test_catalogue_relu_and_identity_derivations_check_clean(activation, derived
     verdicts = checker.check_text(render(derivation, "markdown"))
     assert not [(v.latex, v.reason) for v in verdicts if v.verdict == "wrong"]
     assert sum(v.verdict == "correct" for v in verdicts) >= 18
+
+
+def test_a_model_file_cannot_overwrite_a_catalogue_module(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path / "chain.toml", CHAIN.format("sigmoid", "sigmoid", "quadratic").replace(
+        'name = "chain"', 'name = "two-weight-chain"'))
+    assert main(["generate", "--model-file", str(path)]) == 2
+    assert "is a catalogue model's name" in capsys.readouterr().err
+    assert not (tmp_path / "generated").exists()
+    assert main(["generate", "--model-file", str(path), "--out", "mine"]) == 0
+    assert (tmp_path / "mine" / "two_weight_chain.py").is_file()

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def _model_file(args: argparse.Namespace) -> GeneratedFile:
     """``--model-file FILE``: the file's model, rendered in full before anything is written."""
     from ..modelfile import derive_model_file
+    from ..models import catalogue_names
     from .pipeline import derivation_source, module_name, write_module
 
     if args.models:
@@ -62,4 +63,8 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}")
     if args.output is not None:
         return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False)
+    if args.out == DEFAULT_OUT and model.name in catalogue_names():
+        target = f"{DEFAULT_OUT}/{module_name(model.name)}.py"
+        raise UsageError(f"{args.model_file}: {model.name!r} is a catalogue model's name; its module would replace "
+                         f"the catalogue's {target} (rename the model, or use --out or -o)")
     return write_module(model.name, Path(args.out) / f"{module_name(model.name)}.py", source, check=args.check)
