@@ -69,6 +69,22 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Path:
+    """A chain through the graph from the loss down to a parameter.
+
+    ``quantities`` run loss first; ``sums`` are (index, low, high) ranges the chain
+    is summed over, for units that all depend on the quantity below them.
+    """
+
+    quantities: tuple[sp.Expr, ...]
+    sums: tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]
+
+    @property
+    def edges(self) -> list[tuple[sp.Expr, sp.Expr]]:
+        return list(zip(self.quantities, self.quantities[1:]))
+
+
+@dataclass(frozen=True)
 class Notation:
     """How a model is written in its handout.
 
@@ -131,31 +147,59 @@ class Model:
         candidates = [*self.inputs, *self.params, *(n.symbol for n in self.nodes)]
         return [c for c in candidates if not _same_quantity(c, node.symbol) and depends_on(node.value, c)]
 
-    def paths(self, param: sp.Expr) -> list[list[sp.Expr]]:
-        """Every path loss → … → ``param`` through the graph, as lists of quantities."""
+    def paths(self, param: sp.Expr) -> list[Path]:
+        """Every path loss → … → ``param`` through the graph.
 
-        def walk(current: sp.Expr, seen: tuple) -> Iterator[list[sp.Expr]]:
-            if current == param:
-                yield [current]
+        Walked upwards from the parameter: at each node that reads the current
+        quantity, the node's unit is the one aligned with it (z_j reads w_ij, so
+        z_j) unless the node reads it through a sum or not by index at all (p_l =
+        e^{z_l}/Σ_q e^{z_q} reads every z; z_j reads a shared scalar b).  Then every
+        unit of the node depends on the current one, the node gets an index of its
+        own, and the chain sums over it.
+        """
+        loss = self.loss.symbol
+
+        def walk(current: sp.Expr, used: frozenset) -> Iterator[Path]:
+            if current == loss:
+                yield Path((current,), ())
                 return
-            node = self.node(current)
-            if node is None or current in seen:
-                return
-            for parent in self.direct_inputs(node):
-                for rest in walk(parent, (*seen, current)):
-                    yield [current, *rest]
+            for node in self.nodes:
+                if _same_quantity(node.symbol, current) or not depends_on(node.value, current):
+                    continue
+                unit, summed = self._reading_unit(node, current, used)
+                fresh = frozenset(limit[0] for limit in summed)
+                for upper in walk(unit, used | fresh):
+                    yield Path((*upper.quantities, current), (*summed, *upper.sums))
 
-        return list(walk(self.loss.symbol, ()))
+        return list(walk(param, frozenset(sp.sympify(param).free_symbols)))
 
-    def summed_indices(self, path: list[sp.Expr], param: sp.Expr) -> list[sp.Symbol]:
-        """Indices of the path's nodes that the parameter does not carry: its gradient sums over them
-        (a bias shared by all hidden units collects ∂L/∂z_j from every unit j)."""
-        own = set(param.indices) if isinstance(param, sp.Indexed) else set()
-        found: list[sp.Symbol] = []
-        for quantity in path[1:-1]:
-            if isinstance(quantity, sp.Indexed):
-                found += [i for i in quantity.indices if i not in own and i not in found]
-        return found
+    def _reading_unit(self, node: Node, current: sp.Expr, used: frozenset) -> tuple[sp.Expr, tuple]:
+        """The unit of ``node`` that reads ``current``, and the sums the chain needs over its units."""
+        if not isinstance(node.symbol, sp.Indexed):
+            return node.symbol, ()
+        readings = [e.indices for e in node.value.atoms(sp.Indexed) if isinstance(current, sp.Indexed) and e.base == current.base]
+        renaming: dict[sp.Symbol, sp.Symbol] = {}
+        summed = []
+        for index in node.symbol.indices:
+            aligned = {current.indices[reading.index(index)] if index in reading else None for reading in readings}
+            if len(aligned) == 1 and None not in aligned:
+                renaming[index] = aligned.pop()
+                continue
+            name = self._free_index_like(index, used | set(renaming.values()) | {limit[0] for limit in summed})
+            renaming[index] = name
+            low, high = self.index_ranges[index]
+            summed.append((name, low, high))
+        return node.symbol.xreplace(renaming), tuple(summed)
+
+    def _free_index_like(self, index: sp.Symbol, used: set) -> sp.Symbol:
+        """``index`` itself if it is free, else another index with the same range, else a primed one."""
+        if index not in used:
+            return index
+        for other, bounds in self.index_ranges.items():
+            if other not in used and bounds == self.index_ranges[index]:
+                return other
+        primed = sp.Symbol(index.name + "'", integer=True, positive=True)
+        return self._free_index_like(primed, used) if primed in used else primed
 
     # ---- the one meaning of a partial derivative -------------------------
     def substitute_nodes(self, expr: sp.Expr, nodes: list[Node]) -> sp.Expr:
@@ -203,7 +247,25 @@ class Model:
 
     def assume(self, expr: sp.Expr) -> sp.Expr:
         """Apply the model's facts about its data (Σ_l y_l = 1 for a one-hot label)."""
-        return expr.xreplace(self.assumptions) if self.assumptions else expr
+        if not self.assumptions:
+            return expr
+        return canonical_sums(expr).xreplace({canonical_sums(k): v for k, v in self.assumptions.items()})
+
+    def readable_sums(self, expr: sp.Expr) -> sp.Expr:
+        """Give canonically named summation indices (i_{0}) back a name from the model: the first
+        index with the same range that the expression does not already use, else a primed one."""
+        canonical = {limit[0]: limit for total in expr.atoms(sp.Sum) for limit in total.limits
+                     if limit[0].name.startswith("i_{")}
+        if not canonical:
+            return expr
+        used = set(expr.free_symbols)
+        renaming = {}
+        for index, low, high in canonical.values():
+            like = next((i for i, bounds in self.index_ranges.items() if bounds == (low, high)), None)
+            name = self._free_index_like(like, used) if like is not None else sp.Symbol("n", integer=True, positive=True)
+            renaming[index] = name
+            used.add(name)
+        return expr.xreplace(renaming)
 
     def explicit(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` with every Partial as an unevaluated Derivative and every node replaced by its definition.
@@ -222,16 +284,22 @@ class Model:
         return expr
 
     def in_forward_values(self, expr: sp.Expr) -> sp.Expr:
-        """Write ``expr`` in forward-pass values: each node's definition becomes its symbol (σ(z₂) → a₂, σ(z_l) → h_l)."""
-        rules = []
+        """Write ``expr`` in forward-pass values: each node's definition becomes its symbol (σ(z₂) → a₂, σ(z_l) → h_l).
+
+        A node's ``rewrites`` (e^{z_l} = p_l Σ e^{z}) are applied first, outside sums, so that the
+        normalising sums cancel; then every definition is replaced by its node, under any index.
+        """
+        definitions, rewrites = [], []
         for node in self.forward_nodes:
+            wilds = {}
             if isinstance(node.symbol, sp.Indexed):
                 wilds = {i: sp.Wild(f"index_{i}", properties=[lambda e: e.is_integer]) for i in node.symbol.indices}
-                rules.append((canonical_sums(node.value).xreplace(wilds), node.symbol.xreplace(wilds)))
-            else:
-                rules.append((canonical_sums(node.value), node.symbol))
-            rules += [(pattern, value) for pattern, value in node.rewrites]
-        return _rewrite_outside_derivatives(canonical_sums(expr), rules)
+            definitions.append((canonical_sums(node.value).xreplace(wilds), node.symbol.xreplace(wilds)))
+            rewrites += [(canonical_sums(p).xreplace(wilds), canonical_sums(v).xreplace(wilds)) for p, v in node.rewrites]
+        expr = canonical_sums(expr)
+        if rewrites:
+            expr = _rewrite_outside_derivatives(expr, rewrites, into_sums=False)
+        return _rewrite_outside_derivatives(expr, definitions)
 
     def vector_form(self, expr: sp.Expr) -> sp.Expr:
         """Replace indexed components (x_j) by their vectors (**x**), for the gradient vector."""
@@ -317,11 +385,11 @@ def canonical_sums(expr: sp.Expr) -> sp.Expr:
     return rename(expr, 0) if expr.has(sp.Sum) else expr
 
 
-def _rewrite_outside_derivatives(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr:
+def _rewrite_outside_derivatives(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]], into_sums: bool = True) -> sp.Expr:
     """Bottom-up: rewrite arguments first, then try each rule on the rebuilt expression (never inside a derivative)."""
-    if isinstance(expr, (sp.Derivative, sp.Subs)) or not expr.args:
+    if isinstance(expr, (sp.Derivative, sp.Subs)) or not expr.args or (not into_sums and isinstance(expr, sp.Sum)):
         return _apply_rules(expr, rules)
-    new_args = [_rewrite_outside_derivatives(arg, rules) for arg in expr.args]
+    new_args = [_rewrite_outside_derivatives(arg, rules, into_sums) for arg in expr.args]
     rebuilt = expr if all(n is o for n, o in zip(new_args, expr.args)) else expr.func(*new_args)
     return _apply_rules(rebuilt, rules)
 

@@ -120,6 +120,20 @@ def mlp(shared_bias: bool = False) -> Model:
     )
 
 
+def _softmax_node(probability: sp.Indexed, scores: sp.Indexed, classes: tuple) -> Node:
+    """p_j = e^{z_j} / Σ_l e^{z_l}, with the rewrite e^{z_j} = p_j Σ_l e^{z_l} that writes its
+    derivatives back in forward-pass values (p_j(δ_jl - p_l) rather than fractions of exponentials)."""
+    value = softmax(scores, classes)
+    normaliser = value.as_numer_denom()[1]
+    return Node(probability, value, rewrites=((sp.exp(scores), probability * normaliser),))
+
+
+def _one_hot(label: sp.IndexedBase, classes: tuple) -> dict:
+    """A one-hot label sums to 1 over the classes."""
+    index = classes[0]
+    return {sp.Sum(label[index], classes): sp.S.One}
+
+
 def softmax_regression() -> Model:
     """C classes: z_j = Σ_i w_ij x_i + b_j, p = softmax(z), a one-hot y and the cross-entropy loss."""
     i, j, l, _, m, _, classes = _layer_indices()
@@ -127,7 +141,7 @@ def softmax_regression() -> Model:
     loss, eta = sp.symbols("L eta")
     nodes = (
         Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
-        Node(p[j], softmax(z[j], (l, 1, classes))),
+        _softmax_node(p[j], z[j], (l, 1, classes)),
         Node(loss, softmax_cross_entropy_loss(p[j], y[j], (l, 1, classes))),
     )
     return Model(
@@ -139,6 +153,7 @@ def softmax_regression() -> Model:
         nodes=nodes,
         step_size=eta,
         index_ranges={i: (1, m), j: (1, classes), l: (1, classes)},
+        assumptions=_one_hot(y, (l, 1, classes)),
     )
 
 
@@ -154,7 +169,7 @@ def mlp_softmax() -> Model:
         Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
         Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
         Node(u[l], sp.Add(sp.Sum(v[j, l] * h[j], (j, 1, k)), c[l], evaluate=False)),
-        Node(p[l], softmax(u[l], (q, 1, classes))),
+        _softmax_node(p[l], u[l], (q, 1, classes)),
         Node(loss, softmax_cross_entropy_loss(p[l], y[l], (q, 1, classes))),
     )
     return Model(
@@ -166,6 +181,7 @@ def mlp_softmax() -> Model:
         nodes=nodes,
         step_size=eta,
         index_ranges={i: (1, m), j: (1, k), l: (1, classes), q: (1, classes)},
+        assumptions=_one_hot(y, (q, 1, classes)),
     )
 
 
@@ -248,6 +264,23 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "logistic-regression-bias",
             "Logistic regression with a bias b: dL/dw_j = x_j(σ(z) - y) and dL/db = σ(z) - y",
             logistic_regression_bias,
+        ),
+        CatalogueEntry(
+            "mlp",
+            "One hidden layer of k sigmoid units, sigmoid output, cross-entropy: dL/dv_j, dL/dc, dL/dw_ij, dL/db_j",
+            mlp,
+            options=("shared_bias",),
+            variants={"mlp-shared-bias": {"shared_bias": True}},
+        ),
+        CatalogueEntry(
+            "softmax-regression",
+            "Softmax over C classes with a one-hot label: the softmax Jacobian and dL/dw_ij = (p_j - y_j) x_i",
+            softmax_regression,
+        ),
+        CatalogueEntry(
+            "mlp-softmax",
+            "A hidden layer of k sigmoid units under a softmax output over C classes, with cross-entropy",
+            mlp_softmax,
         ),
         CatalogueEntry(
             "two-weight-chain",

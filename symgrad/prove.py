@@ -63,11 +63,14 @@ def as_rational(expr: sp.Expr) -> sp.Expr:
             return expr
         replacements = {}
         for power in innermost:
-            exponent = power.args[0]
-            negative = exponent.could_extract_minus_sign()
-            key = -exponent if negative else exponent
+            # e^{2u} is (e^u)^2 and e^{-u} is 1/e^u: one symbol per exponent up to an integer multiple
+            coefficient, key = sp.factor_terms(power.args[0]).as_coeff_Mul()
+            if not coefficient.is_Integer:
+                coefficient, key = sp.S.One, power.args[0]
+            if key.could_extract_minus_sign():
+                coefficient, key = -coefficient, -key
             symbol = exponent_symbols.setdefault(key, sp.Dummy("t", positive=True))
-            replacements[power] = 1 / symbol if negative else symbol
+            replacements[power] = symbol**coefficient
         expr = expr.xreplace(replacements)
 
 
@@ -134,7 +137,12 @@ def _write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
     """Every layer size set to PROOF_SIZE and every sum written out term by term, innermost first."""
     sizes = {high: PROOF_SIZE for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
     expr = expr.xreplace(sizes)
-    return expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.doit(deep=False))
+
+    def write_out(total: sp.Sum) -> sp.Expr:  # a layer of 1024 units is checked at size 2 as well
+        limits = [(i, low, sp.Min(high, PROOF_SIZE) if high.is_number else high) for i, low, high in total.limits]
+        return sp.Sum(total.function, *limits).doit(deep=False)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), write_out)
 
 
 def _one_hot(model: Model, expr: sp.Expr) -> sp.Expr:

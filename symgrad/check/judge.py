@@ -131,7 +131,7 @@ class Judge:
     def _missing_factor(self, lhs: Partial, rhs: sp.Expr) -> sp.Expr | None:
         """Whether rhs times one node partial of the chain would be right."""
         for path in self.model.paths(lhs.wrt) if lhs.of == self.model.loss.symbol else []:
-            for of, wrt in zip(path, path[1:]):
+            for of, wrt in path.edges:
                 factor = Partial(of, wrt)
                 if self.differs(lhs, rhs * factor) is None:
                     return self._local_form(factor)
@@ -202,9 +202,12 @@ class Judge:
         if len(paths) != 1:
             return None
         path = paths[0]
-        if path[0] != lhs.of:
+        if path.quantities[0] != lhs.of:
             return None
-        return product(*(Partial(u, v) for u, v in zip(path, path[1:])))
+        chain = product(*(Partial(u, v) for u, v in path.edges))
+        for limit in reversed(path.sums):
+            chain = sp.Sum(chain, limit)
+        return chain
 
     # -- updates ---------------------------------------------------------------
     def _looks_like_update(self, lhs: sp.Expr, rhs: sp.Expr) -> bool:
