@@ -370,3 +370,13 @@ def test_a_model_file_cannot_overwrite_a_catalogue_module(tmp_path, capsys, monk
     assert not (tmp_path / "generated").exists()
     assert main(["generate", "--model-file", str(path), "--out", "mine"]) == 0
     assert (tmp_path / "mine" / "two_weight_chain.py").is_file()
+
+
+def test_the_softmax_file_derives_as_the_catalogue_model_does(indexed_gradient_pairs, derived):
+    derivation = derive_model_file(REPO / "docs" / "examples" / "softmax-regression.toml")
+    catalogue = derived("softmax-regression")
+    assert [(r.name, r.value) for r in derivation.results] == [(r.name, r.value) for r in catalogue.results]
+    pairs = indexed_gradient_pairs(derivation, {"m": 2, "C": 3}, seed=2)
+    assert len(pairs) == 2 * (6 + 3)
+    for unit, symbolic, numeric in pairs:
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
