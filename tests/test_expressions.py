@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symgrad.expressions as expressions
 from symgrad.expressions import ExpressionError, Scope, parse, tokenize
@@ -140,3 +142,19 @@ def test_the_reader_never_evaluates_text():
     assert not attributes & {"sympify", "parse_expr", "eval", "exec", "evalf"}
     assert not imported & {"sympify", "parse_expr", "eval"}
     assert "parse" in dir(expressions)  # the walk saw the real module
+
+
+ALPHABET = "xyw1 ()+-*/^,.[]_'\"0123456789eE" + "sigmoidtanhrelulogexp" + "\\;=@#λ"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_any_text_is_a_formula_or_one_clear_error(text):
+    """Whatever the text, the reader returns a SymPy expression or raises ExpressionError with a column inside it."""
+    try:
+        result = parse(text, SCOPE)
+    except ExpressionError as error:
+        assert 1 <= error.column <= len(text) + 1
+        assert "\n" not in str(error)
+    else:
+        assert isinstance(result, sp.Expr)
