@@ -29,10 +29,56 @@ import numpy as np
 PARAMS = {"w2": (), "w1": ()}
 
 
+#: Bytes of the data per block of rows: a block read from memory for the forward product is still in
+#: the CPU's caches (L2 and L3) for the backward product, so the data are read from memory once.
+_BLOCK_BYTES = 1 << 20
+
+
+def _as(array, dtype):
+    """array in dtype, copied only if its dtype differs.
+
+    Arrays that implement NumPy's protocols themselves (Dask's) keep their type: np.asarray would
+    load a Dask array into memory.
+    """
+    if not hasattr(array, "__array_function__"):
+        array = np.asarray(array)
+    return array if array.dtype == dtype else array.astype(dtype)
+
+
 def _floating(x):
     """x as an array of a floating dtype: its own (float32 stays float32), else float64."""
-    x = np.asarray(x)
-    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    if not hasattr(x, "__array_function__"):
+        x = np.asarray(x)
+    if x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        return x
+    return x.astype(np.result_type(x.dtype, np.float32))
+
+
+def _blockwise(function, x, y, *arrays):
+    """function(x, y, *arrays), a tuple of sums over the samples, computed over blocks of rows and added.
+
+    Only a NumPy array (or memmap) is split, and only when it is larger than two blocks; a Dask
+    array goes whole, as one lazy expression over its own chunks.
+    """
+    if not isinstance(x, np.ndarray) or x.nbytes <= 2 * _BLOCK_BYTES:
+        return function(x, y, *arrays)
+    block = max(1, _BLOCK_BYTES * len(x) // x.nbytes)
+    totals = function(x[:block], y[:block], *arrays)
+    for start in range(block, len(x), block):
+        parts = function(x[start:start + block], y[start:start + block], *arrays)
+        totals = [total + part for total, part in zip(totals, parts, strict=True)]
+    return totals
+
+
+def _sigmoid(values):
+    """s(values) = 1/(1 + e^-values), elementwise, without overflow and to full relative precision.
+
+    A large array takes the form that is fastest per element, e^min(v, 0) / (1 + e^-|v|); a small
+    one the form with the fewest NumPy calls, exp(-logaddexp(0, -v)).
+    """
+    if values.size > 64:
+        return np.divide(np.exp(np.minimum(values, 0)), 1 + np.exp(-np.abs(values)))
+    return np.exp(-np.logaddexp(0, -values))
 
 
 def init_params(x, y, rng=None):
@@ -60,9 +106,9 @@ def forward(params, x):
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
     z1 = w1*x
-    a1 = np.exp(-np.logaddexp(0, -z1))  # σ(z1), in a form that cannot overflow
+    a1 = _sigmoid(z1)  # σ(z1), in a form that cannot overflow
     z2 = a1*w2
-    a2 = np.exp(-np.logaddexp(0, -z2))  # σ(z2), in a form that cannot overflow
+    a2 = _sigmoid(z2)  # σ(z2), in a form that cannot overflow
     return a2
 
 
@@ -77,13 +123,29 @@ def loss(params, x, y):
         ln(1 - σ(u)) = -np.logaddexp(0, u)
     """
     x = _floating(x)
-    y = np.asarray(y, dtype=x.dtype)
+    y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
     z1 = w1*x
-    a1 = np.exp(-np.logaddexp(0, -z1))  # σ(z1), in a form that cannot overflow
+    a1 = _sigmoid(z1)  # σ(z1), in a form that cannot overflow
     z2 = a1*w2
     return np.mean(y*np.logaddexp(0, -z2) + (1 - y)*np.logaddexp(0, z2))
+
+
+def _gradient_sums(x, y, w2, w1):
+    """The gradient's entries, each summed (not averaged) over the samples, as a tuple.
+
+    gradient() calls this once per block of rows (_blockwise) and divides the totals by the count.
+    """
+    z1 = w1*x
+    a1 = _sigmoid(z1)  # σ(z1), in a form that cannot overflow
+    z2 = a1*w2
+    a2 = _sigmoid(z2)  # σ(z2), in a form that cannot overflow
+    t0 = a1*(a2 - y)
+    return (
+        np.sum(t0),
+        np.sum(t0*w2*x*(1 - a1)),
+    )
 
 
 def gradient(params, x, y):
@@ -93,34 +155,43 @@ def gradient(params, x, y):
         ∂Loss/∂w1 = (a2 - y*)·w2·a1·(1 - a1)·x
     """
     x = _floating(x)
-    y = np.asarray(y, dtype=x.dtype)
+    y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
-    z1 = w1*x
-    a1 = np.exp(-np.logaddexp(0, -z1))  # σ(z1), in a form that cannot overflow
-    z2 = a1*w2
-    a2 = np.exp(-np.logaddexp(0, -z2))  # σ(z2), in a form that cannot overflow
-    t0 = a1*(a2 - y)
+    sums = _blockwise(_gradient_sums, x, y, w2, w1)
     return {
-        "w2": np.mean(t0),
-        "w1": np.mean(t0*w2*x*(1 - a1)),
+        "w2": sums[0] / len(x),
+        "w1": sums[1] / len(x),
     }
+
+
+def _loss_and_gradient_sums(x, y, w2, w1):
+    """The loss and the gradient's entries, each summed (not averaged) over the samples, as a tuple.
+
+    loss_and_gradient() calls this once per block of rows (_blockwise) and divides the totals by the count.
+    """
+    z1 = w1*x
+    a1 = _sigmoid(z1)  # σ(z1), in a form that cannot overflow
+    z2 = a1*w2
+    a2 = _sigmoid(z2)  # σ(z2), in a form that cannot overflow
+    t0 = a1*(a2 - y)
+    return (
+        np.sum(y*np.logaddexp(0, -z2) + (1 - y)*np.logaddexp(0, z2)),
+        np.sum(t0),
+        np.sum(t0*w2*x*(1 - a1)),
+    )
 
 
 def loss_and_gradient(params, x, y):
     """loss(params, x, y) and gradient(params, x, y), from one shared forward pass."""
     x = _floating(x)
-    y = np.asarray(y, dtype=x.dtype)
+    y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
-    z1 = w1*x
-    a1 = np.exp(-np.logaddexp(0, -z1))  # σ(z1), in a form that cannot overflow
-    z2 = a1*w2
-    a2 = np.exp(-np.logaddexp(0, -z2))  # σ(z2), in a form that cannot overflow
-    t0 = a1*(a2 - y)
-    return np.mean(y*np.logaddexp(0, -z2) + (1 - y)*np.logaddexp(0, z2)), {
-        "w2": np.mean(t0),
-        "w1": np.mean(t0*w2*x*(1 - a1)),
+    sums = _blockwise(_loss_and_gradient_sums, x, y, w2, w1)
+    return sums[0] / len(x), {
+        "w2": sums[1] / len(x),
+        "w1": sums[2] / len(x),
     }
 
 

@@ -17,15 +17,15 @@ from .functions import relu, sigmoid
 from .graph import Model, Partial, Path, canonical_sums, drop_index_range
 
 
-def derive(model: Model) -> Derivation:
-    """Every step from the forward pass to the update rule, each proven by SymPy."""
-    return _GraphDerivation(model).run()
+def derive(model: Model, verify: bool = True) -> Derivation:
+    """Every step from the forward pass to the update rule, each proven by SymPy (unless ``verify`` is False)."""
+    return _GraphDerivation(model, verify).run()
 
 
 class _GraphDerivation:
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, verify: bool = True) -> None:
         self.model = model
-        self.builder = DerivationBuilder(model.name, model.description, model)
+        self.builder = DerivationBuilder(model.name, model.description, model, verify)
         self.shown_partials: set[Partial] = set()
         self.shown_merges: set[Partial] = set()
 
@@ -110,7 +110,6 @@ class _GraphDerivation:
 
     def node_partial(self, factor: Partial) -> Equation:
         model = self.model
-        node = model.node(factor.of)
         unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
         local = model.partial(factor.of, factor.wrt)
         forms: list[sp.Expr] = []

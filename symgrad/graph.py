@@ -9,8 +9,8 @@ derivative, :meth:`Model.partial`, so that proofs, printing and checking agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 import sympy as sp
 
@@ -25,7 +25,7 @@ class Partial(sp.Expr):
 
     is_commutative = True
 
-    def __new__(cls, of: sp.Expr, wrt: sp.Expr) -> "Partial":
+    def __new__(cls, of: sp.Expr, wrt: sp.Expr) -> Partial:
         return sp.Expr.__new__(cls, sp.sympify(of), sp.sympify(wrt))
 
     @property
@@ -58,7 +58,7 @@ class Node:
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", evaluated(self.expr))
 
-    def reindexed(self, symbol: sp.Indexed) -> "Node":
+    def reindexed(self, symbol: sp.Indexed) -> Node:
         """This indexed node under another index (h_j defined as σ(z_j) gives h_l = σ(z_l))."""
         if symbol == self.symbol:
             return self

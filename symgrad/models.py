@@ -7,8 +7,8 @@ list that the CLI, the docs, the code generator and the checker iterate over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
@@ -107,7 +107,7 @@ def mlp(shared_bias: bool = False) -> Model:
         Node(p, ACTIVATIONS["sigmoid"](u)),
         Node(loss, LOSSES["cross-entropy"](p, y)),
     )
-    shared = " with one bias b shared by the hidden units" if shared_bias else ""
+    shared = " sharing one bias b" if shared_bias else ""
     return Model(
         name="mlp-shared-bias" if shared_bias else "mlp",
         description=f"One hidden layer of k sigmoid units{shared}, a sigmoid output and the cross-entropy loss",
@@ -242,13 +242,13 @@ class CatalogueEntry:
     options: tuple[str, ...] = ()
     variants: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def derive(self, **options: str) -> Derivation:
+    def derive(self, verify: bool = True, **options: str) -> Derivation:
         unknown = set(options) - set(self.options)
         if unknown:
             raise UnknownModel(f"model {self.name!r} takes no option {sorted(unknown)[0]!r}")
         if self.build is None:
             return derive_sigmoid_identity()
-        return derive(self.build(**options))
+        return derive(self.build(**options), verify)
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
@@ -314,9 +314,12 @@ def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:
     raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(catalogue_names())}")
 
 
-def derive_named(name: str, **options: str) -> Derivation:
-    """Derive a catalogue model or variant by name; explicit options override the variant's."""
+def derive_named(name: str, verify: bool = True, **options: str) -> Derivation:
+    """Derive a catalogue model or variant by name; explicit options override the variant's.
+
+    ``verify=False`` builds the same steps without proving them (see ``DerivationBuilder``).
+    """
     entry, implied = lookup(name)
-    derivation = entry.derive(**{**implied, **options})
+    derivation = entry.derive(verify, **{**implied, **options})
     derivation.name = name
     return derivation

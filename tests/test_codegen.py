@@ -26,7 +26,7 @@ from symgrad.codegen import generatable_names, generate_source
 from symgrad.codegen.context import build_context
 from symgrad.codegen.lower import lower
 from symgrad.codegen.names import TEMPLATE_NAMES, identifier, model_names
-from symgrad.codegen.printer import SymgradNumPyPrinter
+from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
 from symgrad.codegen.render import NUMPY_TEMPLATE, environment, render_template, template_dirs
 from symgrad.codegen.rewrite import LOG_ONE_MINUS_SIGMOID, LOG_SIGMOID, stable_loss
 from symgrad.files import OutputError
@@ -120,22 +120,36 @@ def test_quadratic_loss_is_not_rewritten():
 # ---------------------------------------------------------------------------------------------
 
 def printed(expr: sp.Expr):
+    """The printed code, and a function evaluating it where the module's helpers are defined."""
     code = SymgradNumPyPrinter().doprint(expr)
-    return code, (lambda value: eval(code, {"np": np}, {"z": value}))
+    namespace = {"np": np}
+    exec(SIGMOID_HELPER, namespace)
+    return code, (lambda value: eval(code, namespace, {"z": value}))
 
 
 def test_sigmoid_is_accurate_in_both_tails_and_never_overflows():
+    """Both of the helper's forms: the whole array (the large-array form) and element by element (the small)."""
     code, evaluate = printed(sigmoid(sp.Symbol("z")))
-    assert code.startswith("np.") and "numpy." not in code
+    assert code == "_sigmoid(z)"
+    assert "numpy." not in SIGMOID_HELPER
     z = np.concatenate([np.linspace(-740, 740, 2001), [-1000.0, 1000.0, -1e308, 1e308]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            got = evaluate(z)
+            whole = evaluate(z)
+            one_by_one = np.array([evaluate(z[i:i + 1])[0] for i in range(len(z))])
     with mpmath.workdps(50):
         expected = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(v)))) for v in z])
-    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(whole, expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(one_by_one, expected, rtol=1e-13, atol=0)
     assert evaluate(np.float32(3.0)).dtype == np.float32
+    assert evaluate(np.linspace(-5, 5, 100, dtype=np.float32)).dtype == np.float32
+
+
+def test_the_sigmoid_helper_is_written_only_where_it_is_used(sources):
+    for name, source in sources.items():
+        assert ("def _sigmoid(" in source) == ("_sigmoid(" in source.replace("def _sigmoid(", "")), name
+    assert "def _sigmoid(" in sources["logistic-regression"]
 
 
 def test_printer_spellings():
@@ -154,7 +168,7 @@ def test_printer_spellings():
 
 def test_forward_nodes_keep_their_names_and_are_computed_once(sources):
     source = sources["two-weight-chain"]
-    body = function_source(source, "loss_and_gradient")
+    body = function_source(source, "_loss_and_gradient_sums")  # the body loss_and_gradient runs per block
     for node in ("z1", "a1", "z2", "a2"):
         assert body.count(f"\n    {node} = ") == 1
     assert "x0" not in source and "x1 =" not in source
@@ -171,15 +185,22 @@ def test_loss_reads_only_the_nodes_it_needs(sources):
 def test_sums_over_features_are_matrix_products(sources):
     source = sources["logistic-regression"]
     assert "gamma = X @ w" in source
-    assert '"w": X.T @ (h - y) / len(X)' in source
+    assert "(h - y) @ X," in function_source(source, "_gradient_sums")  # Σ_n (h_n - y_n) x_n, one block's
+    assert '"w": sums[0] / len(X)' in function_source(source, "gradient")  # the mean, once, at the end
     for name, source in sources.items():
-        for node in ast.walk(ast.parse(source)):
-            assert not isinstance(node, (ast.For, ast.While, ast.ListComp, ast.GeneratorExp)), name
+        for function in functions(source).values():
+            loops = [n for n in ast.walk(function) if isinstance(n, (ast.For, ast.While, ast.GeneratorExp))]
+            if function.name == "_blockwise":  # the one loop: over blocks of rows, never over samples
+                assert len(loops) == 1 and isinstance(loops[0], ast.For), name
+            else:
+                assert not loops, (name, function.name)
 
 
 def test_scalar_gradients_are_means(sources):
+    sums = function_source(sources["two-weight-chain"], "_gradient_sums")
+    assert sums.count("np.sum(") == 2 and "np.mean(" not in sums
     gradient = function_source(sources["two-weight-chain"], "gradient")
-    assert '"w2": np.mean(' in gradient and '"w1": np.mean(' in gradient
+    assert '"w2": sums[0] / len(x)' in gradient and '"w1": sums[1] / len(x)' in gradient
 
 
 def test_every_formula_comes_from_the_derivation():
@@ -305,6 +326,13 @@ def test_template_holds_structure_not_math():
     """The template's code lines (docstring prose and Jinja comments aside) hold no formula."""
     template = (REPO / "templates" / NUMPY_TEMPLATE).read_text(encoding="utf-8")
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
+    # The block loop's helper does index arithmetic over rows (block sizes), never a formula of a model.
+    helper = re.search(r"^def _blockwise\(.*?(?=^def |^\{)", template, flags=re.S | re.M).group(0)
+    helper_code = re.sub(r'""".*?"""', "", helper, flags=re.S)
+    assert "for start in range(" in helper_code
+    for math in ("exp", "log", "tanh", "mean", " @ ", "sum(", "sigmoid"):
+        assert math not in helper_code, math
+    template = template.replace(helper, "")
     code, in_docstring = [], False
     for line in template.splitlines():
         quotes = line.count('"""')

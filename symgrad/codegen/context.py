@@ -15,7 +15,7 @@ from .. import __version__
 from ..derivation import Derivation
 from ..printing import printers_for
 from .lower import Assignment, Plan
-from .printer import SymgradNumPyPrinter
+from .printer import SIGMOID_HELPER, SymgradNumPyPrinter
 
 #: What each role is, for the module docstring's table of names.
 _ROLES = {
@@ -27,8 +27,14 @@ _ROLES = {
 
 
 def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
-    """Every string the NumPy module template fills in."""
+    """Every string the NumPy module template fills in.
+
+    ``gradient`` and ``loss_and_gradient`` are printed twice over: their per-block bodies with the
+    reductions as sums (``sums``, the private ``_…_sums`` functions the block loop calls), and the
+    division of each total by the number of samples (``results``), so a mean is taken once.
+    """
     printer = SymgradNumPyPrinter()
+    summing = SymgradNumPyPrinter(sums=True)
     model = plan.model
     _, text = printers_for(model)
     data = plan.data.name
@@ -47,14 +53,19 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         }
 
     gradient_exprs = [g for _, g in plan.gradients]
-    gradient_results = [(key, printer.doprint(g)) for key, g in plan.gradients]
+    gradient_sums = [summing.doprint(g) for g in gradient_exprs]
+    gradient_results = [(key, _mean(i, data)) for i, (key, _) in enumerate(plan.gradients)]
     gradients_doc = [f"{text.doprint(r.lhs)} = {text.doprint(r.form)}" for r in _gradient_results(derivation)]
     updates_doc = [f"{text.doprint(r.lhs)} ← {text.doprint(r.form)}" for r in derivation.results if r.kind == "update"]
     update_reads = {s.name for _, u in plan.updates for s in u.free_symbols}
     dims = dict(plan.dims)
 
+    forward = {**body(plan.prediction), "result": printer.doprint(plan.prediction)}
+    loss_and_gradient = body(plan.loss, *gradient_exprs)
+    sigmoid_used = any("_sigmoid(" in line["code"] for line in [*forward["lines"], *loss_and_gradient["lines"]])
     return {
         "version": __version__,
+        "helpers": [SIGMOID_HELPER] if sigmoid_used else [],
         "name": plan.name,
         "title": model.description,
         "data": data,
@@ -70,17 +81,25 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "gradients_doc": gradients_doc,
         "updates_doc": updates_doc,
         "step_size": text.doprint(model.step_size),
-        "forward": {**body(plan.prediction), "result": printer.doprint(plan.prediction)},
+        "forward": forward,
         "loss": {**body(plan.loss), "result": printer.doprint(plan.loss)},
-        "gradient": {**body(*gradient_exprs), "results": gradient_results},
+        "gradient": {**body(*gradient_exprs), "sums": gradient_sums, "results": gradient_results},
         "loss_and_gradient": {
-            **body(plan.loss, *gradient_exprs), "loss": printer.doprint(plan.loss), "results": gradient_results,
+            **loss_and_gradient,
+            "sums": [summing.doprint(plan.loss), *gradient_sums],
+            "loss": _mean(0, data),
+            "results": [(key, _mean(i + 1, data)) for i, (key, _) in enumerate(plan.gradients)],
         },
         "update": {
             "unpack": [params[key] for key in params if key in update_reads],
             "results": [(key, printer.doprint(u)) for key, u in plan.updates],
         },
     }
+
+
+def _mean(index: int, data: str) -> str:
+    """The mean from the ``index``-th total the block loop returns: ``sums[0] / len(X)``."""
+    return f"sums[{index}] / len({data})"
 
 
 def _equations(text, pairs: list[tuple[sp.Expr, sp.Expr]]) -> list[str]:

@@ -31,6 +31,10 @@ from ..printing import printers_for
 TEMPLATE_NAMES = frozenset({
     "np", "PARAMS", "init_params", "forward", "loss", "gradient", "loss_and_gradient", "update",
     "params", "rng", "lr", "grads", "_floating",
+    # the block loop (performance): its helpers and their local names
+    "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES",
+    "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
+    "_sigmoid", "values",
 })
 
 #: Names that ``ruff`` (E741) rejects as easy to misread.

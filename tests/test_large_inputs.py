@@ -1,0 +1,108 @@
+"""Inputs beyond a small in-memory array: NumPy arrays large enough to be processed in row blocks,
+memmaps, and chunked Dask arrays, which the generated functions take without loading them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+
+GENERATED = Path(__file__).resolve().parent.parent / "generated"
+MODELS = sorted(p.stem for p in GENERATED.glob("*.py") if p.stem != "__init__")
+
+
+def load(stem: str):
+    spec = importlib.util.spec_from_file_location(f"large_{stem}", GENERATED / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def data(module, n: int, seed: int = 0, k: int = 7):
+    rng = np.random.default_rng(seed)
+    vector = any(module.PARAMS.values())
+    X = rng.normal(size=(n, k)) if vector else rng.normal(size=n)
+    y = (rng.random(n) < 0.5).astype(float)
+    params = {key: (rng.normal(size=k) if dims else float(rng.normal())) for key, dims in module.PARAMS.items()}
+    return params, X, y
+
+
+@pytest.mark.parametrize("stem", MODELS)
+def test_blocked_gradient_equals_the_one_pass_gradient(stem):
+    """X spans many blocks (and a ragged last one): the block sums add up to the whole-array sums."""
+    module = load(stem)
+    params, X, y = data(module, 3 * module._BLOCK_BYTES // 8 + 37)
+    assert X.nbytes > 2 * module._BLOCK_BYTES  # the block loop runs
+    unpacked = [np.asarray(params[key]) for key in module.PARAMS]
+    whole = module._gradient_sums(X, y, *unpacked)  # one call over every row, no blocks
+    got = module.gradient(params, X, y)
+    for key, total in zip(module.PARAMS, whole, strict=True):
+        np.testing.assert_allclose(got[key], total / len(X), rtol=1e-10, atol=1e-15)
+    loss, grads = module.loss_and_gradient(params, X, y)
+    assert loss == pytest.approx(float(module.loss(params, X, y)), rel=1e-10)
+    for key in module.PARAMS:
+        np.testing.assert_allclose(grads[key], got[key], rtol=1e-10, atol=1e-15)
+
+
+def test_a_memmap_is_blocked_like_an_array(tmp_path):
+    module = load("logistic_regression")
+    params, X, y = data(module, 60_000)
+    stored = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=X.dtype, shape=X.shape)
+    stored[:] = X
+    stored.flush()
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    np.testing.assert_allclose(module.gradient(params, mapped, y)["w"], module.gradient(params, X, y)["w"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("stem", MODELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_chunked_dask_array_gives_the_numpy_gradient(stem, dtype):
+    """Full-batch gradient, loss and update over a chunked dask.array equal NumPy's; results stay lazy."""
+    module = load(stem)
+    params, X, y = data(module, 1000, seed=1)
+    X, y = X.astype(dtype), y.astype(dtype)
+    chunks = (128, X.shape[1]) if X.ndim == 2 else 128
+    lazy_X, lazy_y = da.from_array(X, chunks=chunks), da.from_array(y, chunks=128)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    expected = module.gradient(params, X, y)
+    got = module.gradient(params, lazy_X, lazy_y)
+    assert all(isinstance(v, da.Array) for v in got.values())  # nothing was loaded by np.asarray
+    (computed,) = dask.compute(got)
+    for key in module.PARAMS:
+        np.testing.assert_allclose(computed[key], expected[key], rtol=rtol, atol=1e-7 * rtol)
+        assert np.asarray(computed[key]).dtype == dtype
+    loss, grads = dask.compute(*module.loss_and_gradient(params, lazy_X, lazy_y))
+    assert float(loss) == pytest.approx(float(module.loss(params, X, y)), rel=rtol)
+    stepped = dask.compute(module.update(params, lazy_X, lazy_y, 0.1))[0]
+    for key, value in module.update(params, X, y, 0.1).items():
+        np.testing.assert_allclose(stepped[key], value, rtol=rtol, atol=1e-7 * rtol)
+
+
+def test_dask_forward_and_loss_stay_lazy():
+    module = load("logistic_regression")
+    params, X, y = data(module, 300)
+    lazy_X, lazy_y = da.from_array(X, chunks=(64, 7)), da.from_array(y, chunks=64)
+    prediction, loss = module.forward(params, lazy_X), module.loss(params, lazy_X, lazy_y)
+    assert isinstance(prediction, da.Array) and isinstance(loss, da.Array)
+    np.testing.assert_allclose(prediction.compute(), module.forward(params, X), rtol=1e-13)
+    assert float(loss.compute()) == pytest.approx(float(module.loss(params, X, y)), rel=1e-12)
+
+
+def test_out_of_core_example_trains_on_chunks(tmp_path, capsys):
+    """benchmarks/out_of_core.py, small: written in blocks, read in chunks, trained with the generated update."""
+    import sys
+
+    sys.path.insert(0, str(GENERATED.parent / "benchmarks"))
+    import out_of_core
+
+    out_of_core.make(tmp_path, rows=3000, features=5, block=700)
+    X = out_of_core.open_chunked(tmp_path / "X.npy", 400)
+    assert X.numblocks == (8, 1)
+    np.testing.assert_array_equal(X.compute(), np.load(tmp_path / "X.npy"))
+    result = out_of_core.train(tmp_path, epochs=30, lr=2.0, rows_per_chunk=400, scheduler=None)
+    assert result["cosine_to_truth"] > 0.9 and result["accuracy"] > 0.7
+    assert "epoch 30:" in capsys.readouterr().out
