@@ -45,7 +45,10 @@ class _GraphDerivation:
         loss = model.loss
         composed = loss.expr
         for node in reversed(model.forward_nodes):
-            composed = substitute(composed, {node.symbol: node.expr})
+            if isinstance(node.symbol, sp.Indexed):  # a layer: every unit it is read at, under its own index
+                composed = model.substitute_nodes(composed, [node])
+            else:
+                composed = substitute(composed, {node.symbol: node.expr})
         rhs = (loss.expr,) if composed == loss.expr else (loss.expr, composed)
         builder.step(
             "Loss",

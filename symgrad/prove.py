@@ -116,18 +116,18 @@ def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
         if model is not None:
             lhs, rhs = model.explicit(lhs), model.explicit(rhs)
         return is_zero(with_assumptions(model, to_elementary(lhs) - to_elementary(rhs)))
-    difference = model.explicit(_local_partials(model, lhs)) - model.explicit(_local_partials(model, rhs))
-    written_out = _write_out_sums(model, difference)
+    difference = model.explicit(local_partials(model, lhs)) - model.explicit(local_partials(model, rhs))
+    written_out = write_out_sums(model, difference)
     free = sorted(set(model.index_ranges) & written_out.atoms(sp.Symbol), key=str)
     for values in itertools.product(range(1, PROOF_SIZE + 1), repeat=len(free)):
         instance = written_out.xreplace(dict(zip(free, values)))
-        instance = _one_hot(model, to_elementary(instance))
+        instance = apply_one_hot(model, to_elementary(instance))
         if not is_zero(instance):
             return False
     return True
 
 
-def _local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
+def local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
     """Each chain factor ∂u/∂h_j by a node, worked out from u's definition (sigmoids as exponentials).
 
     A node stands for every unit of its layer, so ∂(Σ_j v_j h_j)/∂h_l must be taken while the
@@ -148,7 +148,7 @@ def _local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
     return expr.xreplace(by_nodes)
 
 
-def _write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
+def write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
     """Every layer size set to PROOF_SIZE and every sum written out term by term, innermost first."""
     sizes = {high: PROOF_SIZE for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
     expr = expr.xreplace(sizes)
@@ -160,7 +160,7 @@ def _write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Sum), write_out)
 
 
-def _one_hot(model: Model, expr: sp.Expr) -> sp.Expr:
+def apply_one_hot(model: Model, expr: sp.Expr) -> sp.Expr:
     """Apply the model's facts about its data at the proof size (Σ_l y_l = 1 gives y_2 = 1 - y_1)."""
     for total, value in model.assumptions.items():
         (index, low, _), = total.limits

@@ -100,6 +100,22 @@ def test_a_wrong_value_shows_a_point_where_the_sides_differ():
     assert abs(claimed - expected) > 1e-6
 
 
+def test_a_wrong_value_about_a_layer_shows_the_unit_indices_where_the_sides_differ():
+    text = (KEYS / "softmax-regression.md").read_text().replace(r"$$\frac{\partial L}{\partial b_j} = p_j - y_j$$",
+                                                                r"$$\frac{\partial L}{\partial b_j} = p_j - 2 y_j$$")
+    wrong = [v for v in Checker().check_text(text) if v.verdict == "wrong"]
+    assert len(wrong) == 1 and {"j", "w[1, 2]", "b[2]"} <= set(wrong[0].point)
+    claimed, expected = wrong[0].values
+    assert abs(claimed - expected) > 1e-6
+
+
+def test_a_variant_can_be_forced_and_its_shared_parameter_needs_its_sum():
+    text = "The bias: $\\frac{\\partial L}{\\partial b} = (p - y) v_j h_j (1 - h_j)$\n"
+    (verdict,) = Checker("mlp-shared-bias").check_text(text)
+    assert verdict.verdict == "wrong" and "the sum over the units is missing" in verdict.reason
+    assert verdict.model == "mlp --shared-bias True"
+
+
 @pytest.mark.parametrize("name", catalogue_names())
 def test_round_trip_every_printed_derivation_checks_out(name):
     markdown = subprocess.run([sys.executable, "-m", "symgrad", "derive", name, "--format", "markdown"],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..graph import Model
-from ..prove import PROOF_SIZE, _local_partials, _one_hot, _write_out_sums, is_zero, to_elementary
+from ..prove import PROOF_SIZE, apply_one_hot, is_zero, local_partials, to_elementary, write_out_sums
 from .vocabulary import STEP_NAMES
 
 PRECISION = 30
@@ -57,8 +57,8 @@ class Layers:
     def written(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` down to inputs and parameters, node partials worked out, sums written out at size 2."""
         if expr not in self._written:
-            explicit = self.model.explicit(_local_partials(self.model, expr))
-            self._written[expr] = _write_out_sums(self.model, explicit)
+            explicit = self.model.explicit(local_partials(self.model, expr))
+            self._written[expr] = write_out_sums(self.model, explicit)
         return self._written[expr]
 
     def instances(self, left: sp.Expr, right: sp.Expr):
@@ -66,7 +66,7 @@ class Layers:
         free = self.free_indices(left, right)
         for values in itertools.product(range(1, PROOF_SIZE + 1), repeat=len(free)):
             assignment = dict(zip(free, values, strict=False))
-            yield assignment, *(_one_hot(self.model, to_elementary(self.written(side).xreplace(assignment)))
+            yield assignment, *(apply_one_hot(self.model, to_elementary(self.written(side).xreplace(assignment)))
                                 for side in (left, right))
 
     def _value(self, quantity: sp.Expr) -> sp.Expr:
