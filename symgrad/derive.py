@@ -14,25 +14,26 @@ import sympy as sp
 from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
 from .forms import handout_form, is_negated, negate, product, substitute
 from .functions import relu, sigmoid
-from .graph import Model, Partial
+from .graph import Model, Partial, Path, canonical_sums, drop_index_range
 
 
-def derive(model: Model) -> Derivation:
-    """Every step from the forward pass to the update rule, each proven by SymPy."""
-    return _GraphDerivation(model).run()
+def derive(model: Model, verify: bool = True) -> Derivation:
+    """Every step from the forward pass to the update rule, each proven by SymPy (unless ``verify`` is False)."""
+    return _GraphDerivation(model, verify).run()
 
 
 class _GraphDerivation:
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, verify: bool = True) -> None:
         self.model = model
-        self.builder = DerivationBuilder(model.name, model.description, model)
+        self.builder = DerivationBuilder(model.name, model.description, model, verify)
         self.shown_partials: set[Partial] = set()
         self.shown_merges: set[Partial] = set()
 
     # -- helpers -----------------------------------------------------------
     def form(self, expr: sp.Expr) -> sp.Expr:
         notation = self.model.notation
-        return handout_form(self.model.in_forward_values(expr), self.model.label, notation.label_first)
+        shaped = handout_form(self.model.in_forward_values(expr), self.model.label, notation.label_first)
+        return self.model.readable_sums(shaped)
 
     def run(self) -> Derivation:
         model, builder = self.model, self.builder
@@ -44,7 +45,10 @@ class _GraphDerivation:
         loss = model.loss
         composed = loss.expr
         for node in reversed(model.forward_nodes):
-            composed = substitute(composed, {node.symbol: node.expr})
+            if isinstance(node.symbol, sp.Indexed):  # a layer: every unit it is read at, under its own index
+                composed = model.substitute_nodes(composed, [node])
+            else:
+                composed = substitute(composed, {node.symbol: node.expr})
         rhs = (loss.expr,) if composed == loss.expr else (loss.expr, composed)
         builder.step(
             "Loss",
@@ -58,8 +62,8 @@ class _GraphDerivation:
         self.updates()
         return builder.build()
 
-    def chain_factors(self, path: list[sp.Expr]) -> list[Partial]:
-        return [Partial(u, v) for u, v in zip(path, path[1:])]
+    def chain_factors(self, path: Path) -> list[Partial]:
+        return [Partial(u, v) for u, v in path.edges]
 
     def gradient_of(self, param: sp.Expr) -> None:
         model, builder = self.model, self.builder
@@ -68,12 +72,13 @@ class _GraphDerivation:
         paths = model.paths(param)
         if not paths:
             raise ValueError(f"{model.name}: the loss does not depend on {param}")
-        chain = sp.Add(*(product(*self.chain_factors(p)) for p in paths), evaluate=False) if len(paths) > 1 else product(*self.chain_factors(paths[0]))
-        builder.step(
-            ("Chain rule for ", target),
-            ("The chain rule along the graph from the loss to ", param, ": one node partial per edge, in chain order."),
-            Equation(target, (chain,)),
-        )
+        chains = [_summed(product(*self.chain_factors(p)), p.sums) for p in paths]
+        chain = chains[0] if len(chains) == 1 else sp.Add(*chains, evaluate=False)
+        explanation: tuple = ("The chain rule along the graph from the loss to ", param,
+                              ": one node partial per edge, in chain order.")
+        for path in paths:
+            explanation += self.why_summed(path)
+        builder.step(("Chain rule for ", target), explanation, Equation(target, (chain,)))
         new_partials = [f for p in paths for f in self.chain_factors(p) if f not in self.shown_partials]
         if new_partials:
             explanation = "The partial derivative of each node's output with respect to its input, in forward-pass values."
@@ -95,38 +100,68 @@ class _GraphDerivation:
         )
         builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(), form=in_values))
 
+    def why_summed(self, path: Path) -> tuple:
+        """Why the chain sums over some units: name the node whose every unit depends on the quantity below it."""
+        why: tuple = ()
+        for index, _, _ in path.sums:
+            for child, parent in path.edges:
+                if isinstance(child, sp.Indexed) and index in child.indices:
+                    why += (" Every ", child, " depends on ", parent, ", so the chain runs through all of them and sums "
+                            "over ", index, "; a single path through one unit would miss the others.")
+                    break
+        return why
+
     def node_partial(self, factor: Partial) -> Equation:
         model = self.model
         unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
         local = model.partial(factor.of, factor.wrt)
         forms: list[sp.Expr] = []
-        shaped_local = handout_form(local, model.label, model.notation.label_first)
+        shaped_local = model.readable_sums(handout_form(local, model.label, model.notation.label_first))
         for candidate in (unevaluated, shaped_local, self.form(local)):
             if not forms or candidate != forms[-1]:
                 forms.append(candidate)
         return Equation(factor, tuple(dict.fromkeys(forms)))
 
-    def path_form(self, path: list[sp.Expr]) -> sp.Expr:
+    def path_form(self, path: Path) -> sp.Expr:
         """The chain's product in forward-pass values; the loss and output-activation factors
-        are merged where they collapse (cross-entropy after a sigmoid gives a_2 - y^*)."""
+        are merged where they collapse (cross-entropy after a sigmoid gives a_2 - y^*, after a
+        softmax Σ_l ∂L/∂p_l ∂p_l/∂z_j gives p_j - y_j)."""
+        model = self.model
         factors = self.chain_factors(path)
-        forms = [self.form(self.model.partial(f.of, f.wrt)) for f in factors]
+        values = [model.partial(f.of, f.wrt) for f in factors]
+        forms = [self.form(v) for v in values]
+        sums = list(path.sums)
         if len(factors) >= 2:
-            merged = self.form(self.model.partial(factors[0].of, factors[0].wrt) * self.model.partial(factors[1].of, factors[1].wrt))
-            if sp.count_ops(merged) < sp.count_ops(forms[0]) + sp.count_ops(forms[1]):
-                self.show_merge(factors[0], factors[1], forms[0], forms[1], merged)
+            later = set().union(*(f.free_symbols for f in factors[2:]))
+            inner = [s for s in sums if s[0] not in later]
+            pair = values[0] * values[1]
+            if inner:  # the sum collapses in forward-pass values: Σ_l (-y_l/p_l)·p_l(δ_jl - p_j) = p_j - y_j
+                pair = _collapse(model, model.in_forward_values(values[0]) * model.in_forward_values(values[1]), inner)
+            merged = self.form(pair)
+            if sp.count_ops(merged) < sp.count_ops(forms[0]) + sp.count_ops(forms[1]) and not merged.has(sp.Sum):
+                self.show_merge(factors[0], factors[1], forms[0], forms[1], merged, inner)
                 forms = [merged, *forms[2:]]
+                sums = [s for s in sums if s not in inner]
+        for limit in reversed(sums):  # each remaining sum wraps only the factors that carry its index, and goes last
+            carrying = [f for f in forms if limit[0] in f.free_symbols]
+            forms = [f for f in forms if f not in carrying] + [sp.Sum(_pull_sign(carrying), limit)]
         return _pull_sign(forms)
 
-    def show_merge(self, outer: Partial, inner: Partial, outer_form: sp.Expr, inner_form: sp.Expr, merged: sp.Expr) -> None:
+    def show_merge(self, outer: Partial, inner: Partial, outer_form: sp.Expr, inner_form: sp.Expr, merged: sp.Expr,
+                   sums: list | None = None) -> None:
         combined = Partial(outer.of, inner.wrt)
         if combined in self.shown_merges:
             return
         self.shown_merges.add(combined)
+        sums = sums or []
+        explanation: tuple = ("The loss's partial and the output activation's partial cancel into a short error signal at ",
+                              inner.wrt, ".")
+        for total, value in self.model.assumptions.items():
+            explanation += (" The label is one-hot, so ", total, " = ", value, ".")
         self.builder.step(
             (combined, " collapses"),
-            ("The loss's partial and the output activation's partial cancel into a short error signal at ", inner.wrt, "."),
-            Equation(combined, (product(outer, inner), product(outer_form, inner_form), merged)),
+            explanation,
+            Equation(combined, (_summed(product(outer, inner), sums), _summed(product(outer_form, inner_form), sums), merged)),
         )
 
     def gradient_vector(self) -> None:
@@ -155,7 +190,7 @@ class _GraphDerivation:
             param = result.lhs.wrt
             if param in model.vector_forms:  # the vector update stands for its components
                 continue
-            generic = param - product(alpha, result.lhs)
+            generic = sp.Add(param, negate(product(alpha, result.lhs)), evaluate=False)
             rhs = [generic, _step(param, alpha, result.form)]
             equations.append(Equation(param, tuple(rhs), relation=ASSIGN, definition=True))
             self.builder.result(
@@ -166,6 +201,30 @@ class _GraphDerivation:
             ("Step each parameter against its gradient, with step size ", alpha, "."),
             *equations,
         )
+
+
+def _summed(term: sp.Expr, sums) -> sp.Expr:
+    """``term`` summed over each (index, low, high) in ``sums``, one Σ per index; itself when there are none."""
+    for limit in reversed(list(sums)):
+        term = sp.Sum(term, limit)
+    return term
+
+
+def _collapse(model: Model, term: sp.Expr, sums: list) -> sp.Expr:
+    """Σ over ``sums`` of ``term``, carried out where SymPy can (Kronecker deltas, factors free of the
+    index) and with the model's facts about its data applied (Σ_l y_l = 1)."""
+    if not sums:
+        return term
+    total = sp.Add(*(_sum_term(t, sums) for t in sp.Add.make_args(sp.expand(term))))
+    return model.assume(canonical_sums(drop_index_range(total)))
+
+
+def _sum_term(term: sp.Expr, sums: list) -> sp.Expr:
+    """One product summed: the factors free of the indices move out, and a Kronecker delta picks its term."""
+    indices = {s[0] for s in sums}
+    outside = sp.Mul(*(f for f in sp.Mul.make_args(term) if not f.free_symbols & indices))
+    inside = sp.Mul(*(f for f in sp.Mul.make_args(term) if f.free_symbols & indices))
+    return outside * _summed(inside, sums).doit()
 
 
 def _pull_sign(forms: list[sp.Expr]) -> sp.Expr:

@@ -78,6 +78,9 @@ def handout_form(expr: sp.Expr, label: sp.Expr | None = None, label_first: bool 
     denominator: list[sp.Expr] = []
     for factor in factors:
         base, exponent = factor.as_base_exp()
+        if not exponent.is_number:  # e^{z}: a power of e, kept as it is
+            numerator.append(factor)
+            continue
         if isinstance(base, sp.Add):
             base, flipped = orient_sum(base, label, label_first)
             if flipped and exponent.is_integer and exponent % 2 == 1:

@@ -9,8 +9,8 @@ derivative, :meth:`Model.partial`, so that proofs, printing and checking agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import sympy as sp
 
@@ -25,7 +25,7 @@ class Partial(sp.Expr):
 
     is_commutative = True
 
-    def __new__(cls, of: sp.Expr, wrt: sp.Expr) -> "Partial":
+    def __new__(cls, of: sp.Expr, wrt: sp.Expr) -> Partial:
         return sp.Expr.__new__(cls, sp.sympify(of), sp.sympify(wrt))
 
     @property
@@ -41,17 +41,47 @@ class Partial(sp.Expr):
 class Node:
     """A named intermediate quantity: ``symbol`` is defined as ``expr``.
 
+    ``rewrites`` are (pattern, replacement) pairs that write other expressions in
+    this node's value, for nodes whose definition is not a single subexpression
+    (softmax: e^{z_l} = p_l Σ_q e^{z_q}); every equation they help print is still proven.
+
     ``expr`` may be an unevaluated, handout-shaped tree (``x·w_1``,
     ``-[y ln h + …]``); ``value`` is the same expression in SymPy's canonical
     form, which is what algebra and proofs use.
     """
 
-    symbol: sp.Symbol
+    symbol: sp.Expr
     expr: sp.Expr
+    rewrites: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
     value: sp.Expr = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", evaluated(self.expr))
+
+    def reindexed(self, symbol: sp.Indexed) -> Node:
+        """This indexed node under another index (h_j defined as σ(z_j) gives h_l = σ(z_l))."""
+        if symbol == self.symbol:
+            return self
+        renaming = dict(zip(self.symbol.indices, symbol.indices))
+        expr = fresh_bound_indices(self.expr, avoid=symbol.indices)
+        rewrites = tuple((p.xreplace(renaming), v.xreplace(renaming)) for p, v in self.rewrites)
+        return Node(symbol, expr.xreplace(renaming), rewrites)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A chain through the graph from the loss down to a parameter.
+
+    ``quantities`` run loss first; ``sums`` are (index, low, high) ranges the chain
+    is summed over, for units that all depend on the quantity below them.
+    """
+
+    quantities: tuple[sp.Expr, ...]
+    sums: tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]
+
+    @property
+    def edges(self) -> list[tuple[sp.Expr, sp.Expr]]:
+        return list(zip(self.quantities, self.quantities[1:]))
 
 
 @dataclass(frozen=True)
@@ -72,18 +102,27 @@ class Notation:
 
 @dataclass(frozen=True)
 class Model:
-    """A differentiable model: the inputs, label and parameters feed ``nodes``; the last node is the loss."""
+    """A differentiable model: the inputs, label and parameters feed ``nodes``; the last node is the loss.
+
+    A node, input, label or parameter may be indexed (``h_j``, ``w_{ij}``): it then
+    stands for every unit of its layer, and ``index_ranges`` says how far each
+    free index runs (j from 1 to k).  The derivation is done once for the general
+    sizes; nothing is expanded unit by unit.  ``assumptions`` are facts about the
+    data the derivation may use (a one-hot label sums to 1).
+    """
 
     name: str
     description: str
     inputs: tuple[sp.Expr, ...]
-    label: sp.Symbol
+    label: sp.Expr
     params: tuple[sp.Expr, ...]
     nodes: tuple[Node, ...]
     step_size: sp.Symbol
     notation: Notation = field(default_factory=Notation)
     vector_forms: dict[sp.Expr, sp.Symbol] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    index_ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = field(default_factory=dict)
+    assumptions: dict[sp.Expr, sp.Expr] = field(default_factory=dict)
 
     # ---- structure -------------------------------------------------------
     @property
@@ -95,54 +134,138 @@ class Model:
         return self.nodes[:-1]
 
     def node(self, symbol: sp.Expr) -> Node | None:
+        """The node that ``symbol`` names; ``h_l`` names the node ``h_j`` with its index renamed."""
         for node in self.nodes:
             if node.symbol == symbol:
                 return node
+            if isinstance(symbol, sp.Indexed) and isinstance(node.symbol, sp.Indexed) and symbol.base == node.symbol.base:
+                return node.reindexed(symbol)
         return None
 
     def direct_inputs(self, node: Node) -> list[sp.Expr]:
         """The graph quantities ``node`` reads directly, in model order."""
         candidates = [*self.inputs, *self.params, *(n.symbol for n in self.nodes)]
-        return [c for c in candidates if c != node.symbol and depends_on(node.expr, c)]
+        return [c for c in candidates if not _same_quantity(c, node.symbol) and depends_on(node.value, c)]
 
-    def paths(self, param: sp.Expr) -> list[list[sp.Expr]]:
-        """Every path loss → … → ``param`` through the graph, as lists of quantities."""
+    def paths(self, param: sp.Expr) -> list[Path]:
+        """Every path loss → … → ``param`` through the graph.
 
-        def walk(current: sp.Expr) -> Iterator[list[sp.Expr]]:
-            if current == param:
-                yield [current]
+        Walked upwards from the parameter: at each node that reads the current
+        quantity, the node's unit is the one aligned with it (z_j reads w_ij, so
+        z_j) unless the node reads it through a sum or not by index at all (p_l =
+        e^{z_l}/Σ_q e^{z_q} reads every z; z_j reads a shared scalar b).  Then every
+        unit of the node depends on the current one, the node gets an index of its
+        own, and the chain sums over it.
+        """
+        loss = self.loss.symbol
+
+        def walk(current: sp.Expr, used: frozenset) -> Iterator[Path]:
+            if current == loss:
+                yield Path((current,), ())
                 return
-            node = self.node(current)
-            if node is None:
-                return
-            for parent in self.direct_inputs(node):
-                for rest in walk(parent):
-                    yield [current, *rest]
+            for node in self.nodes:
+                if _same_quantity(node.symbol, current) or not depends_on(node.value, current):
+                    continue
+                unit, summed = self._reading_unit(node, current, used)
+                fresh = frozenset(limit[0] for limit in summed)
+                for upper in walk(unit, used | fresh):
+                    yield Path((*upper.quantities, current), (*summed, *upper.sums))
 
-        return list(walk(self.loss.symbol))
+        return list(walk(param, frozenset(sp.sympify(param).free_symbols)))
+
+    def _reading_unit(self, node: Node, current: sp.Expr, used: frozenset) -> tuple[sp.Expr, tuple]:
+        """The unit of ``node`` that reads ``current``, and the sums the chain needs over its units."""
+        if not isinstance(node.symbol, sp.Indexed):
+            return node.symbol, ()
+        readings = [e.indices for e in node.value.atoms(sp.Indexed) if isinstance(current, sp.Indexed) and e.base == current.base]
+        renaming: dict[sp.Symbol, sp.Symbol] = {}
+        summed = []
+        for index in node.symbol.indices:
+            aligned = {current.indices[reading.index(index)] if index in reading else None for reading in readings}
+            if len(aligned) == 1 and None not in aligned:
+                renaming[index] = aligned.pop()
+                continue
+            name = self._free_index_like(index, used | set(renaming.values()) | {limit[0] for limit in summed})
+            renaming[index] = name
+            low, high = self.index_ranges[index]
+            summed.append((name, low, high))
+        return node.symbol.xreplace(renaming), tuple(summed)
+
+    def _free_index_like(self, index: sp.Symbol, used: set) -> sp.Symbol:
+        """``index`` itself if it is free, else another index with the same range, else a primed one."""
+        if index not in used:
+            return index
+        for other, bounds in self.index_ranges.items():
+            if other not in used and bounds == self.index_ranges[index]:
+                return other
+        primed = sp.Symbol(index.name + "'", integer=True, positive=True)
+        return self._free_index_like(primed, used) if primed in used else primed
 
     # ---- the one meaning of a partial derivative -------------------------
-    def expand_towards(self, expr: sp.Expr, wrt: sp.Expr) -> sp.Expr:
-        """Replace every node that depends on ``wrt`` by its definition, until only ``wrt`` carries the dependence."""
-        for node in reversed(self.nodes):
-            if node.symbol != wrt and self.node_depends_on(node, wrt) and expr.has(node.symbol):
+    def substitute_nodes(self, expr: sp.Expr, nodes: list[Node]) -> sp.Expr:
+        """Replace each of ``nodes`` by its definition, wherever it occurs and under whatever index (h_l → σ(z_l))."""
+        for node in nodes:
+            if isinstance(node.symbol, sp.Indexed):
+                base = node.symbol.base
+                expr = expr.replace(  # a derivative *by* h_j first becomes Subs(∂…/∂t, t, h_j)
+                    lambda e, base=base: isinstance(e, sp.Derivative)
+                    and any(isinstance(v, sp.Indexed) and v.base == base for v in e.variables),
+                    derivative_as_subs,
+                )
+                expr = expr.replace(
+                    lambda e, base=base: isinstance(e, sp.Indexed) and e.base == base,
+                    lambda e, node=node: node.reindexed(e).value,
+                )
+            else:
                 expr = expr.xreplace({node.symbol: node.value})
         return expr
 
+    def expand_towards(self, expr: sp.Expr, wrt: sp.Expr) -> sp.Expr:
+        """Replace every node that depends on ``wrt`` by its definition, until only ``wrt`` carries the dependence."""
+        for node in reversed(self.nodes):
+            if not _same_quantity(node.symbol, wrt) and self.node_depends_on(node, wrt) and depends_on(expr, node.symbol):
+                expr = self.substitute_nodes(expr, [node])
+        return expr
+
     def node_depends_on(self, node: Node, wrt: sp.Expr) -> bool:
-        if depends_on(node.expr, wrt):
+        if depends_on(node.value, wrt):
             return True
-        return any(self.node_depends_on(self.node(p), wrt) for p in self.direct_inputs(node) if self.node(p))
+        parents = [self.node(p) for p in self.direct_inputs(node)]
+        return any(self.node_depends_on(p, wrt) for p in parents if p is not None and p.symbol != node.symbol)
 
     def partial_unevaluated(self, of: sp.Expr, wrt: sp.Expr) -> sp.Derivative:
         """∂of/∂wrt as a SymPy Derivative of ``of`` expanded just far enough to show its dependence on ``wrt``."""
         node = self.node(of)
         expr = node.value if node is not None else of
-        return sp.Derivative(self.expand_towards(expr, wrt), wrt)
+        expanded = fresh_bound_indices(self.expand_towards(expr, wrt), avoid=sp.sympify(wrt).free_symbols)
+        return sp.Derivative(expanded, wrt)
 
     def partial(self, of: sp.Expr, wrt: sp.Expr) -> sp.Expr:
         """∂of/∂wrt with every other independent quantity held fixed, written in node symbols where possible."""
-        return drop_index_range(self.partial_unevaluated(of, wrt).doit().doit())
+        derivative = drop_index_range(self.partial_unevaluated(of, wrt).doit().doit())
+        return self.assume(canonical_sums(derivative))
+
+    def assume(self, expr: sp.Expr) -> sp.Expr:
+        """Apply the model's facts about its data (Σ_l y_l = 1 for a one-hot label)."""
+        if not self.assumptions:
+            return expr
+        return canonical_sums(expr).xreplace({canonical_sums(k): v for k, v in self.assumptions.items()})
+
+    def readable_sums(self, expr: sp.Expr) -> sp.Expr:
+        """Give canonically named summation indices (i_{0}) back a name from the model: the first
+        index with the same range that the expression does not already use, else a primed one."""
+        canonical = {limit[0]: limit for total in expr.atoms(sp.Sum) for limit in total.limits
+                     if limit[0].name.startswith("i_{")}
+        if not canonical:
+            return expr
+        used = set(expr.free_symbols)
+        renaming = {}
+        for index, low, high in canonical.values():
+            like = next((i for i, bounds in self.index_ranges.items() if bounds == (low, high)), None)
+            name = self._free_index_like(like, used) if like is not None else sp.Symbol("n", integer=True, positive=True)
+            renaming[index] = name
+            used.add(name)
+        return expr.xreplace(renaming)
 
     def explicit(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` with every Partial as an unevaluated Derivative and every node replaced by its definition.
@@ -153,18 +276,49 @@ class Model:
         expr = expr.xreplace({vector: component for component, vector in self.vector_forms.items()})
         partials = {p: self.partial_unevaluated(p.of, p.wrt) for p in expr.atoms(Partial)}
         expr = evaluated(expr.xreplace(partials))
-        for node in reversed(self.nodes):  # subs, not xreplace: a derivative by a node becomes a Subs
-            expr = expr.subs(node.symbol, node.value)
+        for node in reversed(self.nodes):
+            if isinstance(node.symbol, sp.Indexed):
+                expr = self.substitute_nodes(expr, [node])
+            else:  # subs, not xreplace: a derivative by a node becomes a Subs
+                expr = expr.subs(node.symbol, node.value)
         return expr
 
     def in_forward_values(self, expr: sp.Expr) -> sp.Expr:
-        """Write ``expr`` in forward-pass values: each node's definition becomes its symbol (σ(z₂) → a₂)."""
-        definitions = {node.value: node.symbol for node in self.forward_nodes}
-        return _replace_outside_derivatives(expr, definitions)
+        """Write ``expr`` in forward-pass values: each node's definition becomes its symbol (σ(z₂) → a₂, σ(z_l) → h_l).
+
+        A node's ``rewrites`` (e^{z_l} = p_l Σ e^{z}) are applied first, outside sums, so that the
+        normalising sums cancel; then every definition is replaced by its node, under any index.
+        """
+        definitions, rewrites = [], []
+        for node in self.forward_nodes:
+            wilds = {}
+            if isinstance(node.symbol, sp.Indexed):
+                wilds = {i: sp.Wild(f"index_{i}", properties=[lambda e: e.is_integer]) for i in node.symbol.indices}
+            definitions.append((canonical_sums(node.value).xreplace(wilds), node.symbol.xreplace(wilds)))
+            rewrites += [(canonical_sums(p).xreplace(wilds), canonical_sums(v).xreplace(wilds)) for p, v in node.rewrites]
+        expr = canonical_sums(expr)
+        if rewrites:
+            expr = _rewrite_outside_derivatives(expr, rewrites, into_sums=False)
+        return _rewrite_outside_derivatives(expr, definitions)
 
     def vector_form(self, expr: sp.Expr) -> sp.Expr:
         """Replace indexed components (x_j) by their vectors (**x**), for the gradient vector."""
         return expr.xreplace(self.vector_forms)
+
+
+def _same_quantity(a: sp.Expr, b: sp.Expr) -> bool:
+    if isinstance(a, sp.Indexed) and isinstance(b, sp.Indexed):
+        return a.base == b.base
+    return a == b
+
+
+def derivative_as_subs(derivative: sp.Derivative) -> sp.Expr:
+    """∂f/∂q as Subs(∂f/∂t, t, q) with a fresh t, so that q may then be replaced by what it stands for."""
+    if len(derivative.variables) != 1:
+        return derivative
+    variable = derivative.variables[0]
+    dummy = sp.Dummy("t")
+    return sp.Subs(sp.Derivative(derivative.expr.xreplace({variable: dummy}), dummy), dummy, variable)
 
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
@@ -175,7 +329,7 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
 
 
 def depends_on(expr: sp.Expr, var: sp.Expr) -> bool:
-    """Whether ``expr`` mentions ``var``; an indexed parameter w_j counts through its base w (Σ_i w_i x_i)."""
+    """Whether ``expr`` mentions ``var``; an indexed quantity w_j counts through its base w (Σ_i w_i x_i)."""
     if isinstance(var, sp.Indexed):
         return expr.has(var.base)
     return expr.has(var)
@@ -191,12 +345,62 @@ def drop_index_range(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Piecewise) and in_range(e), lambda e: e.args[0].expr)
 
 
-def _replace_outside_derivatives(expr: sp.Expr, mapping: dict[sp.Expr, sp.Expr]) -> sp.Expr:
-    if expr in mapping:
-        return mapping[expr]
-    if isinstance(expr, (sp.Derivative, sp.Subs)) or not expr.args:
+def fresh_bound_indices(expr: sp.Expr, avoid: Iterable[sp.Symbol] = ()) -> sp.Expr:
+    """Rename each summation index that is also used freely (in ``expr`` or in ``avoid``) to a primed one.
+
+    ∂(Σ_j v_j h_j)/∂h_j confuses the free j of h_j with the j the sum runs over; written
+    ∂(Σ_{j'} v_{j'} h_{j'})/∂h_j it says what it means, to SymPy and to a reader alike.
+    """
+    taken = set(avoid) | expr.free_symbols
+    if not expr.has(sp.Sum) or not taken:
         return expr
-    new_args = [_replace_outside_derivatives(arg, mapping) for arg in expr.args]
-    if all(new is old for new, old in zip(new_args, expr.args)):
-        return expr
-    return expr.func(*new_args)
+
+    def rename(total: sp.Sum) -> sp.Sum:
+        mapping = {}
+        for index, *_ in total.limits:
+            if index in taken:
+                fresh = sp.Symbol(index.name + "'", integer=True, positive=True)
+                while fresh in taken or fresh in expr.atoms(sp.Symbol):
+                    fresh = sp.Symbol(fresh.name + "'", integer=True, positive=True)
+                mapping[index] = fresh
+        return total.xreplace(mapping) if mapping else total
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def canonical_sums(expr: sp.Expr) -> sp.Expr:
+    """Rename every bound summation index to a fixed name by nesting depth, so equal sums compare equal."""
+
+    def rename(e: sp.Expr, depth: int) -> sp.Expr:
+        if not e.args:
+            return e
+        if isinstance(e, sp.Sum):
+            body = rename(e.function, depth + len(e.limits))
+            mapping = {limit[0]: sp.Symbol(f"i_{{{depth + n}}}", integer=True, positive=True)
+                       for n, limit in enumerate(e.limits)}
+            limits = [(mapping[v], rename(lo, depth), rename(hi, depth)) for v, lo, hi in e.limits]
+            return sp.Sum(body.xreplace(mapping), *limits)
+        return e.func(*(rename(a, depth) for a in e.args))
+
+    return rename(expr, 0) if expr.has(sp.Sum) else expr
+
+
+def _rewrite_outside_derivatives(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]], into_sums: bool = True) -> sp.Expr:
+    """Bottom-up: rewrite arguments first, then try each rule on the rebuilt expression (never inside a derivative)."""
+    if isinstance(expr, (sp.Derivative, sp.Subs)) or not expr.args or (not into_sums and isinstance(expr, sp.Sum)):
+        return _apply_rules(expr, rules)
+    new_args = [_rewrite_outside_derivatives(arg, rules, into_sums) for arg in expr.args]
+    rebuilt = expr if all(n is o for n, o in zip(new_args, expr.args)) else expr.func(*new_args)
+    return _apply_rules(rebuilt, rules)
+
+
+def _apply_rules(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr:
+    for pattern, value in rules:
+        if not pattern.has(sp.Wild):
+            if expr == pattern:
+                return value
+            continue
+        match = expr.match(pattern)
+        if match is not None:
+            return value.xreplace(match)
+    return expr

@@ -7,14 +7,14 @@ list that the CLI, the docs, the code generator and the checker iterate over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
 from .derivation import Derivation
 from .derive import derive, derive_sigmoid_identity
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, softmax, softmax_cross_entropy_loss
 from .graph import Model, Node, Notation
 
 ABSTRACT = "abstract"
@@ -85,6 +85,106 @@ def logistic_regression_bias() -> Model:
     )
 
 
+def _layer_indices() -> tuple[sp.Symbol, ...]:
+    """Input index i, hidden-unit index j, class index l, a second class index q, and the sizes m, k, C."""
+    return sp.symbols("i j l q m k C", integer=True, positive=True)
+
+
+def mlp(shared_bias: bool = False) -> Model:
+    """m inputs, one hidden layer of k sigmoid units, a sigmoid output and the cross-entropy loss.
+
+    z_j = Σ_i w_ij x_i + b_j, h_j = σ(z_j), u = Σ_j v_j h_j + c, p = σ(u).  With
+    ``shared_bias`` every hidden unit adds the same b, so ∂L/∂b sums over the units.
+    """
+    i, j, _, _, m, k, _ = _layer_indices()
+    x, w, v, z, h = (sp.IndexedBase(name) for name in ("x", "w", "v", "z", "h"))
+    y, u, p, c, loss, eta = sp.symbols("y u p c L eta")
+    bias = sp.Symbol("b") if shared_bias else sp.IndexedBase("b")[j]
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), bias, evaluate=False)),
+        Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
+        Node(u, sp.Add(sp.Sum(v[j] * h[j], (j, 1, k)), c, evaluate=False)),
+        Node(p, ACTIVATIONS["sigmoid"](u)),
+        Node(loss, LOSSES["cross-entropy"](p, y)),
+    )
+    shared = " sharing one bias b" if shared_bias else ""
+    return Model(
+        name="mlp-shared-bias" if shared_bias else "mlp",
+        description=f"One hidden layer of k sigmoid units{shared}, a sigmoid output and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y,
+        params=(v[j], c, w[i, j], bias),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, k)},
+    )
+
+
+def _softmax_node(probability: sp.Indexed, scores: sp.Indexed, classes: tuple) -> Node:
+    """p_j = e^{z_j} / Σ_l e^{z_l}, with the rewrite e^{z_j} = p_j Σ_l e^{z_l} that writes its
+    derivatives back in forward-pass values (p_j(δ_jl - p_l) rather than fractions of exponentials)."""
+    value = softmax(scores, classes)
+    normaliser = value.as_numer_denom()[1]
+    return Node(probability, value, rewrites=((sp.exp(scores), probability * normaliser),))
+
+
+def _one_hot(label: sp.IndexedBase, classes: tuple) -> dict:
+    """A one-hot label sums to 1 over the classes."""
+    index = classes[0]
+    return {sp.Sum(label[index], classes): sp.S.One}
+
+
+def softmax_regression() -> Model:
+    """C classes: z_j = Σ_i w_ij x_i + b_j, p = softmax(z), a one-hot y and the cross-entropy loss."""
+    i, j, l, _, m, _, classes = _layer_indices()
+    x, w, b, z, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "p", "y"))
+    loss, eta = sp.symbols("L eta")
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
+        _softmax_node(p[j], z[j], (l, 1, classes)),
+        Node(loss, softmax_cross_entropy_loss(p[j], y[j], (l, 1, classes))),
+    )
+    return Model(
+        name="softmax-regression",
+        description="Softmax regression over C classes with a one-hot label and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y[j],
+        params=(w[i, j], b[j]),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, classes), l: (1, classes)},
+        assumptions=_one_hot(y, (l, 1, classes)),
+    )
+
+
+def mlp_softmax() -> Model:
+    """A hidden layer of k sigmoid units under a softmax output over C classes, with the cross-entropy loss.
+
+    z_j = Σ_i w_ij x_i + b_j, h_j = σ(z_j), u_l = Σ_j v_jl h_j + c_l, p = softmax(u).
+    """
+    i, j, l, q, m, k, classes = _layer_indices()
+    x, w, b, z, h, v, c, u, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "h", "v", "c", "u", "p", "y"))
+    loss, eta = sp.symbols("L eta")
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b[j], evaluate=False)),
+        Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
+        Node(u[l], sp.Add(sp.Sum(v[j, l] * h[j], (j, 1, k)), c[l], evaluate=False)),
+        _softmax_node(p[l], u[l], (q, 1, classes)),
+        Node(loss, softmax_cross_entropy_loss(p[l], y[l], (q, 1, classes))),
+    )
+    return Model(
+        name="mlp-softmax",
+        description="One hidden layer of k sigmoid units, a softmax output over C classes and the cross-entropy loss",
+        inputs=(x[i],),
+        label=y[l],
+        params=(v[j, l], c[l], w[i, j], b[j]),
+        nodes=nodes,
+        step_size=eta,
+        index_ranges={i: (1, m), j: (1, k), l: (1, classes), q: (1, classes)},
+        assumptions=_one_hot(y, (q, 1, classes)),
+    )
+
+
 def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidden_activation: str | None = None, output_activation: str | None = None) -> Model:
     """z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*): the backpropagation handout's network."""
     x, w1, w2, z1, a1, z2, a2, y, loss_symbol, alpha = sp.symbols("x w_1 w_2 z_1 a_1 z_2 a_2 y^* Loss alpha")
@@ -142,13 +242,13 @@ class CatalogueEntry:
     options: tuple[str, ...] = ()
     variants: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def derive(self, **options: str) -> Derivation:
+    def derive(self, verify: bool = True, **options: str) -> Derivation:
         unknown = set(options) - set(self.options)
         if unknown:
             raise UnknownModel(f"model {self.name!r} takes no option {sorted(unknown)[0]!r}")
         if self.build is None:
             return derive_sigmoid_identity()
-        return derive(self.build(**options))
+        return derive(self.build(**options), verify)
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
@@ -164,6 +264,23 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "logistic-regression-bias",
             "Logistic regression with a bias b: dL/dw_j = x_j(σ(z) - y) and dL/db = σ(z) - y",
             logistic_regression_bias,
+        ),
+        CatalogueEntry(
+            "mlp",
+            "One hidden layer of k sigmoid units, sigmoid output, cross-entropy: dL/dv_j, dL/dc, dL/dw_ij, dL/db_j",
+            mlp,
+            options=("shared_bias",),
+            variants={"mlp-shared-bias": {"shared_bias": True}},
+        ),
+        CatalogueEntry(
+            "softmax-regression",
+            "Softmax over C classes with a one-hot label: the softmax Jacobian and dL/dw_ij = (p_j - y_j) x_i",
+            softmax_regression,
+        ),
+        CatalogueEntry(
+            "mlp-softmax",
+            "A hidden layer of k sigmoid units under a softmax output over C classes, with cross-entropy",
+            mlp_softmax,
         ),
         CatalogueEntry(
             "two-weight-chain",
@@ -197,9 +314,12 @@ def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:
     raise UnknownModel(f"unknown model {name!r}; choose from {', '.join(catalogue_names())}")
 
 
-def derive_named(name: str, **options: str) -> Derivation:
-    """Derive a catalogue model or variant by name; explicit options override the variant's."""
+def derive_named(name: str, verify: bool = True, **options: str) -> Derivation:
+    """Derive a catalogue model or variant by name; explicit options override the variant's.
+
+    ``verify=False`` builds the same steps without proving them (see ``DerivationBuilder``).
+    """
     entry, implied = lookup(name)
-    derivation = entry.derive(**{**implied, **options})
+    derivation = entry.derive(verify, **{**implied, **options})
     derivation.name = name
     return derivation

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .graph import Model
+from .graph import Model, derivative_as_subs
 from .prove import to_elementary
 
 CONCRETE_SIZE = 3
@@ -85,11 +85,9 @@ def stand_in(application: AppliedUndef) -> sp.Expr:
 
 def _by_symbols(derivative: sp.Derivative) -> sp.Expr:
     """∂f/∂g(u) as Subs(∂f/∂t, t, g(u)): a derivative by a function value, ready for g to get a stand-in."""
-    expr, variables = derivative.expr, derivative.variables
-    if all(isinstance(v, (sp.Symbol, sp.Indexed)) for v in variables) or len(variables) != 1:
+    if all(isinstance(v, (sp.Symbol, sp.Indexed)) for v in derivative.variables):
         return derivative
-    dummy = sp.Dummy("t")
-    return sp.Subs(sp.Derivative(expr.xreplace({variables[0]: dummy}), dummy), dummy, variables[0])
+    return derivative_as_subs(derivative)
 
 
 def evaluate(model: Model | None, expr: sp.Expr, point: Point) -> sp.Expr:

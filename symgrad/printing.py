@@ -163,6 +163,9 @@ class HandoutTextPrinter(StrPrinter):
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         return f"{expr.base}_{''.join(str(i) for i in expr.indices)}"
 
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
+        return f"δ_{''.join(self._print(i) for i in expr.args)}"
+
     def _function_name(self, name: str) -> str:
         if name in self.notation.functions:
             return latex_to_text(self.notation.functions[name])
@@ -177,8 +180,8 @@ class HandoutTextPrinter(StrPrinter):
         return f"ln({self._print(expr.args[0])})"
 
     def _print_Sum(self, expr: sp.Sum) -> str:
-        (index, low, high), = expr.limits
-        return f"Σ_{self._print(index)}={self._print(low)}..{self._print(high)} {self._print(expr.function)}"
+        signs = " ".join(f"Σ_{self._print(i)}={self._print(low)}..{self._print(high)}" for i, low, high in reversed(expr.limits))
+        return f"{signs} {self._print(expr.function)}"  # SymPy lists the innermost limit first
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         """Factors joined by '·' (a '*' would run into the label's star: y*·ln(a))."""

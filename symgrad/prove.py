@@ -13,10 +13,13 @@ and exact; ``simplify`` is kept only as the last resort.
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import sympy as sp
 
 from .functions import sigmoid, softplus
-from .graph import Model, drop_index_range
+from .graph import Model, Partial, canonical_sums, drop_index_range, fresh_bound_indices
 
 
 class ProofError(ValueError):
@@ -28,6 +31,7 @@ def to_elementary(expr: sp.Expr) -> sp.Expr:
     elementary = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sp.exp(-e.args[0])))
     elementary = elementary.replace(lambda e: isinstance(e, softplus), lambda e: sp.log(1 + sp.exp(e.args[0])))
     # Carry out derivatives only: a blanket doit() would also try to evaluate Σ_i w_i x_i in closed form.
+    elementary = elementary.replace(lambda e: isinstance(e, sp.Derivative), _with_fresh_bound_indices)
     elementary = elementary.replace(
         lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: e.doit(deep=not e.has(sp.Sum))
     )
@@ -35,8 +39,23 @@ def to_elementary(expr: sp.Expr) -> sp.Expr:
     return drop_index_range(elementary)
 
 
+def with_assumptions(model: Model | None, expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the model's facts about its data applied to its (canonically named) sums."""
+    if model is None or not model.assumptions:
+        return expr
+    assumptions = {canonical_sums(k): v for k, v in model.assumptions.items()}
+    return canonical_sums(expr).xreplace(assumptions)
+
+
+def _with_fresh_bound_indices(derivative: sp.Derivative) -> sp.Derivative:
+    """d/dw_{ij} of Σ_i w_{ij} x_i: rename the bound i first, so it is not the free i of w_{ij}."""
+    avoid = set().union(*(v.free_symbols for v in derivative.variables))
+    return sp.Derivative(fresh_bound_indices(derivative.expr, avoid), *derivative.variable_count)
+
+
 def as_rational(expr: sp.Expr) -> sp.Expr:
     """``expr`` with sums and exponentials replaced by symbols, so that it is a rational function."""
+    expr = canonical_sums(expr)
     expr = expr.xreplace({s: sp.Dummy("sum") for s in expr.atoms(sp.Sum)})
     exponent_symbols: dict[sp.Expr, sp.Dummy] = {}
     while True:
@@ -45,11 +64,14 @@ def as_rational(expr: sp.Expr) -> sp.Expr:
             return expr
         replacements = {}
         for power in innermost:
-            exponent = power.args[0]
-            negative = exponent.could_extract_minus_sign()
-            key = -exponent if negative else exponent
+            # e^{2u} is (e^u)^2 and e^{-u} is 1/e^u: one symbol per exponent up to an integer multiple
+            coefficient, key = sp.factor_terms(power.args[0]).as_coeff_Mul()
+            if not coefficient.is_Integer:
+                coefficient, key = sp.S.One, power.args[0]
+            if key.could_extract_minus_sign():
+                coefficient, key = -coefficient, -key
             symbol = exponent_symbols.setdefault(key, sp.Dummy("t", positive=True))
-            replacements[power] = 1 / symbol if negative else symbol
+            replacements[power] = symbol**coefficient
         expr = expr.xreplace(replacements)
 
 
@@ -59,11 +81,90 @@ def is_zero(expr: sp.Expr) -> bool:
         return True
     if sp.cancel(sp.together(as_rational(expr))) == 0:
         return True
+    if _clearly_nonzero(expr):
+        return False
     return sp.simplify(expr) == 0
 
 
+def _clearly_nonzero(expr: sp.Expr) -> bool:
+    """A value far from 0 at one point disproves an identity at once, sparing ``simplify``'s long search."""
+    atoms = [a for a in expr.free_symbols | expr.atoms(sp.Indexed) if not isinstance(a, sp.Indexed) or not a.free_symbols - {a}]
+    rng = random.Random(20261202)
+    point = {a: sp.Float(rng.uniform(0.2, 0.9), 30) for a in atoms if not getattr(a, "is_integer", False)}
+    try:
+        value = expr.xreplace(point).evalf(30)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return bool(value.is_number and value.is_finite and abs(value) > 1e-12)
+
+
+#: The layer size at which equations about indexed models are checked; 2 lets every pair of
+#: free indices be both equal and different (δ_jl = 1 and δ_jl = 0 both get checked).
+PROOF_SIZE = 2
+
+
 def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
-    """Whether ``lhs`` and ``rhs`` are equal once written out in the model's inputs and parameters."""
-    if model is not None:
-        lhs, rhs = model.explicit(lhs), model.explicit(rhs)
-    return is_zero(to_elementary(lhs) - to_elementary(rhs))
+    """Whether ``lhs`` and ``rhs`` are equal once written out in the model's inputs and parameters.
+
+    For a model with layers (``index_ranges``) the derivation itself is general in m, k
+    and C, but SymPy cannot cancel nested symbolic sums of exponentials reliably.  So an
+    equation about layers is checked exactly, with every weight, input and label still a
+    symbol, at layer size 2 and for every assignment of its free indices: the sums are
+    written out, the derivatives taken, and the difference must cancel to zero.
+    """
+    if model is None or not model.index_ranges:
+        if model is not None:
+            lhs, rhs = model.explicit(lhs), model.explicit(rhs)
+        return is_zero(with_assumptions(model, to_elementary(lhs) - to_elementary(rhs)))
+    difference = model.explicit(_local_partials(model, lhs)) - model.explicit(_local_partials(model, rhs))
+    written_out = _write_out_sums(model, difference)
+    free = sorted(set(model.index_ranges) & written_out.atoms(sp.Symbol), key=str)
+    for values in itertools.product(range(1, PROOF_SIZE + 1), repeat=len(free)):
+        instance = written_out.xreplace(dict(zip(free, values)))
+        instance = _one_hot(model, to_elementary(instance))
+        if not is_zero(instance):
+            return False
+    return True
+
+
+def _local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
+    """Each chain factor ∂u/∂h_j by a node, worked out from u's definition (sigmoids as exponentials).
+
+    A node stands for every unit of its layer, so ∂(Σ_j v_j h_j)/∂h_l must be taken while the
+    sum is still symbolic (it is v_l); once the node is replaced by its definition there is no
+    variable h_l left to differentiate by.
+    """
+    nodes = {node.symbol.base if isinstance(node.symbol, sp.Indexed) else node.symbol for node in model.nodes}
+
+    def by_node(partial: Partial) -> bool:
+        wrt = partial.wrt
+        return (wrt.base if isinstance(wrt, sp.Indexed) else wrt) in nodes
+
+    local = {p: to_elementary(model.partial_unevaluated(p.of, p.wrt)) for p in expr.atoms(Partial) if by_node(p)}
+    expr = expr.xreplace(local)
+    by_nodes = {
+        d: to_elementary(d) for d in expr.atoms(sp.Derivative) if any(by_node(Partial(d.expr, v)) for v in d.variables)
+    }
+    return expr.xreplace(by_nodes)
+
+
+def _write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
+    """Every layer size set to PROOF_SIZE and every sum written out term by term, innermost first."""
+    sizes = {high: PROOF_SIZE for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
+    expr = expr.xreplace(sizes)
+
+    def write_out(total: sp.Sum) -> sp.Expr:  # a layer of 1024 units is checked at size 2 as well
+        limits = [(i, low, sp.Min(high, PROOF_SIZE) if high.is_number else high) for i, low, high in total.limits]
+        return sp.Sum(total.function, *limits).doit(deep=False)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), write_out)
+
+
+def _one_hot(model: Model, expr: sp.Expr) -> sp.Expr:
+    """Apply the model's facts about its data at the proof size (Σ_l y_l = 1 gives y_2 = 1 - y_1)."""
+    for total, value in model.assumptions.items():
+        (index, low, _), = total.limits
+        last = total.function.xreplace({index: PROOF_SIZE})
+        others = sum(total.function.xreplace({index: n}) for n in range(int(low), PROOF_SIZE))
+        expr = expr.xreplace({last: value - others})
+    return expr

@@ -40,18 +40,40 @@ PLANTED = [
      r"\frac{\partial a_1}{\partial z_2}\frac{\partial z_2}{\partial w_2}$$", "wrong node in factor 2"),
     ("two-weight-chain", r"$\frac{\partial z_2}{\partial a_1} = w_2$", r"$\frac{\partial z_2}{\partial w_1} = w_2$",
      "wrong denominator"),
-    ("two-weight-chain", r"\frac{\partial a_2}{\partial z_2}\frac{\partial z_2}{\partial a_1}\frac{\partial a_1}{\partial z_1}",
+    ("two-weight-chain",
+     r"\frac{\partial a_2}{\partial z_2}\frac{\partial z_2}{\partial a_1}\frac{\partial a_1}{\partial z_1}",
      r"\frac{\partial a_2}{\partial z_2}\frac{\partial a_1}{\partial z_1}", "a chain factor is missing"),
     ("two-weight-chain", r"&= (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x", r"&= (a_2 - y^*) a_2 (1 - a_2) w_2 x",
      "a chain factor is missing"),
-    ("logistic-regression", r"$$\frac{dL}{dw_j} = -x_j(y - h(\mathbf{x}))$$", r"$$\frac{dL}{dw_j} = x_j(y - h(\mathbf{x}))$$",
-     "sign error"),
+    ("logistic-regression", r"$$\frac{dL}{dw_j} = -x_j(y - h(\mathbf{x}))$$",
+     r"$$\frac{dL}{dw_j} = x_j(y - h(\mathbf{x}))$$", "sign error"),
     ("two-weight-chain", r"$$w_1 \leftarrow w_1 - \alpha", r"$$w_1 \leftarrow w_1 + \alpha", "gradient ascent"),
     ("logistic-regression", r"\mathbf{w} + \eta\, \mathbf{x}", r"\mathbf{w} + \alpha\, \mathbf{x}", "wrong step size"),
-    ("two-weight-chain-cross-entropy", r"w_2 \leftarrow w_2 - \alpha (a_2 - y^*) a_1", r"w_2 \leftarrow w_2 - 2\alpha (a_2 - y^*) a_1",
-     "wrong step size"),
+    ("two-weight-chain-cross-entropy", r"w_2 \leftarrow w_2 - \alpha (a_2 - y^*) a_1",
+     r"w_2 \leftarrow w_2 - 2\alpha (a_2 - y^*) a_1", "wrong step size"),
     ("two-weight-chain", r"&= (a_2 - y^*) \cdot a_2(1 - a_2) \cdot a_1", r"&= (a_2 - y^*) \cdot y^*(1 - y^*) \cdot a_1",
      "two different quantities"),
+    # layers: sums over units, the softmax Jacobian, shared parameters
+    ("softmax-regression",  # a single path through p_j: every p_l depends on z_j
+     r"\frac{\partial L}{\partial w_{ij}} = \sum_{l=1}^{C} \frac{\partial L}{\partial p_l}"
+     r"\frac{\partial p_l}{\partial z_j}\frac{\partial z_j}{\partial w_{ij}}",
+     r"\frac{\partial L}{\partial w_{ij}} = \frac{\partial L}{\partial p_j}\frac{\partial p_j}{\partial z_j}"
+     r"\frac{\partial z_j}{\partial w_{ij}}",
+     "the sum over the units is missing"),
+    ("softmax-regression", r"\frac{\partial L}{\partial w_{ij}} = (p_j - y_j) x_i",
+     r"\frac{\partial L}{\partial w_{ij}} = (y_j - p_j) x_i", "sign error"),
+    ("softmax-regression", r"&= p_l(\delta_{jl} - p_j)", r"&= p_l(1 - p_j)", "not equal to"),
+    ("mlp-shared-bias", r"\frac{\partial L}{\partial b} &= \sum_{j=1}^{k} (p - y) v_j h_j (1 - h_j)",
+     r"\frac{\partial L}{\partial b} &= (p - y) v_j h_j (1 - h_j)", "the sum over the units is missing"),
+    ("mlp-shared-bias", r"\frac{\partial L}{\partial b} = \sum_{j=1}^{k} \frac{\partial L}{\partial p}",
+     r"\frac{\partial L}{\partial b} = \frac{\partial L}{\partial p}", "the sum over the units is missing"),
+    ("mlp", r"$$v_j \leftarrow v_j - \eta", r"$$v_j \leftarrow v_j + \eta", "gradient ascent"),
+    ("mlp", r"$$c \leftarrow c - \eta (p - y)$$", r"$$c \leftarrow c - \alpha (p - y)$$", "wrong step size"),
+    ("mlp", r"&= (p - y) v_j h_j (1 - h_j) x_i", r"&= (p - y) h_j (1 - h_j) x_i", "a chain factor is missing"),
+    ("mlp-softmax", r"\frac{\partial L}{\partial w_{ij}} = \sum_{l=1}^{C} \sum_{q=1}^{C}",
+     r"\frac{\partial L}{\partial w_{ij}} = \sum_{q=1}^{C}", "the sum over the units is missing"),
+    ("mlp-softmax", r"&= \sum_{l=1}^{C} (p_l - y_l) v_{jl} h_j (1 - h_j) x_i",
+     r"&= (p_l - y_l) v_{jl} h_j (1 - h_j) x_i", "the sum over the units is missing"),
 ]
 
 
@@ -78,6 +100,22 @@ def test_a_wrong_value_shows_a_point_where_the_sides_differ():
     assert abs(claimed - expected) > 1e-6
 
 
+def test_a_wrong_value_about_a_layer_shows_the_unit_indices_where_the_sides_differ():
+    text = (KEYS / "softmax-regression.md").read_text().replace(r"$$\frac{\partial L}{\partial b_j} = p_j - y_j$$",
+                                                                r"$$\frac{\partial L}{\partial b_j} = p_j - 2 y_j$$")
+    wrong = [v for v in Checker().check_text(text) if v.verdict == "wrong"]
+    assert len(wrong) == 1 and {"j", "w[1, 2]", "b[2]"} <= set(wrong[0].point)
+    claimed, expected = wrong[0].values
+    assert abs(claimed - expected) > 1e-6
+
+
+def test_a_variant_can_be_forced_and_its_shared_parameter_needs_its_sum():
+    text = "The bias: $\\frac{\\partial L}{\\partial b} = (p - y) v_j h_j (1 - h_j)$\n"
+    (verdict,) = Checker("mlp-shared-bias").check_text(text)
+    assert verdict.verdict == "wrong" and "the sum over the units is missing" in verdict.reason
+    assert verdict.model == "mlp --shared-bias True"
+
+
 @pytest.mark.parametrize("name", catalogue_names())
 def test_round_trip_every_printed_derivation_checks_out(name):
     markdown = subprocess.run([sys.executable, "-m", "symgrad", "derive", name, "--format", "markdown"],
@@ -85,7 +123,8 @@ def test_round_trip_every_printed_derivation_checks_out(name):
     completed = run_check("-", "--format", "json", stdin=markdown)
     verdicts = json.loads(completed.stdout)
     assert completed.returncode == 0, completed.stderr
-    assert verdicts and all(v["verdict"] == "correct" for v in verdicts), [v for v in verdicts if v["verdict"] != "correct"]
+    not_correct = [v for v in verdicts if v["verdict"] != "correct"]
+    assert verdicts and not not_correct, not_correct
 
 
 def test_exit_status_and_formats(tmp_path):
@@ -135,7 +174,8 @@ def test_missing_file_and_unknown_model():
 
 
 def test_hostile_math_is_unrecognized_not_a_crash():
-    text = "$" + "{" * 5000 + "x" + "}" * 5000 + " = 1$\n$a_1 = \\frac{1}{$\n$$\\frac{\\partial Loss}{\\partial w_2} = $$\n"
+    deep = "$" + "{" * 5000 + "x" + "}" * 5000 + " = 1$\n"
+    text = deep + "$a_1 = \\frac{1}{$\n$$\\frac{\\partial Loss}{\\partial w_2} = $$\n"
     verdicts = Checker().check_text(text)
     assert [v.verdict for v in verdicts] == ["unrecognized"] * len(verdicts) and verdicts
 

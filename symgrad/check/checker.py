@@ -20,7 +20,7 @@ from sympy.core.function import AppliedUndef
 
 from ..derivation import Derivation
 from ..functions import ACTIVATIONS, LOSSES
-from ..models import CATALOGUE, derive_named, lookup
+from ..models import catalogue_names, derive_named, lookup
 from .judge import Judge, Judgement
 from .keys import Statement, extract
 from .latex import LatexParseError, parse_relation
@@ -35,6 +35,10 @@ HEADING_WORDS = {
     "logistic-regression": ("logistic regression", "optimization", "sgd"),
     "logistic-regression-bias": ("logistic regression", "bias"),
     "two-weight-chain": ("neural", "network", "backprop", "chain"),
+    "mlp": ("hidden layer", "multilayer perceptron"),
+    "mlp-shared-bias": ("mlp", "hidden layer", "multilayer perceptron", "shared"),
+    "softmax-regression": ("softmax",),
+    "mlp-softmax": ("mlp", "hidden layer", "multilayer perceptron", "softmax"),
 }
 
 
@@ -115,7 +119,7 @@ class Checker:
         if self.forced is not None:
             return [(self.forced, self.options), ("sigmoid", {})]
         heading = statement.heading.lower()
-        order = [name for name in CATALOGUE if name != "sigmoid"] + ["sigmoid"]
+        order = [name for name in catalogue_names() if name != "sigmoid"] + ["sigmoid"]  # mlp-shared-bias too
         order.sort(key=lambda name: -_heading_score(name, heading))  # stable: catalogue order breaks ties
         if _is_prime_of_one_variable(claim):
             order.remove("sigmoid")
@@ -135,13 +139,15 @@ class Checker:
                 verdicts.append(verdict)
         return verdicts
 
-    def check_statement(self, statement: Statement, previous_lhs: sp.Expr | None) -> tuple[Verdict | None, sp.Expr | None]:
+    def check_statement(
+        self, statement: Statement, previous_lhs: sp.Expr | None
+    ) -> tuple[Verdict | None, sp.Expr | None]:
         """The verdict on one statement, and the left side a following continuation row refers to."""
         try:
             with _time_limit(CLAIM_SECONDS):
                 relation = parse_relation(statement.latex)
         except LatexParseError as error:
-            if str(error).startswith("not an equation"):
+            if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
             return Verdict(statement.line, statement.latex, "unrecognized", f"cannot read the LaTeX: {error}"), None
         except TimeoutError:
@@ -179,8 +185,8 @@ class Checker:
                     if judgement.verdict != "correct":
                         break
         except TimeoutError:
-            return Verdict(statement.line, statement.latex, "unrecognized", f"judging it took longer than {CLAIM_SECONDS:g} s",
-                           model=context.name)
+            return Verdict(statement.line, statement.latex, "unrecognized",
+                           f"judging it took longer than {CLAIM_SECONDS:g} s", model=context.name)
         except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
             return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {_one_line(error)}",
                            model=context.name)

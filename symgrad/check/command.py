@@ -19,7 +19,8 @@ MAX_STATEMENTS = 2_000
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", metavar="KEY", help="the answer key (Markdown or text with LaTeX math); - reads stdin")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    parser.add_argument("--model", metavar="MODEL", help=f"judge every claim against one model: {', '.join(catalogue_names())}")
+    parser.add_argument("--model", metavar="MODEL",
+                        help=f"judge every claim against one model: {', '.join(catalogue_names())}")
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="with --model: the network's loss")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="with --model: the network's activations")
 

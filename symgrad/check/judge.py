@@ -27,6 +27,7 @@ from ..graph import Partial
 from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
+from .layers import Layers
 from .vocabulary import STEP_NAMES
 
 POINTS = 5
@@ -53,6 +54,7 @@ class Judge:
         self.model = derivation.model
         self.latex = printers_for(self.model)[0]
         self.rng = random.Random(seed)
+        self.layers = Layers(self.model, self.rng) if self.model is not None and self.model.index_ranges else None
 
     # -- numbers ---------------------------------------------------------------
     def _points(self, *exprs: sp.Expr) -> list[Point]:
@@ -72,6 +74,8 @@ class Judge:
 
     def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[Point, complex, complex] | None:
         """A point where ``left`` and ``right`` differ, or None when they agree at every point tried."""
+        if self.layers is not None:
+            return self.layers.differs(left, right)
         for point in self._points(left, right):
             a, b = self._values(left, point), self._values(right, point)
             if abs(a - b) > TOLERANCE * max(1.0, abs(a), abs(b)):
@@ -80,6 +84,8 @@ class Judge:
 
     def proven(self, left: sp.Expr, right: sp.Expr) -> bool:
         """A symbolic proof of left = right by cancelling a rational form (no slow ``simplify``)."""
+        if self.layers is not None:
+            return self.layers.proven(left, right)
         explicit = self.model.explicit if self.model is not None else (lambda e: e)
         try:
             difference = to_elementary(explicit(left)) - to_elementary(explicit(right))
@@ -95,9 +101,9 @@ class Judge:
         if relation == "<-" or self._looks_like_update(lhs, rhs):
             return self.judge_update(lhs, rhs)
         if isinstance(lhs, Partial) and self.model is not None:
-            factors = _partial_factors(rhs)
-            if factors is not None:
-                return self.judge_chain(lhs, factors)
+            chain = _chain(rhs)
+            if chain is not None:
+                return self.judge_chain(lhs, *chain)
             return self.judge_partial(lhs, rhs)
         return self.judge_value(lhs, rhs, kind="identity" if self.model is None else "definition")
 
@@ -112,12 +118,16 @@ class Judge:
         return Judgement("wrong", kind, reason, shown, point.describe(), (_real(claimed), _real(true)))
 
     def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> str:
+        stray = self._stray_index(lhs, rhs)
+        if stray:
+            return stray
         if self.differs(lhs, -rhs) is None:
             return "sign error: the right side is the negative of the correct value"
         if isinstance(lhs, Partial) and self.model is not None:
             node = self.model.node(lhs.of)
-            if node is not None and lhs.of != self.model.loss.symbol and lhs.wrt not in self.model.direct_inputs(node):
-                inputs = ", ".join(self.show(i) for i in self.model.direct_inputs(node))
+            direct = self.model.direct_inputs(node) if node is not None else []
+            if node is not None and lhs.of != self.model.loss.symbol and not _among(lhs.wrt, direct):
+                inputs = ", ".join(self.show(i) for i in direct)
                 return (f"wrong denominator: {self.show(lhs.of)} is computed from {inputs}, not directly from "
                         f"{self.show(lhs.wrt)}")
             missing = self._missing_factor(lhs, rhs)
@@ -128,10 +138,27 @@ class Judge:
             return collision
         return f"the right side is not equal to {self.show(lhs)}"
 
+    def _stray_index(self, lhs: sp.Expr, rhs: sp.Expr) -> str:
+        """A unit index free on the right but not on the left: ∂L/∂b = (p - y) v_j … lacks its Σ_j."""
+        if self.model is None or not self.model.index_ranges:
+            return ""
+        stray = sorted((s for s in rhs.free_symbols - lhs.free_symbols if s in self.model.index_ranges), key=str)
+        for index in stray:
+            low, high = self.model.index_ranges[index]
+            total = sp.Sum(rhs, (index, low, high))
+            if self.differs(lhs, total) is None:
+                return (f"the sum over the units is missing: the right side still depends on the unit index "
+                        f"{self.show(index)}, but {self.show(lhs)} collects from every unit; it needs "
+                        f"{self.show(total)}")
+        if stray:
+            return (f"the right side depends on the unit index {self.show(stray[0])}, which {self.show(lhs)} does "
+                    f"not have: a sum over the units is missing, or the index is wrong")
+        return ""
+
     def _missing_factor(self, lhs: Partial, rhs: sp.Expr) -> sp.Expr | None:
         """Whether rhs times one node partial of the chain would be right."""
         for path in self.model.paths(lhs.wrt) if lhs.of == self.model.loss.symbol else []:
-            for of, wrt in zip(path, path[1:]):
+            for of, wrt in path.edges:
                 factor = Partial(of, wrt)
                 if self.differs(lhs, rhs * factor) is None:
                     return self._local_form(factor)
@@ -159,7 +186,7 @@ class Judge:
     def judge_partial(self, lhs: Partial, rhs: sp.Expr) -> Judgement:
         model = self.model
         node = model.node(lhs.of)
-        is_edge = node is not None and lhs.wrt in model.direct_inputs(node)
+        is_edge = node is not None and _among(lhs.wrt, model.direct_inputs(node))
         kind = "node partial" if is_edge and lhs.of != model.loss.symbol else "derivative"
         expected = self._local_form(lhs) if is_edge else self._gradient_form(lhs)
         return self.judge_value(lhs, rhs, kind, expected)
@@ -170,8 +197,9 @@ class Judge:
                 return result.form
         return self._local_form(lhs)
 
-    def judge_chain(self, lhs: Partial, factors: list[Partial]) -> Judgement:
-        """A product of node partials: every factor an edge, each linked to the next, loss to parameter."""
+    def judge_chain(self, lhs: Partial, factors: list[Partial], sums: tuple = ()) -> Judgement:
+        """A product of node partials (under sums over units): every factor an edge, each linked to the next,
+        loss to parameter, summed over every layer of units that all depend on the quantity below."""
         model = self.model
         expected_chain = self._expected_chain(lhs)
         shown = self.show(expected_chain) if expected_chain is not None else None
@@ -181,13 +209,13 @@ class Judge:
         for position, factor in enumerate(factors, 1):
             node = model.node(factor.of)
             inputs = model.direct_inputs(node) if node is not None else []
-            if factor.wrt in inputs or (node is not None and model.node_depends_on(node, factor.wrt)):
+            if _among(factor.wrt, inputs) or (node is not None and model.node_depends_on(node, factor.wrt)):
                 continue  # an edge; or ∂L/∂z, a stretch of the chain taken in one step, still a link of it
             what = (f"{self.show(factor.of)} is computed from {', '.join(self.show(i) for i in inputs)}"
                     if inputs else f"{self.show(factor.of)} is not a node of the graph")
             return Judgement("wrong", "chain rule", f"wrong node in factor {position}: {self.show(factor)} is "
                              f"not a node partial, since {what}", shown)
-        for position, (factor, following) in enumerate(zip(factors, factors[1:]), 1):
+        for position, (factor, following) in enumerate(zip(factors, factors[1:], strict=False), 1):
             if following.of != factor.wrt:
                 return Judgement("wrong", "chain rule", f"broken link after factor {position}: {self.show(factor)} "
                                  f"is followed by {self.show(following)}, but the next factor must be a partial of "
@@ -195,16 +223,58 @@ class Judge:
         if factors[-1].wrt != lhs.wrt:
             return Judgement("wrong", "chain rule", f"the chain ends at {self.show(factors[-1].wrt)} but must reach "
                              f"{self.show(lhs.wrt)} (a chain factor is missing)", shown)
+        if model.index_ranges or sums:
+            problem = self._sums_of_chain(lhs, factors, sums)
+            if problem:
+                return Judgement("wrong", "chain rule", problem, shown)
         return Judgement("correct", "chain rule", expected=shown)
+
+    def _sums_of_chain(self, lhs: Partial, factors: list[Partial], sums: tuple) -> str:
+        """Why the units and sums of a chain do not follow a path of the graph ("" when they do).
+
+        A path's summed index (l in Σ_l ∂L/∂p_l ∂p_l/∂z_j …) may be written with any letter, as long as
+        the claim sums over that letter; written as a free index (p_j) it is a single path through one unit.
+        """
+        claimed = (factors[0].of, *(f.wrt for f in factors))
+        summed = {limit[0]: limit for limit in sums}
+        paths = [p for p in self.model.paths(lhs.wrt) if len(p.quantities) == len(claimed)]
+        missing = None
+        for path in paths:
+            renaming = _unify(path.quantities, claimed, {limit[0] for limit in path.sums})
+            if renaming is None:
+                continue
+            unsummed = [(limit, renaming.get(limit[0])) for limit in path.sums
+                        if tuple(summed.get(renaming.get(limit[0]), ())[1:]) != tuple(limit[1:])]
+            if not unsummed:
+                extra = set(summed) - {renaming.get(limit[0]) for limit in path.sums}
+                if extra:
+                    return (f"the chain sums over {', '.join(sorted(map(str, extra)))}, but no layer of units "
+                            f"along it needs a sum there")
+                return ""
+            missing = missing or (path, unsummed)
+        if missing is None:
+            return ("the units in the chain do not follow the graph: no path from the loss to "
+                    f"{self.show(lhs.wrt)} goes through them")
+        path, unsummed = missing
+        (index, low, high), written = unsummed[0]
+        position = max(n for n, q in enumerate(path.quantities) if index in q.free_symbols)  # the layer read
+        every, below = path.quantities[position], path.quantities[position + 1]
+        single = every.xreplace({index: written}) if written is not None else every
+        return (f"the sum over the units is missing: every {self.show(every)} depends on {self.show(below)}, so the "
+                f"chain must run through all of them and sum over {self.show(index)} from {self.show(low)} to "
+                f"{self.show(high)}, not follow the single unit {self.show(single)}")
 
     def _expected_chain(self, lhs: Partial) -> sp.Expr | None:
         paths = self.model.paths(lhs.wrt) if self.model.node(lhs.of) is not None else []
         if len(paths) != 1:
             return None
         path = paths[0]
-        if path[0] != lhs.of:
+        if path.quantities[0] != lhs.of:
             return None
-        return product(*(Partial(u, v) for u, v in zip(path, path[1:])))
+        chain = product(*(Partial(u, v) for u, v in path.edges))
+        for limit in reversed(path.sums):
+            chain = sp.Sum(chain, limit)
+        return chain
 
     # -- updates ---------------------------------------------------------------
     def _looks_like_update(self, lhs: sp.Expr, rhs: sp.Expr) -> bool:
@@ -259,6 +329,43 @@ def _partial_factors(expr: sp.Expr) -> list[Partial] | None:
     return None
 
 
+def _chain(expr: sp.Expr) -> tuple[list[Partial], tuple] | None:
+    """A chain-rule product, possibly under sums (Σ_l ∂L/∂p_l ∂p_l/∂z_j …): its factors and the sums' limits."""
+    limits: tuple = ()
+    while isinstance(expr, sp.Sum):
+        limits += tuple(tuple(limit) for limit in expr.limits)
+        expr = expr.function
+    factors = _partial_factors(expr)
+    return None if factors is None else (factors, limits)
+
+
+def _among(quantity: sp.Expr, quantities: list[sp.Expr]) -> bool:
+    """Whether ``quantity`` is one of ``quantities``, a unit of a layer (h_l) counting as its layer (h_j)."""
+    layer = quantity.base if isinstance(quantity, sp.Indexed) else None
+    return any(q == quantity or (isinstance(q, sp.Indexed) and q.base == layer) for q in quantities)
+
+
+def _unify(pattern: tuple, claimed: tuple, variables: set) -> dict | None:
+    """A renaming of ``variables`` (a path's summed indices) that makes ``pattern`` the ``claimed`` quantities."""
+    renaming: dict = {}
+    for want, got in zip(pattern, claimed, strict=False):
+        if isinstance(want, sp.Indexed) != isinstance(got, sp.Indexed):
+            return None
+        if not isinstance(want, sp.Indexed):
+            if want != got:
+                return None
+            continue
+        if want.base != got.base or len(want.indices) != len(got.indices):
+            return None
+        for a, b in zip(want.indices, got.indices, strict=False):
+            if a in variables:
+                if renaming.setdefault(a, b) != b:
+                    return None
+            elif a != b:
+                return None
+    return renaming
+
+
 def _swap_one(expr: sp.Expr, old: sp.Expr, new: sp.Expr, most: int = 6):
     """Every variant of ``expr`` with some (not all, unless there is one) occurrences of ``old`` made ``new``."""
     count = sum(1 for e in sp.preorder_traversal(expr) if e == old)
@@ -267,17 +374,17 @@ def _swap_one(expr: sp.Expr, old: sp.Expr, new: sp.Expr, most: int = 6):
     for chosen in range(1, 2**count):
         if chosen == 2**count - 1 and count > 1:
             continue  # renaming every occurrence is a different notation, not a collision
-        position = {"seen": -1}
+        yield _replace_chosen(expr, old, new, chosen, {"seen": -1})
 
-        def replace(e: sp.Expr) -> sp.Expr:
-            if e == old:
-                position["seen"] += 1
-                return new if chosen >> position["seen"] & 1 else e
-            if not e.args:
-                return e
-            return e.func(*(replace(a) for a in e.args))
 
-        yield replace(expr)
+def _replace_chosen(expr: sp.Expr, old: sp.Expr, new: sp.Expr, chosen: int, position: dict) -> sp.Expr:
+    """``expr`` with the occurrences of ``old`` whose bit is set in ``chosen`` (in preorder) made ``new``."""
+    if expr == old:
+        position["seen"] += 1
+        return new if chosen >> position["seen"] & 1 else expr
+    if not expr.args:
+        return expr
+    return expr.func(*(_replace_chosen(a, old, new, chosen, position) for a in expr.args))
 
 
 def _real(value: complex) -> float:

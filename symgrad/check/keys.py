@@ -25,7 +25,6 @@ _MATH = re.compile(
     r"|(?<![\\$])\$(?!\$)(?P<inline>(?:[^$\\\n]|\\.)+?)\$",
     re.S,
 )
-_ROW_SPLIT = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _DROP = re.compile(r"\\(?:nonumber|notag|displaystyle|label\{[^}]*\}|tag\*?\{[^}]*\})")
 _INNER_ENV = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|array)\}(?:\{[^}]*\})?")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
@@ -84,7 +83,7 @@ def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
     body = _INNER_ENV.sub(" ", body)
     rows = []
     position = 0
-    for piece in _ROW_SPLIT.split(body):
+    for piece in _split_rows(body):
         offset = body.find(piece, position)
         position = offset + len(piece)
         line = start_line + body.count("\n", 0, max(offset, 0))
@@ -96,6 +95,22 @@ def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
     return rows
 
 
+def _split_rows(body: str) -> list[str]:
+    """``body`` split on the ``\\\\`` that end rows, not on those inside braces (``\\substack{a \\\\ b}``)."""
+    pieces, start, depth = [], 0, 0
+    for match in re.finditer(r"\\\\(?:\[[^\]]*\])?|\\[{}]|[{}]", body):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth = max(depth - 1, 0)
+        elif token.startswith("\\\\") and depth == 0:
+            pieces.append(body[start : match.start()])
+            start = match.end()
+    pieces.append(body[start:])
+    return pieces
+
+
 def extract(text: str) -> list[Statement]:
     """Every equation-like row of math in ``text``, in reading order."""
     if "\x00" in text:
@@ -104,7 +119,8 @@ def extract(text: str) -> list[Statement]:
     _line_of = _Lines(text)
     statements: list[Statement] = []
     for match in _MATH.finditer(text):
-        group = next(name for name in ("dollars", "brackets", "body", "parens", "inline") if match.group(name) is not None)
+        groups = ("dollars", "brackets", "body", "parens", "inline")
+        group = next(name for name in groups if match.group(name) is not None)
         body = match.group(group)
         start_line = _line_of(match.start(group))
         for line, row in _rows(body, start_line):

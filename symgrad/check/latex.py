@@ -37,7 +37,7 @@ MAX_ROOT_BITS = 256
 DEFAULT_NAMES = frozenset({"Loss", "ReLU", "relu", "tanh", "softmax"})
 #: Names that are applications when a parenthesis follows; any other name before ``(`` multiplies.
 DEFAULT_FUNCTIONS = DEFAULT_NAMES | {"g", "g_1", "g_2", "s", "h", "f", "Loss", "L", "sigma", "exp", "ln", "log"}
-INDEX_LETTERS = frozenset("ijklmn")
+INDEX_LETTERS = frozenset("ijklmnq")
 
 _GREEK = frozenset(
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon phi chi psi "
@@ -74,6 +74,7 @@ class LatexParseError(ValueError):
     def __init__(self, message: str, column: int) -> None:
         super().__init__(f"column {column}: {message}")
         self.column = column
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,9 @@ def _command(text: str, i: int, tokens: list[Token], names: frozenset[str], dept
     else:
         j += 1
     name = text[i + 1 : j]
+    if name == "\\" and depth > 0:  # a line break inside braces separates the rows of \substack
+        tokens.append(Token("op", "\\\\", i + 1))
+        return j, False
     if name in _IGNORED_COMMANDS:
         if name in ("left", "right"):  # \left. and \right. are invisible delimiters
             k = _skip_spaces(text, j)
@@ -527,7 +531,7 @@ class _Parser:
         parts = []
         while not self.at("}"):
             token = self.peek()
-            if not (token.kind in ("num", "word", "name") or self.is_greek(token) or self.at(",")):
+            if not (token.kind in ("num", "word", "name") or self.is_greek(token) or self.at(",", "'")):
                 raise self.error(f"expected a subscript of letters and digits, found {self.describe()}")
             parts.append(_GREEK_VARIANTS.get(token.text, token.text))
             self.advance()
@@ -614,7 +618,7 @@ class _Parser:
         return Partial(of, wrt)
 
     def operator_derivative(self) -> sp.Derivative:
-        """``\\frac{\\partial}{\\partial v} f`` (or ``\\frac{d}{dv} f``): the derivative of the next factor, unevaluated."""
+        """``\\frac{\\partial}{\\partial v} f`` (or ``\\frac{d}{dv} f``): the next factor's derivative, unevaluated."""
         self.advance()  # {
         self.advance()  # \partial or d
         self.advance()  # }
@@ -706,10 +710,12 @@ class _Parser:
         braced = self.at("{")
         if braced:
             self.advance()
+        if braced and self.at("substack", kind="cmd"):
+            return self.substack_sum(operator)
         if self.peek().kind != "word":
             raise self.error(f"expected a letter as the index of \\{operator.text}, found {self.describe()}")
         self.split_first()
-        letter = self.advance().text
+        letter = self.advance().text + self.primes()  # \sum_{l'=1}^{C}: a primed index is another index
         lower, upper = sp.Integer(1), sp.Symbol("k", integer=True, positive=True)
         if braced:
             if self.at("="):
@@ -727,6 +733,51 @@ class _Parser:
         index = sp.Symbol(letter, integer=True, positive=True)
         body = body.xreplace({sp.Symbol(letter): index})
         return (sp.Sum if operator.text == "sum" else sp.Product)(body, (index, lower, upper))
+
+    def primes(self) -> str:
+        """The primes after a summation index (``l'``), which make it a name of its own."""
+        marks = ""
+        while self.at("'"):
+            self.advance()
+            marks += "'"
+        return marks
+
+    def substack_sum(self, operator: Token) -> sp.Expr:
+        """``\\sum_{\\substack{1 \\leq q \\leq C \\\\ 1 \\leq l \\leq C}}``: one sum over several indices."""
+        self.advance()
+        self.expect("{", "after \\substack")
+        ranges = []
+        while not self.at("}"):
+            lower = self.limit(self.sum)
+            self.expect_command("leq", "le", context="between a limit and the index of \\substack")
+            if self.peek().kind != "word":
+                raise self.error(f"expected a letter as an index of \\{operator.text}, found {self.describe()}")
+            self.split_first()
+            letter = self.advance().text + self.primes()
+            self.expect_command("leq", "le", context="between the index of \\substack and its upper limit")
+            ranges.append((letter, lower, self.limit(self.sum)))
+            if self.at("\\\\"):
+                self.advance()
+        self.advance()
+        self.expect("}", f"to close the index of \\{operator.text}")
+        if not ranges:
+            raise self.error("an empty \\substack")
+        self.indices.extend(letter for letter, _, _ in ranges)
+        try:
+            body = self.product()
+        finally:
+            del self.indices[-len(ranges):]
+        limits = []
+        for letter, lower, upper in ranges:
+            index = sp.Symbol(letter, integer=True, positive=True)
+            body = body.xreplace({sp.Symbol(letter): index})
+            limits.append((index, lower, upper))
+        return (sp.Sum if operator.text == "sum" else sp.Product)(body, *limits)
+
+    def expect_command(self, *names: str, context: str) -> Token:
+        if not self.at(*names, kind="cmd"):
+            raise self.error(f"expected \\{names[0]} {context}, found {self.describe()}")
+        return self.advance()
 
     def limit(self, parse) -> sp.Expr:
         self.bound += 1

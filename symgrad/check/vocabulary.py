@@ -9,6 +9,7 @@ here), translates one into the other, or says which symbols it does not know.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -37,9 +38,10 @@ class Vocabulary:
     symbols: dict[str, sp.Expr] = field(default_factory=dict)  # written name → model quantity
     functions: dict[str, object] = field(default_factory=dict)  # written function name → model function or node
     index_names: frozenset[str] = frozenset()
+    ranks: dict[str, int] = field(default_factory=dict)  # an indexed quantity's name → its number of indices
 
     @classmethod
-    def of(cls, model: Model) -> "Vocabulary":
+    def of(cls, model: Model) -> Vocabulary:
         vocabulary = cls(model)
         quantities = [*model.inputs, model.label, *model.params, model.step_size, *model.vector_forms.values()]
         quantities += [node.symbol for node in model.nodes]
@@ -47,9 +49,11 @@ class Vocabulary:
         for quantity in quantities:
             if isinstance(quantity, sp.Indexed):
                 vocabulary.symbols[str(quantity.base)] = quantity.base
+                vocabulary.ranks[str(quantity.base)] = len(quantity.indices)
                 vocabulary.index_names |= {str(i) for i in quantity.indices}
-            else:
-                vocabulary.symbols[str(quantity)] = quantity
+            else:  # setdefault: an indexed quantity's label (the w of w_ij) is a Symbol among the atoms too
+                vocabulary.symbols.setdefault(str(quantity), quantity)
+        vocabulary.index_names |= {str(i) for i in model.index_ranges}
         for name in LOSS_NAMES:
             vocabulary.symbols.setdefault(name, model.loss.symbol)
         for name in STEP_NAMES:  # known, so that a key using the wrong step size is judged wrong, not unrecognized
@@ -71,12 +75,54 @@ class Vocabulary:
             vocabulary.functions.setdefault(name, model.loss.symbol)
         return vocabulary
 
+    def is_index(self, name: str) -> bool:
+        """An index of the model's layers, possibly primed (j, l, i' as a summation index)."""
+        letter = name.rstrip("'")
+        known = self.symbols.get(letter)
+        return letter in self.index_names or (isinstance(known, sp.Symbol) and bool(known.is_integer))
+
+    def _indices(self, subscript: str) -> tuple[sp.Symbol, ...] | None:
+        """``ij`` → (i, j), ``i'j`` → (i', j): a subscript made of the model's indices, else None."""
+        names = re.findall(r"[a-z]'*", subscript)
+        if "".join(names) != subscript or not all(self.is_index(n) for n in names):
+            return None
+        return tuple(sp.Symbol(n, integer=True, positive=True) for n in names)
+
+    def indexed(self, name: str) -> sp.Expr | None:
+        """A name the parser kept whole, read as an entry of the model's layers: w_ij → w[i, j], delta_jl → δ_jl."""
+        base, _, subscript = name.partition("_")
+        indices = self._indices(subscript) if subscript else None
+        if indices is None:
+            return None
+        if base == "delta" and len(indices) == 2 and base not in self.symbols:
+            return sp.KroneckerDelta(*indices)
+        target = self.symbols.get(base)
+        if isinstance(target, sp.IndexedBase) and self.ranks.get(base) == len(indices):
+            return target[indices]
+        return None
+
+    def _known_symbol(self, atom: sp.Symbol) -> bool:
+        if self.is_index(atom.name) and (atom.is_integer or atom.name not in self.symbols):
+            return True
+        if atom.name in self.symbols:
+            return not isinstance(self.symbols[atom.name], sp.IndexedBase)  # b for a layer of biases b_j: unknown
+        return self.indexed(atom.name) is not None
+
+    def _known_indexed(self, atom: sp.Indexed) -> bool:
+        target = self.symbols.get(str(atom.base))
+        return isinstance(target, sp.IndexedBase) and self.ranks.get(str(atom.base)) == len(atom.indices)
+
     def knows(self, expr: sp.Expr) -> list[str]:
         """The names in ``expr`` this vocabulary cannot translate (empty when it can)."""
         unknown = set()
-        for atom in expr.atoms(sp.Symbol):
-            if atom.name not in self.symbols and atom.name not in self.index_names:
+        labels = {atom.base.label for atom in expr.atoms(sp.Indexed)}  # the w of w_ij is no symbol of its own
+        bound = {limit[0] for total in expr.atoms(sp.Sum, sp.Product) for limit in total.limits}  # Σ_q: any letter
+        for atom in expr.atoms(sp.Symbol) - labels - bound:
+            if not self._known_symbol(atom):
                 unknown.add(atom.name)
+        for atom in expr.atoms(sp.Indexed):
+            if not self._known_indexed(atom):
+                unknown.add(str(atom))
         for application in expr.atoms(AppliedUndef):
             if type(application).__name__ not in self.functions:
                 unknown.add(type(application).__name__)
@@ -98,12 +144,15 @@ class Vocabulary:
 
     def _translate(self, expr: sp.Expr) -> sp.Expr:
         if isinstance(expr, sp.Symbol):
-            if expr.name in self.index_names:
+            if self.is_index(expr.name) and (expr.is_integer or expr.name not in self.symbols):
                 return expr
-            return self.symbols[expr.name]
+            if expr.name in self.symbols:
+                return self.symbols[expr.name]
+            if expr.is_integer and re.fullmatch(r"[a-z]'*", expr.name):
+                return expr  # a summation index of the key's own choosing (knows() admitted only bound ones)
+            return self.indexed(expr.name)
         if isinstance(expr, sp.Indexed):
-            base = self.symbols.get(str(expr.base), expr.base)
-            return base[expr.indices] if isinstance(base, sp.IndexedBase) else expr
+            return self.symbols[str(expr.base)][expr.indices]
         if isinstance(expr, sp.IndexedBase):
             return self.symbols.get(str(expr), expr)
         if isinstance(expr, AppliedUndef):
@@ -121,7 +170,8 @@ class Vocabulary:
             inner = self._translate(expr.expr)
             written = [self._translate(v) for v in expr.variables]
             variables = [self._as_quantity(v) for v in written]
-            inner = inner.xreplace({w: v for w, v in zip(written, variables) if w != v})  # d/dσ(z) of …σ(z)…
+            renamed = {w: v for w, v in zip(written, variables, strict=False) if w != v}
+            inner = inner.xreplace(renamed)  # d/dσ(z) of …σ(z)…
             if isinstance(inner, sp.Symbol):  # h'(…) where h names a node: d node / d variable
                 return Partial(inner, variables[0])
             return sp.Derivative(inner, *variables)

@@ -1,0 +1,104 @@
+"""Judging claims about models with layers (w_ij, h_j, a softmax over C classes) by writing them out.
+
+A claim about a layer speaks of every unit at once, so it is checked the way
+``prove.are_equal`` proves the derivation: at layer size ``PROOF_SIZE`` (2), for
+every assignment of the claim's free indices (i, j, l: equal and different, so
+δ_jl is both 1 and 0), with the sums written out term by term, the derivatives
+taken, and a one-hot label.  Each such instance is then compared at random
+numbers (which also gives the counterexample a wrong verdict shows) and, when
+the numbers agree, cancelled exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..graph import Model
+from ..prove import PROOF_SIZE, _local_partials, _one_hot, _write_out_sums, is_zero, to_elementary
+from .vocabulary import STEP_NAMES
+
+PRECISION = 30
+#: random numbers tried for each assignment of the free indices
+DRAWS = 2
+
+
+@dataclass(frozen=True)
+class LayerPoint:
+    """Where two sides were compared: the free indices and every written-out quantity."""
+
+    indices: dict[sp.Symbol, int]
+    values: dict[sp.Expr, sp.Expr]
+
+    def describe(self) -> dict[str, float]:
+        shown = {str(k): float(v) for k, v in self.indices.items()}
+        shown.update({str(k): float(v) for k, v in self.values.items()})
+        return dict(sorted(shown.items()))
+
+
+class Layers:
+    """Writes claims about one layered model out at layer size 2, and compares them."""
+
+    def __init__(self, model: Model, rng: random.Random) -> None:
+        self.model = model
+        self.rng = rng
+        self.sizes = {high for _, high in model.index_ranges.values()}
+        label = model.label
+        self.label_base = label.base if isinstance(label, sp.Indexed) else label
+        self._written: dict[sp.Expr, sp.Expr] = {}
+
+    def free_indices(self, *exprs: sp.Expr) -> list[sp.Symbol]:
+        found = set().union(*(e.free_symbols for e in exprs))
+        return sorted((s for s in found if isinstance(s, sp.Symbol) and s.is_integer and s not in self.sizes), key=str)
+
+    def written(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` down to inputs and parameters, node partials worked out, sums written out at size 2."""
+        if expr not in self._written:
+            explicit = self.model.explicit(_local_partials(self.model, expr))
+            self._written[expr] = _write_out_sums(self.model, explicit)
+        return self._written[expr]
+
+    def instances(self, left: sp.Expr, right: sp.Expr):
+        """(assignment, left instance, right instance) for every assignment of the free indices."""
+        free = self.free_indices(left, right)
+        for values in itertools.product(range(1, PROOF_SIZE + 1), repeat=len(free)):
+            assignment = dict(zip(free, values, strict=False))
+            yield assignment, *(_one_hot(self.model, to_elementary(self.written(side).xreplace(assignment)))
+                                for side in (left, right))
+
+    def _value(self, quantity: sp.Expr) -> sp.Expr:
+        base = quantity.base.label if isinstance(quantity, sp.Indexed) else quantity
+        if quantity == self.label_base or (isinstance(quantity, sp.Indexed) and quantity.base == self.label_base):
+            return sp.Integer(self.rng.choice([0, 1]))
+        if quantity == self.model.step_size or str(base) in STEP_NAMES:
+            return sp.Float(self.rng.uniform(0.05, 1), PRECISION)
+        return sp.Float(self.rng.uniform(-2, 2), PRECISION)
+
+    def _numbers(self, *exprs: sp.Expr) -> dict[sp.Expr, sp.Expr]:
+        quantities = set()
+        for expr in exprs:
+            indexed = expr.atoms(sp.Indexed)
+            labels = {q.base.label for q in indexed}
+            quantities |= indexed | {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
+        return {q: self._value(q) for q in sorted(quantities, key=str)}
+
+    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[LayerPoint, complex, complex] | None:
+        """A point where the written-out sides differ, or None when they agree at every point tried."""
+        for assignment, a, b in self.instances(left, right):
+            for _ in range(DRAWS):
+                values = self._numbers(a, b)
+                left_value = complex(sp.N(a.xreplace(values), PRECISION))
+                right_value = complex(sp.N(b.xreplace(values), PRECISION))
+                if abs(left_value - right_value) > 1e-9 * max(1.0, abs(left_value), abs(right_value)):
+                    return LayerPoint(assignment, values), left_value, right_value
+        return None
+
+    def proven(self, left: sp.Expr, right: sp.Expr) -> bool:
+        """Exactly equal at size 2 for every assignment of the free indices (as the derivation is proven)."""
+        try:
+            return all(is_zero(a - b) for _, a, b in self.instances(left, right))
+        except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+            return False
