@@ -7,9 +7,10 @@
 For each case (model, N, k, dtype) every contender is first checked: its gradient must match the
 generated one (np.allclose, with a tolerance for the dtype), or it is reported and not timed.
 Then each is timed: a warm-up call (JAX compiles there), an inner loop long enough to time, and
-the median of several repeats.  Each time is printed as a ratio to naive NumPy's and as a multiple
-of the one-pass bound bytes(X) / bandwidth, the bandwidth measured in the same run by streaming
-sums over a large array.  A peer that is not installed is skipped with a note.
+the median of several repeats, each contender after a short pause that lets the others' threads
+go idle.  Each time is printed as a ratio to naive NumPy's and as a multiple of the one-pass
+bound bytes(X) / bandwidth, the bandwidth measured in the same run by streaming sums over a large
+array.  A peer that is not installed is skipped with a note.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ class Row:
     note: str = ""
 
 
-def median_time(function: Callable[[], object], repeats: int, min_seconds: float) -> float:
-    """Median seconds per call over ``repeats`` timings of an inner loop lasting ≥ ``min_seconds``."""
-    function()  # warm-up: compilation, caches, lazy imports
+def calibrate(function: Callable[[], object], min_seconds: float) -> int:
+    """Calls per timing so that one timing lasts ≥ ``min_seconds``, after a warm-up call (JAX compiles there)."""
+    function()
     number = 1
     while True:
         start = time.perf_counter()
@@ -63,15 +64,36 @@ def median_time(function: Callable[[], object], repeats: int, min_seconds: float
             function()
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds or number >= 1 << 20:
-            break
+            return number
         number *= 2 if elapsed > min_seconds / 4 else 10
-    samples = [elapsed / number]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            function()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+
+
+def seconds_per_call(function: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        function()
+    return (time.perf_counter() - start) / number
+
+
+#: Seconds of rest before each contender is timed: the peers' thread pools (PyTorch's OpenMP, XLA's)
+#: spin for a while after their last call, and on two cores that would slow whoever runs next.
+PAUSE = 0.25
+
+
+def median_times(functions: dict[str, Callable[[], object]], repeats: int, min_seconds: float,
+                 pause: float = PAUSE) -> dict[str, float]:
+    """Median seconds per call of each function: a pause, a warm-up and calibration, then its repeats.
+
+    (Taking the repeats in turns across contenders was tried: then each contender ran right after
+    another's threads had spun up, and NumPy's BLAS threads, which the blocked gradient calls many
+    times, lost most to that; so each contender is timed on its own, after a pause.)
+    """
+    times = {}
+    for name, function in functions.items():
+        time.sleep(pause)
+        number = calibrate(function, min_seconds)
+        times[name] = statistics.median(seconds_per_call(function, number) for _ in range(repeats))
+    return times
 
 
 def read_bandwidth(megabytes: int, repeats: int) -> float:
@@ -83,11 +105,7 @@ def read_bandwidth(megabytes: int, repeats: int) -> float:
     """
     data = np.ones(megabytes * (1 << 20) // 8)
     data.sum()
-    best = float("inf")
-    for _ in range(max(repeats, 5)):
-        start = time.perf_counter()
-        data.sum()
-        best = min(best, time.perf_counter() - start)
+    best = min(seconds_per_call(data.sum, 1) for _ in range(max(repeats, 5)))
     return data.nbytes / best
 
 
@@ -112,31 +130,31 @@ def check(prepared: Prepared, reference: dict[str, np.ndarray], dtype: str) -> s
 
 def run_case(case: Case, contenders: dict[str, Callable[[Case], Prepared]], repeats: int, min_seconds: float,
              notes: dict[str, str]) -> list[Row]:
-    """Gate, then time, every contender on one case; ratios are filled in by ``finish``."""
+    """Gate every contender on one case, then time those that passed together; ``finish`` adds ratios."""
     reference = dict(case.module.gradient(case.params, case.X, case.y))
-    rows = []
+    rows, passed = [], {}
     for name, make in contenders.items():
         row = Row(case.model, case.n, case.k, case.dtype, name, "skipped")
+        rows.append(row)
         if name in notes:
             row.note = notes[name]
-            rows.append(row)
             continue
         try:
             prepared = make(case)
         except Unavailable as missing:
-            notes[name] = str(missing)
-            row.note = str(missing)
-            rows.append(row)
+            notes[name] = row.note = str(missing)
             continue
         problem = check(prepared, reference, case.dtype)
         if problem:
             row.status, row.note = "rejected", problem
         else:
             row.status = "timed"
-            row.seconds = median_time(prepared.run, repeats, min_seconds)
-        rows.append(row)
-        del prepared
-        gc.collect()
+            passed[name] = prepared.run
+    times = median_times(passed, repeats, min_seconds, pause=PAUSE if min_seconds >= 0.05 else 0.0)
+    for row in rows:
+        row.seconds = times.get(row.contender)
+    del passed
+    gc.collect()
     return rows
 
 

@@ -89,7 +89,7 @@ def measure(name: str, k: int | None, limit: float = 120.0) -> dict:
     The module is generated from the engine's derivation when there is one and the backend lowers
     it; otherwise from the stand-in, and ``notes`` says why.
     """
-    from symgrad.codegen.pipeline import render_derivation
+    from symgrad.codegen.pipeline import derivation_source
     from symgrad.errors import UsageError
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -103,11 +103,11 @@ def measure(name: str, k: int | None, limit: float = 120.0) -> dict:
         derive_seconds, source_of = None, "stand-in"
     start = time.perf_counter()
     try:
-        source = render_derivation(derivation, name)
+        source = derivation_source(derivation, name)
     except UsageError as error:  # the engine's result has a shape the backend refuses (sums written out)
         notes.append(f"the engine's derivation is not lowered: {error}")
         start, source_of = time.perf_counter(), "stand-in"
-        source = render_derivation(standin(model), name)
+        source = derivation_source(standin(model), name)
     generate_seconds = time.perf_counter() - start
     return {"k": "symbolic" if k is None else k, "derive": derive_seconds, "generate": generate_seconds,
             "from": source_of, "bytes": len(source.encode()), "code": len(code_only(source)), "notes": notes}

@@ -69,6 +69,12 @@ class Derivation:
     model: Model | None
     steps: list[Step] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
+    #: the command line that reproduces it, for the rendered documents (default: ``symgrad derive <name>``)
+    command: str | None = None
+
+    @property
+    def reproduce(self) -> str:
+        return self.command or f"symgrad derive {self.name}"
 
     def result(self, name: str) -> Result:
         for result in self.results:

@@ -235,6 +235,8 @@ class Model:
 
     def partial_unevaluated(self, of: sp.Expr, wrt: sp.Expr) -> sp.Derivative:
         """∂of/∂wrt as a SymPy Derivative of ``of`` expanded just far enough to show its dependence on ``wrt``."""
+        if of == wrt:  # ∂z/∂z = 1, not the derivative of z's definition by the symbol z
+            return sp.Derivative(of, wrt)
         node = self.node(of)
         expr = node.value if node is not None else of
         expanded = fresh_bound_indices(self.expand_towards(expr, wrt), avoid=sp.sympify(wrt).free_symbols)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from .functions import relu
 from .graph import Model, derivative_as_subs
 from .prove import to_elementary
 
@@ -95,6 +96,8 @@ def evaluate(model: Model | None, expr: sp.Expr, point: Point) -> sp.Expr:
     explicit = model.explicit(expr) if model is not None else expr
     explicit = explicit.replace(lambda e: isinstance(e, sp.Derivative), _by_symbols)
     explicit = explicit.replace(lambda e: isinstance(e, AppliedUndef), stand_in)
-    number = concrete(to_elementary(explicit), point.index).xreplace(point.values)
+    elementary = to_elementary(explicit)  # derivatives are carried out first: relu' is the Heaviside step
+    elementary = elementary.replace(lambda e: isinstance(e, relu), lambda e: sp.Max(0, e.args[0]))  # a number at last
+    number = concrete(elementary, point.index).xreplace(point.values)
     return sp.N(number.doit(), PRECISION)
 

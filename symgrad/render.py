@@ -78,7 +78,7 @@ def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[margin=2cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n"
-        f"% Written by symgrad {__version__}: symgrad derive {derivation.name} --format tex\n"
+        f"% Written by symgrad {__version__}: {derivation.reproduce} --format tex\n"
         "\\begin{document}\n\n" + fragment + "\n\\end{document}\n"
     )
 
@@ -89,7 +89,7 @@ def to_markdown(derivation: Derivation) -> str:
     def text(t: Text) -> str:
         return _inline(derivation, t, lambda m: f"${m}$", lambda s: s)
 
-    lines = [f"# {derivation.title}", "", f"*Derived by symgrad {__version__} (`symgrad derive {derivation.name}`); every equation below is proven by SymPy.*", ""]
+    lines = [f"# {derivation.title}", "", f"*Derived by symgrad {__version__} (`{derivation.reproduce}`); every equation below is proven by SymPy.*", ""]
     for number, step in enumerate(derivation.steps, 1):
         lines += [f"## {number}. {text(step.title)}", "", text(step.explanation), ""]
         for equation in step.equations:

@@ -31,7 +31,7 @@ from layer_standins import BUILDERS, derivation_for, standin
 from symgrad.codegen.array_nodes import MatrixProduct, Transposed
 from symgrad.codegen.layers import is_layered, why_not_layered
 from symgrad.codegen.lower import lower, why_not_generated
-from symgrad.codegen.pipeline import module_name, render_derivation
+from symgrad.codegen.pipeline import derivation_source, module_name
 from symgrad.codegen.printer import SymgradNumPyPrinter
 from symgrad.derivation import Result
 from symgrad.errors import UsageError
@@ -64,7 +64,7 @@ def built(tmp_path_factory):
         if name in catalogue_names() and committed.is_file():
             source = committed.read_text(encoding="utf-8")
         else:
-            source = render_derivation(derivation, name)
+            source = derivation_source(derivation, name)
         result[name] = (load_source(source, folder, module_name(name)), derivation, source)
     return result
 
@@ -421,7 +421,7 @@ def test_the_code_does_not_grow_with_the_sizes(name, size):
     codes = []
     for value in (37, 512, 1024):
         model = flatness.with_sizes(BUILDERS[name](), {size: value})
-        code = flatness.code_only(render_derivation(standin(model), name))
+        code = flatness.code_only(derivation_source(standin(model), name))
         codes.append(re.sub(rf"\b{value}\b", "SIZE", code))
     assert codes[0] == codes[1] == codes[2]
     assert len(codes[0]) < 6000  # a few dozen lines of code, whatever the size
@@ -485,7 +485,7 @@ def test_results_without_an_array_form_are_refused(replacement, message):
     derivation.results[0] = Result(spoiled.name, spoiled.kind, spoiled.lhs, replacement(spoiled.value, j), spoiled.form)
     assert isinstance(spoiled.lhs, Partial)
     with pytest.raises(UsageError, match=re.escape(message)) as raised:
-        render_derivation(derivation, "mlp")
+        derivation_source(derivation, "mlp")
     assert "\n" not in str(raised.value) and str(raised.value).startswith("cannot generate mlp: ")
 
 
@@ -499,4 +499,4 @@ def test_the_modules_come_from_the_engine_s_derivations():
 
 def test_generation_is_deterministic():
     for name in LAYERED:
-        assert render_derivation(derivation_for(name), name) == render_derivation(derivation_for(name), name)
+        assert derivation_source(derivation_for(name), name) == derivation_source(derivation_for(name), name)

@@ -171,8 +171,7 @@ def chain_with_weight_named(name: str) -> Model:
 def test_a_bad_name_is_refused_before_anything_is_written(monkeypatch, capsys, tmp_path, name, problem):
     bad = derive(chain_with_weight_named(name))
     real = pipeline.derive_named
-    monkeypatch.setattr(pipeline, "derive_named",
-                        lambda n, **options: bad if n == "two-weight-chain" else real(n, **options))
+    monkeypatch.setattr(pipeline, "derive_named", lambda n, **options: bad if n == "two-weight-chain" else real(n, **options))
     with pytest.raises(UsageError) as refused:
         generate(["logistic-regression", "two-weight-chain"], tmp_path / "out")
     message = str(refused.value)

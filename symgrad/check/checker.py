@@ -107,6 +107,17 @@ class Checker:
             self.forced, self.options = entry.name, {**implied, **self.options}
         self._contexts: dict[tuple, Context] = {}
 
+    @classmethod
+    def for_derivation(cls, derivation: Derivation, label: str | None = None) -> Checker:
+        """A checker that judges every claim against one given derivation (a user-defined model's).
+
+        The sigmoid identity stays a fallback, as with ``--model``; ``label`` names the model in verdicts.
+        """
+        checker = cls()
+        checker.forced, checker.options = label or derivation.name, {}
+        checker._contexts[(checker.forced, ())] = Context(checker.forced, derivation)
+        return checker
+
     def context(self, name: str, options: dict[str, str]) -> Context:
         key = (name, tuple(sorted(options.items())))
         if key not in self._contexts:

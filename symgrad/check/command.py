@@ -21,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     parser.add_argument("--model", metavar="MODEL",
                         help=f"judge every claim against one model: {', '.join(catalogue_names())}")
+    parser.add_argument("--model-file", metavar="FILE",
+                        help="judge every claim against the model defined in a TOML model file (docs/model-files.md)")
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="with --model: the network's loss")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="with --model: the network's activations")
 
@@ -36,15 +38,17 @@ def _read(key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    options = {k: v for k, v in (("loss", args.loss), ("activation", args.activation)) if v is not None}
+    if args.model_file is not None and (args.model is not None or options):
+        raise UsageError("--model-file names the model; give no --model, --loss or --activation with it")
+    if options and args.model is None:
+        raise UsageError("--loss and --activation need --model")
     text = _read(args.key)
     source = "<stdin>" if args.key == "-" else args.key
     if len(text) > MAX_KEY_CHARACTERS:
         raise UsageError(f"{source} is larger than {MAX_KEY_CHARACTERS:,} characters; split the key")
     if not text.strip():
         raise UsageError(f"{source} is empty")
-    options = {k: v for k, v in (("loss", args.loss), ("activation", args.activation)) if v is not None}
-    if options and args.model is None:
-        raise UsageError("--loss and --activation need --model")
     try:
         statements = extract(text)
     except UnreadableKey as error:
@@ -54,7 +58,14 @@ def run(args: argparse.Namespace) -> int:
     if len(statements) > MAX_STATEMENTS:
         raise UsageError(f"{source} has {len(statements):,} equations; symgrad checks at most {MAX_STATEMENTS:,} "
                          "at a time (split the key)")
-    verdicts = Checker(args.model, options).check_text(text)
+    if args.model_file is not None:
+        from ..modelfile import derive_model_file
+
+        derivation = derive_model_file(args.model_file)
+        checker = Checker.for_derivation(derivation, f"{derivation.name} (--model-file {args.model_file})")
+    else:
+        checker = Checker(args.model, options)
+    verdicts = checker.check_text(text)
     if args.format == "json":
         sys.stdout.write(to_json(verdicts))
     elif args.format == "markdown":

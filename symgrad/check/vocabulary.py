@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..functions import sigmoid
+from ..functions import relu, sigmoid, softplus
 from ..graph import Model, Partial
 
 #: Names a key may use for "the sigmoid" whatever letter the handout chose.
@@ -68,6 +68,15 @@ class Vocabulary:
                 if func is sigmoid:
                     for name in SIGMOID_NAMES:
                         vocabulary.functions.setdefault(name, sigmoid)
+        # symgrad's own functions are known by their names (\operatorname{softplus}(z_2)), and σ by its
+        # usual names wherever it appears, also only as a derivative (softplus' = σ)
+        applied = {type(f) for node in model.nodes for f in node.value.atoms(sp.Function)}
+        library = applied & {sigmoid, softplus, relu}
+        for func in library:
+            vocabulary.functions.setdefault(func.__name__, func)
+        if library & {sigmoid, softplus}:
+            for name in ("sigma", "sigmoid"):
+                vocabulary.functions.setdefault(name, sigmoid)
         # h(\mathbf{x}) names the node h; Loss(a_2, y^*) names the loss node
         for node in model.nodes:
             vocabulary.functions.setdefault(str(node.symbol), node.symbol)
@@ -136,7 +145,13 @@ class Vocabulary:
         return self._translate(expr)
 
     def _as_quantity(self, expr: sp.Expr) -> sp.Expr:
-        """A node written by its value (σ(z) for the node that is σ(z)) as that node, in a derivative."""
+        """A node written by its value (σ(z) for the node that is σ(z)) as that node, in a derivative.
+
+        A quantity that is already a node stays itself, even when another node's value is it
+        (an identity activation, a₂ = z₂: ∂a₂/∂z₂ is by z₂, not by a₂).
+        """
+        if self.model.node(expr) is not None:
+            return expr
         for node in self.model.forward_nodes:
             if node.value == expr:
                 return node.symbol
@@ -172,6 +187,8 @@ class Vocabulary:
             variables = [self._as_quantity(v) for v in written]
             renamed = {w: v for w, v in zip(written, variables, strict=False) if w != v}
             inner = inner.xreplace(renamed)  # d/dσ(z) of …σ(z)…
+            if isinstance(inner, sp.Symbol) and (inner,) == tuple(variables):  # ∂/∂z₂ (z₂), an identity node's partial
+                return sp.S.One
             if isinstance(inner, sp.Symbol):  # h'(…) where h names a node: d node / d variable
                 return Partial(inner, variables[0])
             return sp.Derivative(inner, *variables)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .pipeline import DEFAULT_OUT, generatable_names, skipped
+from ..errors import UsageError
+from .pipeline import DEFAULT_OUT, GeneratedFile, generatable_names, skipped
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +19,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     choices = ", ".join(generatable_names())
     parser.add_argument("models", nargs="*", metavar="MODEL", help=f"one of: {choices} (default: all)")
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--model-file", metavar="FILE",
+                        help="the module of the model defined in a TOML model file (docs/model-files.md) instead")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="with --model-file: write the module to FILE instead of DIR/<model>.py")
     parser.add_argument(
         "--check", action="store_true",
         help="write nothing; exit 1 naming each module that is stale or missing, 0 when all are current",
@@ -26,7 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .pipeline import generate  # jinja2 and the derivations load only when a module is wanted
 
-    report = generate(args.models or None, args.out, check=args.check)
+    if args.model_file is not None:
+        report = [_model_file(args)]
+    elif args.output is not None:
+        raise UsageError("-o FILE is for one model from --model-file; catalogue modules go into --out DIR")
+    else:
+        report = generate(args.models or None, args.out, check=args.check)
     if args.check:
         outdated = [f for f in report if f.status != "current"]
         for file in outdated:
@@ -37,3 +48,23 @@ def run(args: argparse.Namespace) -> int:
     for file in report:
         print(f"{'wrote' if file.status == 'written' else 'unchanged'} {file.path}")
     return 0
+
+
+def _model_file(args: argparse.Namespace) -> GeneratedFile:
+    """``--model-file FILE``: the file's model, rendered in full before anything is written."""
+    from ..modelfile import derive_model_file
+    from ..models import catalogue_names
+    from .pipeline import derivation_source, module_name, write_module
+
+    if args.models:
+        raise UsageError("--model-file names the model; give no MODEL with it")
+    derivation = derive_model_file(args.model_file)
+    model = derivation.model
+    source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}")
+    if args.output is not None:
+        return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False)
+    if args.out == DEFAULT_OUT and model.name in catalogue_names():
+        target = f"{DEFAULT_OUT}/{module_name(model.name)}.py"
+        raise UsageError(f"{args.model_file}: {model.name!r} is a catalogue model's name; its module would replace "
+                         f"the catalogue's {target} (rename the model, or use --out or -o)")
+    return write_module(model.name, Path(args.out) / f"{module_name(model.name)}.py", source, check=args.check)

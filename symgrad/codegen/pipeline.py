@@ -83,15 +83,41 @@ def generate_source(name: str) -> str:
     (name,) = _resolve([name])
     # The same steps as `symgrad derive`, unproven: the test suite and the derive command prove them,
     # and generating the whole catalogue then takes seconds rather than half a minute.
-    return render_derivation(derive_named(name, verify=False), name)
+    return derivation_source(derive_named(name, verify=False), name)
 
 
-def render_derivation(derivation: Derivation, name: str) -> str:
-    """The NumPy module of a derivation: layered models lower through ``layers.py``, the others through ``lower.py``."""
-    if is_layered(derivation.model):
+def derivation_source(derivation: Derivation, name: str, regenerate: str | None = None) -> str:
+    """The NumPy module of any derived model (a catalogue entry or a user's), as text.
+
+    ``name`` is the model's name in error messages; ``regenerate`` replaces it in the module's
+    docstring where the docstring says how to regenerate the module (``--model-file net.toml``).
+    """
+    if is_layered(derivation.model):  # layers of units, matrix parameters: lowered to whole-array code
         plan, layout = lower_layers(derivation, name)
-        return render_template(NUMPY_TEMPLATE, layered_context(plan, layout, derivation))
-    return render_template(NUMPY_TEMPLATE, build_context(lower(derivation, name), derivation))
+        context = layered_context(plan, layout, derivation)
+    else:
+        context = build_context(lower(derivation, name), derivation)
+    if regenerate is not None:
+        context["name"] = regenerate
+    return render_template(NUMPY_TEMPLATE, context)
+
+
+def write_module(name: str, path: Path, source: str, check: bool = False, make_parents: bool = True) -> GeneratedFile:
+    """Write ``source`` to ``path`` unless it is already there; with ``check``, only say whether it is.
+
+    ``make_parents`` creates a missing output folder (symgrad's own ``generated/``); a file the
+    user names (``-o FILE``) must go into a folder that exists.
+    """
+    existing = path.read_bytes() if path.is_file() else None
+    new = source.encode("utf-8")
+    if check:
+        status = "missing" if existing is None else "current" if existing == new else "stale"
+    elif existing == new:
+        status = "unchanged"
+    else:
+        write_atomic(path, source, make_parents=make_parents)
+        status = "written"
+    return GeneratedFile(name, path, status)
 
 
 def generate(
@@ -103,17 +129,4 @@ def generate(
     """
     out_dir = Path(out_dir)
     sources = {name: generate_source(name) for name in _resolve(names)}
-    report = []
-    for name, source in sources.items():
-        path = out_dir / f"{module_name(name)}.py"
-        existing = path.read_bytes() if path.is_file() else None
-        new = source.encode("utf-8")
-        if check:
-            status = "missing" if existing is None else "current" if existing == new else "stale"
-        elif existing == new:
-            status = "unchanged"
-        else:
-            write_atomic(path, source, make_parents=True)
-            status = "written"
-        report.append(GeneratedFile(name, path, status))
-    return report
+    return [write_module(name, out_dir / f"{module_name(name)}.py", source, check) for name, source in sources.items()]

@@ -18,6 +18,8 @@ ALL_FORMATS = ("markdown", "tex")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(catalogue_names())}")
+    parser.add_argument("--model-file", metavar="FILE",
+                        help="derive the model defined in a TOML model file instead (docs/model-files.md)")
     parser.add_argument("--all", action="store_true", help="derive every model and variant into --out-dir")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: text; with -o, from the file suffix)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
@@ -56,6 +58,8 @@ def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> li
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model_file is not None:
+        return _run_model_file(args)
     if args.all:
         if args.model or _options(args) or args.output:
             raise UsageError("--all derives every model with its default options; give no MODEL, -o or option with it")
@@ -64,8 +68,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     if not args.model:
-        raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}) or use --all")
+        raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}), or use --all or --model-file FILE")
     text = render(derive_named(args.model, **_options(args)), _format_for(args))
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _run_model_file(args: argparse.Namespace) -> int:
+    """``--model-file FILE``: the file's model instead of a catalogue name; the catalogue options do not apply."""
+    from ..modelfile import derive_model_file
+
+    if args.model or args.all:
+        raise UsageError("--model-file names the model; give no MODEL or --all with it")
+    if _options(args):
+        raise UsageError("--loss and the activation options choose catalogue variants; a model file states its own")
+    text = render(derive_model_file(args.model_file), _format_for(args))
     if args.output:
         write_atomic(args.output, text)
     else:

@@ -1,0 +1,379 @@
+r"""Building a user-defined model: declare inputs, a label, parameters, nodes and a loss; get a :class:`Model`.
+
+The catalogue builds its models by hand from SymPy symbols; a user should not
+have to.  :class:`ModelBuilder` takes names and formulas (text read by the safe
+reader in ``expressions.py``, or SymPy expressions over the symbols it hands
+out), checks them as they come, and :meth:`ModelBuilder.build` returns the
+same kind of :class:`~symgrad.graph.Model` the catalogue makes, so that
+``derive``, ``render``, code generation and the checker work on it unchanged::
+
+    net = ModelBuilder("three-weight-chain")
+    net.input("x"); net.label("y", latex="y^*"); net.params("w1 w2 w3")
+    net.node("z1", "x * w1"); net.node("a1", "tanh(z1)"); …
+    net.loss("Loss", "quadratic(a3, y)")
+    model = net.build()
+
+Names are Python-style identifiers; each becomes a symbol whose name is its
+LaTeX (``w1`` → ``w_1``, or what ``latex=`` says), which is how the printers
+write it and how an answer key must write it.  Every problem is a
+:class:`ModelError` whose one line says where (``nodes.a1``, ``params``: the
+same keys a model file uses) and, for a formula, the column.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterable
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from .errors import UsageError
+from .expressions import FUNCTIONS, ExpressionError, Scope, parse
+from .graph import Model, Node, Notation
+
+#: How the built models write the sigmoid (as the network handout does: σ); each model gets its own copy.
+DEFAULT_FUNCTION_NAMES = {"sigmoid": r"\sigma"}
+DEFAULT_STEP_SIZE = "alpha"
+_MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_SUBSCRIPTED = re.compile(r"([A-Za-z]+)(\d+)")
+_DECLARED = re.compile(r"\s*([^\[\]]*?)\s*(?:\[([^\[\]]*)\])?\s*")
+
+
+class ModelError(UsageError):
+    """A model definition symgrad cannot use: ``key`` says where (``nodes.a1``), ``column`` where in a formula."""
+
+    def __init__(self, reason: str, key: str | None = None, column: int | None = None) -> None:
+        where = ", ".join(part for part in (key, f"column {column}" if column else None) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.key = key
+        self.column = column
+
+
+def default_latex(name: str) -> str:
+    """The handout's way to write a name: trailing digits become a subscript (``w1`` → ``w_1``)."""
+    match = _SUBSCRIPTED.fullmatch(name)
+    return f"{match.group(1)}_{match.group(2)}" if match else name
+
+
+def latex_symbol_name(latex: str, key: str) -> str:
+    """The symbol name for LaTeX ``latex``: what the answer-key reader makes of it, so that keys match.
+
+    ``w_{1}`` and ``w_1`` are one name; LaTeX that does not read as a single name is refused.
+    """
+    from .check.latex import LatexParseError, parse_expression  # the key reader's own idea of a name
+
+    if not isinstance(latex, str) or not latex.strip():
+        raise ModelError("a LaTeX name must be a non-empty string", key)
+    try:
+        parsed = parse_expression(latex)
+    except LatexParseError as error:
+        raise ModelError(f"{latex!r} is not a LaTeX name symgrad can read back ({error})", key) from None
+    if not isinstance(parsed, sp.Symbol):
+        hint = "write a name of several letters as \\mathrm{…}"
+        raise ModelError(f"{latex!r} reads as {parsed}, not as one name ({hint})", key)
+    return parsed.name
+
+
+def check_identifier(name: object, key: str, what: str) -> str:
+    """A declared name must be a plain identifier that cannot be mistaken for Python or for a library function."""
+    if not isinstance(name, str):
+        raise ModelError(f"the {what} name must be a string, not {type(name).__name__}", key)
+    if not name.isidentifier() or not name.isascii():
+        raise ModelError(f"{name!r} is not an identifier (letters, digits and '_', not starting with a digit)", key)
+    if name.startswith("_"):
+        raise ModelError(f"{name!r} starts with '_'; model names cannot look like Python internals", key)
+    if keyword.iskeyword(name):
+        raise ModelError(f"{name!r} is a Python keyword", key)
+    if name in FUNCTIONS:
+        raise ModelError(f"{name!r} is the name of a library function ({FUNCTIONS[name].kind})", key)
+    return name
+
+
+class ModelBuilder:
+    """Collects a model's declarations in forward order and builds the :class:`Model`.
+
+    Each method returns the SymPy quantity it declared, so a caller may also
+    write formulas as SymPy expressions: ``net.node("z1", x * w1)``.  Formulas
+    given as text keep their written order when printed.
+
+    Indexed layers: declare an index with its range (``net.index("j", "k")``:
+    j = 1…k), then indexed names such as ``"w[i, j]"`` or a node ``"h[j]"``; a
+    formula sums with ``sum(w[i, j] * x[i], i)`` and has ``softmax(z[j], l)``
+    and ``softmax_cross_entropy(p[j], y[j], l)`` over a class index l.
+    """
+
+    def __init__(self, name: str, description: str = "", *, step_size: str = DEFAULT_STEP_SIZE,
+                 step_size_latex: str | None = None, notation: Notation | None = None) -> None:
+        if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+            rule = "letters, digits, '-' and '_', starting with a letter"
+            raise ModelError(f"{name!r} is not a model name ({rule})", "name")
+        if not isinstance(description, str):
+            raise ModelError("the description must be a string", "description")
+        self.name = name
+        self.description = description or f"User-defined model {name}"
+        self.notation = notation or Notation(functions=dict(DEFAULT_FUNCTION_NAMES))
+        self._kinds: dict[str, str] = {}  # declared name → "input", "label", "parameter", "node", "loss", "index", …
+        self._bases: dict[str, sp.Basic] = {}  # declared name → its Symbol, or IndexedBase for an indexed name
+        self._ranks: dict[str, int] = {}  # indexed name → number of indices
+        self._owners: dict[sp.Basic, str] = {}  # Symbol / IndexedBase → declared name
+        self._written: dict[str, str] = {}  # printed name → declared name (two names may not print alike)
+        self._indices: dict[str, tuple[sp.Symbol, int, sp.Expr]] = {}  # index name → (symbol, low, high)
+        self._inputs: list[sp.Expr] = []
+        self._params: list[sp.Expr] = []
+        self._label: sp.Expr | None = None
+        self._nodes: list[tuple[str, Node]] = []
+        self._loss: Node | None = None
+        self._step_size = self._declare(step_size, "step size", "step_size", step_size_latex)
+
+    # ---- declarations ----------------------------------------------------
+    def index(self, name: str, size: str | int, start: int = 1) -> sp.Symbol:
+        """Declare an index running from ``start`` to ``size`` (a size name such as ``"k"``, or a number).
+
+        The derivation is done once for the symbolic size; sizes are shared by name (j and l may both run to C).
+        """
+        key = f"indices.{name}" if isinstance(name, str) else "indices"
+        check_identifier(name, key, "index")
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise ModelError(f"an index starts at a whole number ≥ 0, not {start!r}", key)
+        if isinstance(size, bool) or not isinstance(size, (int, str)):
+            raise ModelError(f"a size is a name such as \"k\" or a whole number, not {size!r}", key)
+        if isinstance(size, int):
+            if size < start:
+                raise ModelError(f"the range {start}…{size} is empty", key)
+            high: sp.Expr | int = size
+        elif size in self._kinds and self._kinds[size] == "size":
+            high = self._bases[size]
+        else:
+            check_identifier(size, key, "size")
+            high = self._declare(size, "size", key, None, integer=True, positive=True)
+        assumptions = {"positive": True} if start >= 1 else {"nonnegative": True}
+        symbol = self._declare(name, "index", key, None, integer=True, **assumptions)
+        self._indices[name] = (symbol, start, high)
+        return symbol
+
+    def input(self, name: str, latex: str | None = None) -> sp.Expr:
+        """Declare an input (a feature of one sample; ``"x[i]"`` for a vector of features)."""
+        quantity = self._declare(name, "input", "inputs", latex)
+        self._inputs.append(quantity)
+        return quantity
+
+    def inputs(self, names: str | Iterable[str]) -> tuple[sp.Expr, ...]:
+        """Declare several inputs: ``"x1 x2"`` or a list of names."""
+        return tuple(self.input(name) for name in _names(names, "inputs"))
+
+    def label(self, name: str, latex: str | None = None) -> sp.Expr:
+        """Declare the label (the target y; ``"y[j]"`` for a one-hot label); only the loss may use it."""
+        if self._label is not None:
+            raise ModelError(f"the label is already {self._name_of(self._label)!r}; a model has one label", "label")
+        self._label = self._declare(name, "label", "label", latex)
+        return self._label
+
+    def param(self, name: str, latex: str | None = None) -> sp.Expr:
+        """Declare a trainable parameter (``"w[i, j]"`` for a matrix); derivations and updates follow this order."""
+        quantity = self._declare(name, "parameter", "params", latex)
+        self._params.append(quantity)
+        return quantity
+
+    def params(self, names: str | Iterable[str]) -> tuple[sp.Expr, ...]:
+        """Declare several parameters: ``"w1 w2 w3"``, ``"w[i, j] b[j]"`` or a list of names."""
+        return tuple(self.param(name) for name in _names(names, "params"))
+
+    def node(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Expr:
+        """A forward node ``name = formula`` over inputs, parameters and earlier nodes (``"h[j]"``: a layer)."""
+        key = f"nodes.{name}" if isinstance(name, str) else "nodes"
+        if self._loss is not None:
+            raise ModelError("a node cannot come after the loss; the loss is the last node", key)
+        base, indices = self._split(name, key)
+        expr = self._formula(formula, key, for_loss=False)
+        self._check_free_indices(expr, indices, key)
+        quantity = self._declare(name, "node", key, latex)
+        self._nodes.append((base, Node(quantity, expr, _softmax_rewrites(quantity, expr))))
+        return quantity
+
+    def loss(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Symbol:
+        """Declare the loss, the last node: it may use the label, and must depend on every parameter."""
+        if self._loss is not None:
+            raise ModelError(f"the loss is already {self._loss.symbol}; a model has one loss", "loss")
+        check_identifier(name, "loss.name", "loss")
+        expr = self._formula(formula, "loss.formula", for_loss=True)
+        self._check_free_indices(expr, [], "loss.formula")
+        symbol = self._declare(name, "loss", "loss.name", latex)
+        self._loss = Node(symbol, expr)
+        return symbol
+
+    # ---- the model -------------------------------------------------------
+    def build(self) -> Model:
+        """The :class:`Model`; refuses a graph with a parameter, input or node that the loss never reaches."""
+        if not self._inputs:
+            raise ModelError("declare at least one input", "inputs")
+        if self._label is None:
+            raise ModelError("declare the label", "label")
+        if not self._params:
+            raise ModelError("declare at least one parameter", "params")
+        if self._loss is None:
+            raise ModelError("declare the loss", "loss")
+        reaches = self._dependencies()
+        used = reaches[self._loss.symbol]
+        for name, _ in self._nodes:  # first: a dangling node explains the parameters it leaves unused
+            if name not in used:
+                raise ModelError("the loss never uses this node", f"nodes.{name}")
+        for param in self._params:
+            if self._name_of(param) not in used:
+                raise ModelError(f"the loss does not depend on the parameter {self._name_of(param)!r}", "loss.formula")
+        if self._name_of(self._label) not in used:
+            raise ModelError(f"the loss does not use the label {self._name_of(self._label)!r}", "loss.formula")
+        for quantity in self._inputs:
+            if self._name_of(quantity) not in used:
+                raise ModelError(f"the loss never uses the input {self._name_of(quantity)!r}", "inputs")
+        return Model(
+            name=self.name,
+            description=self.description,
+            inputs=tuple(self._inputs),
+            label=self._label,
+            params=tuple(self._params),
+            nodes=(*(node for _, node in self._nodes), self._loss),
+            step_size=self._step_size,
+            notation=self.notation,
+            index_ranges={symbol: (low, high) for symbol, low, high in self._indices.values()},
+            assumptions=_one_hot(self._label, self._loss.value),
+        )
+
+    # ---- helpers ---------------------------------------------------------
+    def _split(self, declared: str, key: str) -> tuple[str, list[sp.Symbol]]:
+        """``"w[i, j]"`` → ``("w", [i, j])``; every index must already be declared."""
+        if not isinstance(declared, str):
+            raise ModelError(f"a name must be a string, not {type(declared).__name__}", key)
+        match = _DECLARED.fullmatch(declared)
+        if not match:
+            raise ModelError(f"{declared!r} is not a name or an indexed name such as w[i, j]", key)
+        base, subscript = match.group(1), match.group(2)
+        if subscript is None:
+            return base, []
+        indices = []
+        for index in (part.strip() for part in subscript.split(",")):
+            if index not in self._indices:
+                known = ", ".join(self._indices) or "none is declared"
+                raise ModelError(f"{declared!r} uses {index!r}, which is not a declared index ({known})", key)
+            indices.append(self._indices[index][0])
+        if len(set(indices)) != len(indices):
+            raise ModelError(f"{declared!r} repeats an index", key)
+        return base, indices
+
+    def _declare(self, declared: str, kind: str, key: str, latex: str | None, **assumptions: bool) -> sp.Expr:
+        name, indices = self._split(declared, key)
+        check_identifier(name, key, kind)
+        if name in self._kinds:
+            raise ModelError(f"{name!r} is already declared as the {self._kinds[name]} {name!r}", key)
+        written = latex_symbol_name(latex, f"latex.{name}") if latex is not None else default_latex(name)
+        if written in self._written:
+            other = self._written[written]
+            raise ModelError(f"{name!r} would be written {written!r}, like the {self._kinds[other]} {other!r}", key)
+        base = sp.IndexedBase(written) if indices else sp.Symbol(written, **assumptions)
+        self._kinds[name], self._bases[name], self._written[written], self._owners[base] = kind, base, name, name
+        if indices:
+            self._ranks[name] = len(indices)
+            return base[tuple(indices)]
+        return base
+
+    def _name_of(self, quantity: sp.Expr) -> str:
+        return self._owners[quantity.base if isinstance(quantity, sp.Indexed) else quantity]
+
+    def _formula(self, formula: str | sp.Expr, key: str, for_loss: bool) -> sp.Expr:
+        formula_kinds = ("input", "parameter", "node")
+        available = {name: self._bases[name] for name, kind in self._kinds.items() if kind in formula_kinds}
+        unavailable = {}
+        if self._label is not None:
+            label = self._name_of(self._label)
+            if for_loss:
+                available[label] = self._bases[label]
+            else:
+                unavailable[label] = "is the label; only the loss may use it"
+        unavailable[self._name_of(self._step_size)] = "is the step size; it belongs to the update, not to the model"
+        for name, kind in self._kinds.items():
+            if kind == "size":
+                unavailable[name] = "is a size; it bounds an index and is not a value"
+        if isinstance(formula, str):
+            ranks = {n: r for n, r in self._ranks.items() if n in available}
+            scope = Scope(available, unavailable, ranks, self._indices)
+            try:
+                return parse(formula, scope)
+            except ExpressionError as error:
+                raise ModelError(error.reason, key, error.column) from None
+        if isinstance(formula, bool) or not isinstance(formula, (int, float, sp.Expr)):
+            raise ModelError(f"a formula is text or a SymPy expression, not {type(formula).__name__}", key)
+        if isinstance(formula, (int, float)):
+            return sp.Integer(formula) if isinstance(formula, int) else sp.Float(formula)
+        self._check_sympy_names(formula, available, unavailable, key)
+        return formula
+
+    def _check_sympy_names(self, expr: sp.Expr, available: dict, unavailable: dict, key: str) -> None:
+        known = set(available.values()) | {symbol for symbol, _, _ in self._indices.values()}
+        known |= {base for name, base in self._bases.items() if self._kinds[name] == "size"}
+        for item in sorted(expr.free_symbols, key=str):
+            base = item.base if isinstance(item, sp.Indexed) else item
+            if base in known:
+                continue
+            declared = self._owners.get(base)
+            if declared in unavailable:
+                raise ModelError(f"'{declared}' {unavailable[declared]}", key)
+            raise ModelError(f"uses {base}, which is not a declared input, parameter or earlier node", key)
+
+    def _check_free_indices(self, expr: sp.Expr, allowed: list[sp.Symbol], key: str) -> None:
+        """An index left free in a formula must be one of the node's own (h[j] = σ(z[j])); others need a sum."""
+        indices = {symbol for symbol, _, _ in self._indices.values()}
+        for index in sorted((expr.free_symbols & indices) - set(allowed), key=str):
+            raise ModelError(f"the index {index} is free in this formula: sum over it with sum(…, {index})"
+                             f"{' or make this a layer node' if key.startswith('nodes.') else ''}", key)
+
+    def _dependencies(self) -> dict[sp.Expr, set[str]]:
+        """Each node (by symbol) and its name → every declared name it depends on, directly or through earlier nodes."""
+        reaches: dict = {}
+        for name, node in [*self._nodes, (None, self._loss)]:
+            direct = {self._owners[s] for s in node.expr.free_symbols if s in self._owners}
+            direct |= {self._owners[a.base] for a in node.expr.atoms(sp.Indexed) if a.base in self._owners}
+            for application in node.expr.atoms(AppliedUndef):  # an abstract g(z) depends on z
+                direct |= {self._owners[s] for s in application.free_symbols if s in self._owners}
+            closure = set(direct)
+            for used in direct:
+                closure |= reaches.get(used, set())
+            reaches[name if name is not None else node.symbol] = closure
+        return reaches
+
+
+def _softmax_rewrites(unit: sp.Expr, expr: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+    """A softmax node p_j = e^{z_j}/Σ_l e^{z_l} also writes e^{z_j} as p_j Σ_l e^{z_l}, so that its derivatives
+    come out in forward-pass values, p_j(δ_jl - p_l), as the catalogue's softmax nodes do."""
+    numerator, denominator = expr.as_numer_denom()
+    if (isinstance(unit, sp.Indexed) and isinstance(numerator, sp.exp) and isinstance(numerator.args[0], sp.Indexed)
+            and isinstance(denominator, sp.Sum) and isinstance(denominator.function, sp.exp)):
+        return ((numerator, unit * denominator),)
+    return ()
+
+
+def _one_hot(label: sp.Expr, loss: sp.Expr) -> dict[sp.Expr, sp.Expr]:
+    """An indexed label inside a cross-entropy sum Σ_l y_l ln p_l is one-hot, so it sums to 1 over the classes.
+
+    softmax_cross_entropy(p[j], y[j], l) states that its label is one-hot; the derivation may use it.
+    """
+    if not isinstance(label, sp.Indexed):
+        return {}
+    facts = {}
+    for total in loss.atoms(sp.Sum):
+        if len(total.limits) != 1 or not total.function.has(sp.log):
+            continue
+        index, low, high = total.limits[0]
+        if label.base[index] in total.function.atoms(sp.Indexed):
+            facts[sp.Sum(label.base[index], (index, low, high))] = sp.S.One
+    return facts
+
+
+def _names(names: str | Iterable[str], key: str) -> list[str]:
+    if isinstance(names, str):  # "w1 w2", "w1, w2" or "w[i, j] b[j]"
+        return re.findall(r"[^\s,\[\]]+(?:\s*\[[^\]]*\])?", names)
+    try:
+        return list(names)
+    except TypeError:
+        raise ModelError(f"expected names as text or a list, not {type(names).__name__}", key) from None

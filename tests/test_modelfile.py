@@ -1,0 +1,382 @@
+"""Model files end to end: the example derives (right gradients), generates (a module whose gradient is
+the finite difference of its loss) and checks (its key passes, planted mistakes are caught); every bad
+file is one line naming the file, the key and the column, exit 2, no traceback and no output file."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symgrad.build import ModelBuilder
+from symgrad.check.checker import Checker
+from symgrad.cli import main
+from symgrad.modelfile import ModelFileError, derive_model_file, load_model_file, parse_model_file
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "docs" / "examples" / "three-weight-chain.toml"
+KEY = REPO / "docs" / "examples" / "three-weight-chain-key.md"
+
+
+@pytest.fixture(scope="module")
+def example():
+    return derive_model_file(EXAMPLE)
+
+
+def test_the_example_file_is_the_model_the_builder_makes():
+    net = ModelBuilder("three-weight-chain", load_model_file(EXAMPLE).description)
+    net.input("x")
+    net.label("y", latex="y^*")
+    net.params("w1 w2 w3")
+    for name, formula in [("z1", "x * w1"), ("a1", "tanh(z1)"), ("z2", "a1 * w2"), ("a2", "softplus(z2)"),
+                          ("z3", "a2 * w3")]:
+        net.node(name, formula)
+    net.loss("Loss", "quadratic(z3, y)")
+    assert load_model_file(EXAMPLE) == net.build()
+
+
+def test_the_example_derivation_agrees_with_finite_differences(example, gradient_pairs):
+    pairs = gradient_pairs(example, seed=5, points=4)
+    assert [p for p, _, _ in pairs[:3]] == ["w_1", "w_2", "w_3"]
+    for param, symbolic, numeric in pairs:
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), param
+
+
+def _load_module(path: Path):
+    spec = importlib.util.spec_from_file_location(f"user_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_generates_a_module_whose_gradient_is_its_loss_slope(tmp_path, capsys):
+    assert main(["generate", "--model-file", str(EXAMPLE), "--out", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'three_weight_chain.py'}" in capsys.readouterr().out
+    module = _load_module(tmp_path / "three_weight_chain.py")
+    assert module.PARAMS == {"w1": (), "w2": (), "w3": ()}
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        x, y = rng.normal(size=20), rng.normal(size=20)
+        params = {key: rng.normal() for key in module.PARAMS}
+        gradient = module.gradient(params, x, y)
+        for key in params:
+            up, down = dict(params), dict(params)
+            up[key] += 1e-6
+            down[key] -= 1e-6
+            slope = (module.loss(up, x, y) - module.loss(down, x, y)) / 2e-6
+            assert gradient[key] == pytest.approx(slope, rel=1e-5, abs=1e-9), key
+    assert "symgrad generate --model-file" in (tmp_path / "three_weight_chain.py").read_text()
+
+
+def test_generate_to_one_file_and_check_it(tmp_path, capsys):
+    target = tmp_path / "net.py"
+    assert main(["generate", "--model-file", str(EXAMPLE), "-o", str(target)]) == 0
+    assert main(["generate", "--model-file", str(EXAMPLE), "-o", str(target), "--check"]) == 0
+    target.write_text(target.read_text() + "# edited\n")
+    assert main(["generate", "--model-file", str(EXAMPLE), "-o", str(target), "--check"]) == 1
+    assert f"stale: {target}" in capsys.readouterr().out
+
+
+def test_derive_model_file_on_the_command_line(tmp_path, capsys):
+    assert main(["derive", "--model-file", str(EXAMPLE), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["model"] == "three-weight-chain"
+    assert [r["name"] for r in document["results"]][:3] == ["dLoss/dw_1", "dLoss/dw_2", "dLoss/dw_3"]
+    target = tmp_path / "net.md"
+    assert main(["derive", "--model-file", str(EXAMPLE), "-o", str(target)]) == 0
+    text = target.read_text()
+    assert f"`symgrad derive --model-file {EXAMPLE}`" in text
+    assert r"\left(z_{3} - y^{*}\right) w_{3} \sigma(z_{2}) w_{2} \left(1 - a_{1}^{2}\right) x" in text
+
+
+def test_the_example_key_passes(example):
+    verdicts = Checker.for_derivation(example).check_text(KEY.read_text())
+    assert len(verdicts) >= 15
+    not_correct = [(v.line, v.latex, v.reason) for v in verdicts if v.verdict != "correct"]
+    assert not not_correct
+    assert main(["check", "--model-file", str(EXAMPLE), str(KEY)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("correct", "planted", "reason"),
+    [
+        (r"w_2 \leftarrow w_2 - \alpha", r"w_2 \leftarrow w_2 + \alpha", "wrong direction"),
+        (r"&= (z_3 - y^*)\, a_2", r"&= (y^* - z_3)\, a_2", "sign"),
+        (r"\frac{\partial a_1}{\partial z_1} &= 1 - a_1^2", r"\frac{\partial a_1}{\partial z_1} &= a_1(1 - a_1)", ""),
+    ],
+)
+def test_planted_mistakes_are_flagged(example, correct, planted, reason, tmp_path, capsys):
+    text = KEY.read_text()
+    assert correct in text
+    wrong_key = text.replace(correct, planted, 1)
+    line = text[: text.index(correct)].count("\n") + 1
+    verdicts = Checker.for_derivation(example).check_text(wrong_key)
+    wrong = [v for v in verdicts if v.verdict == "wrong"]
+    assert [v.line for v in wrong] == [line]
+    assert reason in wrong[0].reason
+    path = tmp_path / "wrong.md"
+    path.write_text(wrong_key)
+    assert main(["check", "--model-file", str(EXAMPLE), str(path)]) == 1
+    assert "1 wrong" in capsys.readouterr().out
+
+
+GOOD = EXAMPLE.read_text()
+
+
+def _edit(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_edit('a1 = "tanh(z1)"', '''a1 = "tanh(z1) * __import__('os').system('echo hi')"'''),
+         "nodes.a1, column 12: '__import__' is not allowed"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "tanh(os)"'), "nodes.a1, column 6: unknown name 'os'"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "z1.__class__"'), "nodes.a1, column 3: attribute access"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "(lambda: z1)()"'), "nodes.a1, column 2: 'lambda' is a Python keyword"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "swish(z1)"'), "nodes.a1, column 1: unknown function 'swish'"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "tanh(z2)"'), "nodes.a1, column 6: unknown name 'z2'"),
+        (_edit('a1 = "tanh(z1)"', 'a1 = "tanh(z1 * y)"'), "nodes.a1, column 11: 'y' is the label"),
+        (_edit('a1 = "tanh(z1)"', "a1 = 3"), "nodes.a1: expected a string, found an integer"),
+        (_edit('formula = "quadratic(z3, y)"', 'formula = "quadratic(z3 y)"'),
+         "loss.formula, column 14: expected ')' to close the call of quadratic"),
+        (_edit('formula = "quadratic(z3, y)"', 'formula = "quadratic(a2, y)"'),
+         "nodes.z3: the loss never uses this node"),
+        (_edit('z3 = "a2 * w3"', 'z3 = "a2 * w2"'), "loss.formula: the loss does not depend on the parameter 'w3'"),
+        (_edit('label = "y"', 'label = "y y"'), "label: 'y y' is not an identifier"),
+        (_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", "w2"]'), "params: 'w2' is already declared"),
+        (_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", 3]'), "params: item 3 is an integer"),
+        (_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", "__init__"]'),
+         "params: '__init__' starts with '_'"),
+        (_edit('label = "y"', 'lable = "y"'), "unknown key 'lable'; did you mean label?"),
+        (_edit('name = "Loss"', 'nam = "Loss"'), "unknown key loss.'nam'"),
+        (_edit('label = "y"\n', ""), "missing key label"),
+        (_edit('y = "y^*"', r'y = "\\hat{y}"'), r"latex.y: '\\hat{y}' is not a LaTeX name"),
+        (_edit('y = "y^*"', 'q = "q"'), "latex.q: 'q' is not a declared name"),
+        (_edit('name = "three-weight-chain"', 'name = "three weight chain"'),
+         "name: 'three weight chain' is not a model"),
+        (_edit("[nodes]", "nodes = 3\n[other]"), "unknown key 'other'"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1"\nz1 = "x"'), "not valid TOML"),
+        ('name = "x\n', "not valid TOML"),
+        ("", "missing key name"),
+    ],
+)
+def test_bad_model_files_are_one_line_errors(text, message, tmp_path, capsys):
+    path = tmp_path / "net.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    for command in (["derive", "--model-file", str(path), "-o", str(tmp_path / "d.md")],
+                    ["generate", "--model-file", str(path), "--out", str(out)],
+                    ["check", "--model-file", str(path), str(KEY)]):
+        assert main(command) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"symgrad: error: {path}: "), error
+        assert message in error, error
+        assert error.count("\n") == 1
+    assert not (tmp_path / "d.md").exists() and not out.exists()
+
+
+def test_python_in_a_model_file_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.toml"
+    path.write_text(_edit('a1 = "tanh(z1)"', f'''a1 = "__import__('os').system('touch {marker}')"'''))
+    completed = subprocess.run([sys.executable, "-m", "symgrad", "derive", "--model-file", str(path)],
+                               capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert re.fullmatch(r"symgrad: error: .*evil\.toml: nodes\.a1, column 1: '__import__' is not allowed: .*\n",
+                        completed.stderr)
+    assert not marker.exists()
+
+
+def test_unreadable_files(tmp_path, capsys):
+    assert main(["derive", "--model-file", str(tmp_path / "missing.toml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["derive", "--model-file", str(tmp_path)]) == 2  # a folder
+    assert "cannot read" in capsys.readouterr().err
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00name")
+    assert main(["derive", "--model-file", str(binary)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["derive", "two-weight-chain", "--model-file", "x.toml"], "give no MODEL or --all"),
+        (["derive", "--all", "--model-file", "x.toml"], "give no MODEL or --all"),
+        (["derive", "--model-file", "x.toml", "--loss", "quadratic"], "a model file states its own"),
+        (["generate", "two-weight-chain", "--model-file", "x.toml"], "give no MODEL with it"),
+        (["generate", "-o", "x.py"], "-o FILE is for one model from --model-file"),
+        (["check", "key.md", "--model", "two-weight-chain", "--model-file", "x.toml"], "give no --model"),
+    ],
+)
+def test_model_file_excludes_a_catalogue_model(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_parse_model_file_names_its_source():
+    with pytest.raises(ModelFileError, match=r"^mine\.toml: missing key name$"):
+        parse_model_file("", "mine.toml")
+
+
+def test_the_documented_example_is_valid():
+    """Every TOML block in docs/model-files.md is a model file symgrad accepts (or is marked as a fragment)."""
+    page = (REPO / "docs" / "model-files.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", page, flags=re.S)
+    complete = [b for b in blocks if b.lstrip().startswith("name =")]
+    assert complete, "docs/model-files.md shows no complete model file"
+    for block in complete:
+        model = parse_model_file(block, "docs/model-files.md")
+        assert model.params
+    assert EXAMPLE.read_text().split("\nname =", 1)[1] in page  # the page shows the example file itself
+
+
+def test_the_readme_example_runs(capsys):
+    """The README's ten-line Python example builds, derives and renders as it says."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Your own model", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    assert len([line for line in code.splitlines() if line.strip()]) <= 12
+    exec(compile(code, "README.md", "exec"), {})  # our own documentation, not user input
+    out = capsys.readouterr().out
+    assert r"\frac{\partial Loss}{\partial w_{3}}" in out
+
+
+@pytest.mark.parametrize("name", ["mlp", "softmax-regression"])
+def test_indexed_example_files_are_the_catalogue_graphs(name):
+    import dataclasses
+
+    from symgrad import models
+
+    model = load_model_file(REPO / "docs" / "examples" / f"{name}.toml")
+    reference = getattr(models, name.replace("-", "_"))()
+    assert model == dataclasses.replace(reference, notation=model.notation)
+
+
+def test_the_mlp_file_derives_and_its_gradients_are_right(indexed_gradient_pairs, capsys, tmp_path):
+    path = REPO / "docs" / "examples" / "mlp.toml"
+    assert main(["derive", "--model-file", str(path), "--format", "text"]) == 0
+    text = capsys.readouterr().out
+    assert "= w_ij - η·(p - y)·v_j·h_j·(1 - h_j)·x_i" in text
+    for unit, symbolic, numeric in indexed_gradient_pairs(derive_model_file(path), {"m": 3, "k": 2}, seed=4):
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
+    status = main(["generate", "--model-file", str(path), "--out", str(tmp_path)])
+    if status == 2:  # the NumPy backend does not batch matrix parameters yet: a clear refusal, no file
+        assert capsys.readouterr().err.startswith("symgrad: error: cannot generate mlp: ")
+        assert not any(tmp_path.iterdir())
+    else:
+        assert status == 0 and (tmp_path / "mlp.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('i = "m"', 'i = "m m"', "indices.i: 'm m' is not an identifier"),
+        ('i = "m"', "i = true", "indices.i: expected a size"),
+        ('i = "m"', 'i = [1, "m", 3]', "indices.i: expected [start, size]"),
+        ('"h[j]" = "sigmoid(z[j])"', '"h[j]" = "sigmoid(z[q])"', "nodes.h[j], column 11: 'q' is not a declared index"),
+        ('u = "sum(v[j] * h[j], j) + c"', 'u = "v[j] * h[j] + c"', "nodes.u: the index j is free"),
+        ('params = ["v[j]", "c", "w[i, j]", "b[j]"]', 'params = ["v[j]", "c", "w[i, q]", "b[j]"]',
+         "params: 'w[i, q]' uses 'q', which is not a declared index"),
+    ],
+)
+def test_indexed_file_errors(old, new, message, tmp_path, capsys):
+    text = (REPO / "docs" / "examples" / "mlp.toml").read_text()
+    assert old in text
+    path = tmp_path / "net.toml"
+    path.write_text(text.replace(old, new, 1))
+    assert main(["derive", "--model-file", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"symgrad: error: {path}: ") and message in error, error
+
+
+CHAIN = """name = "chain"
+inputs = ["x"]
+label = "y"
+params = ["w1", "w2"]
+[nodes]
+z1 = "x * w1"
+a1 = "{0}(z1)"
+z2 = "a1 * w2"
+a2 = "{1}(z2)"
+[loss]
+formula = "{2}(a2, y)"
+"""
+
+
+@pytest.mark.parametrize(
+    ("hidden", "output", "loss"),
+    [("relu", "identity", "quadratic"), ("identity", "sigmoid", "cross_entropy"), ("tanh", "relu", "quadratic")],
+)
+def test_every_activation_derives_generates_and_checks(hidden, output, loss, tmp_path):
+    """The derivation, rendered, is a key the checker finds nothing wrong in; the module's gradient is its slope."""
+    from symgrad.codegen.pipeline import derivation_source
+    from symgrad.render import render
+
+    text = CHAIN.format(hidden, output, loss)
+    derivation = derive_model_file(_write(tmp_path / "chain.toml", text))
+    verdicts = Checker.for_derivation(derivation).check_text(render(derivation, "markdown"))
+    wrong = [(v.latex, v.reason) for v in verdicts if v.verdict == "wrong"]
+    assert not wrong
+    assert sum(v.verdict == "correct" for v in verdicts) >= 15
+    module = _load_module(_write(tmp_path / "chain.py", derivation_source(derivation, "chain")))
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=30)
+    y = rng.integers(0, 2, size=30).astype(float) if loss == "cross_entropy" else rng.normal(size=30)
+    params = {"w1": 0.7, "w2": -1.3}
+    gradient = module.gradient(params, x, y)
+    for key in params:
+        up, down = dict(params), dict(params)
+        up[key] += 1e-6
+        down[key] -= 1e-6
+        slope = (module.loss(up, x, y) - module.loss(down, x, y)) / 2e-6
+        assert gradient[key] == pytest.approx(slope, rel=1e-5, abs=1e-8), key
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("activation", ["relu", "identity"])
+def test_catalogue_relu_and_identity_derivations_check_clean(activation, derived):
+    """The two checker fixes this work needed (relu evaluated as max(0, z); ∂z₂/∂z₂ of an identity node is 1)
+    hold for the catalogue's chain too: its own derivation, as a key, has nothing wrong."""
+    from symgrad.render import render
+
+    derivation = derived("two-weight-chain", activation=activation)
+    checker = Checker("two-weight-chain", {"activation": activation})
+    verdicts = checker.check_text(render(derivation, "markdown"))
+    assert not [(v.latex, v.reason) for v in verdicts if v.verdict == "wrong"]
+    assert sum(v.verdict == "correct" for v in verdicts) >= 18
+
+
+def test_a_model_file_cannot_overwrite_a_catalogue_module(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path / "chain.toml", CHAIN.format("sigmoid", "sigmoid", "quadratic").replace(
+        'name = "chain"', 'name = "two-weight-chain"'))
+    assert main(["generate", "--model-file", str(path)]) == 2
+    assert "is a catalogue model's name" in capsys.readouterr().err
+    assert not (tmp_path / "generated").exists()
+    assert main(["generate", "--model-file", str(path), "--out", "mine"]) == 0
+    assert (tmp_path / "mine" / "two_weight_chain.py").is_file()
+
+
+def test_the_softmax_file_derives_as_the_catalogue_model_does(indexed_gradient_pairs, derived):
+    derivation = derive_model_file(REPO / "docs" / "examples" / "softmax-regression.toml")
+    catalogue = derived("softmax-regression")
+    assert [(r.name, r.value) for r in derivation.results] == [(r.name, r.value) for r in catalogue.results]
+    pairs = indexed_gradient_pairs(derivation, {"m": 2, "C": 3}, seed=2)
+    assert len(pairs) == 2 * (6 + 3)
+    for unit, symbolic, numeric in pairs:
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
