@@ -18,8 +18,16 @@ from .graph import Model, Partial, Path, canonical_sums, drop_index_range
 
 
 def derive(model: Model, verify: bool = True) -> Derivation:
-    """Every step from the forward pass to the update rule, each proven by SymPy (unless ``verify`` is False)."""
-    return _GraphDerivation(model, verify).run()
+    """Every step from the forward pass to the update rule, each proven by SymPy (unless ``verify`` is False).
+
+    Layer sizes given as numbers are derived as symbols and put back at the end (see ``sizes.py``),
+    so that the work never grows with them.
+    """
+    from .sizes import with_numbers, with_symbolic_sizes  # sizes.py builds on this module's Derivation
+
+    general, numbers = with_symbolic_sizes(model)
+    derivation = _GraphDerivation(general, verify).run()
+    return with_numbers(derivation, model, numbers) if numbers else derivation
 
 
 class _GraphDerivation:

@@ -18,6 +18,7 @@ import sympy as sp
 from symgrad.derivation import Equation
 from symgrad.forms import product
 from symgrad.graph import Partial
+from symgrad.derive import derive
 from symgrad.models import derive_named, lookup
 from symgrad.prove import are_equal
 
@@ -157,3 +158,32 @@ def test_the_softmax_jacobian_is_shown_and_proven(layered):
 def test_the_reason_for_the_sum_is_explained(layered):
     text = " ".join(str(part) for step in layered["softmax-regression"].steps for part in step.explanation)
     assert "depends on" in text and "single path" in text
+
+
+# ---- a numeric layer size is derived as a symbol: nothing grows with it -------------------------------
+
+def _with_hidden_units(model, units: int):
+    from dataclasses import replace
+
+    from symgrad.graph import Node
+
+    def fix(e):
+        return e.replace(lambda s: isinstance(s, sp.Sum),
+                         lambda s: sp.Sum(s.function, *[(n, lo, sp.Integer(units) if hi == k else hi) for n, lo, hi in s.limits]))
+
+    nodes = tuple(Node(n.symbol, fix(n.expr), tuple((fix(a), fix(b_)) for a, b_ in n.rewrites)) for n in model.nodes)
+    ranges = {n: (lo, sp.Integer(units) if hi == k else hi) for n, (lo, hi) in model.index_ranges.items()}
+    return replace(model, nodes=nodes, index_ranges=ranges)
+
+
+@pytest.mark.parametrize("units", [1, 1024])
+def test_a_numeric_hidden_size_gives_the_general_derivation_with_the_number(layered, units):
+    entry, options = lookup("mlp-shared-bias")
+    fixed = _with_hidden_units(entry.build(**options), units)
+    derivation = derive(fixed, verify=False)
+    general = layered["mlp-shared-bias"]
+    assert derivation.model is fixed
+    for mine, theirs in zip(derivation.results, general.results, strict=True):
+        assert mine.value == theirs.value.xreplace({k: units}), (mine.name, mine.value)
+    assert not any(r.value.has(sp.KroneckerDelta) for r in derivation.results)
+    assert any(isinstance(s, sp.Sum) and s.limits[0][2] == units for r in derivation.results for s in r.value.atoms(sp.Sum))
