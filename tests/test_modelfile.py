@@ -71,7 +71,9 @@ def test_the_example_generates_a_module_whose_gradient_is_its_loss_slope(tmp_pat
             down[key] -= 1e-6
             slope = (module.loss(up, x, y) - module.loss(down, x, y)) / 2e-6
             assert gradient[key] == pytest.approx(slope, rel=1e-5, abs=1e-9), key
-    assert "symgrad generate --model-file" in (tmp_path / "three_weight_chain.py").read_text()
+    header = (tmp_path / "three_weight_chain.py").read_text()
+    assert "of the model three-weight-chain." in header and "symgrad generate --model-file" in header
+    assert "regenerates every model" not in header  # that is the catalogue's command, not this file's
 
 
 def test_generate_to_one_file_and_check_it(tmp_path, capsys):

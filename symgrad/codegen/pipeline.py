@@ -97,8 +97,7 @@ def derivation_source(derivation: Derivation, name: str, regenerate: str | None 
         context = layered_context(plan, layout, derivation)
     else:
         context = build_context(lower(derivation, name), derivation)
-    if regenerate is not None:
-        context["name"] = regenerate
+    context["regenerate"] = regenerate if regenerate is not None else name
     return render_template(NUMPY_TEMPLATE, context)
 
 
