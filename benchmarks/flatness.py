@@ -42,9 +42,13 @@ def with_sizes(model: Model, sizes: dict[str, int]) -> Model:
     """``model`` with the named size symbols (``{"k": 64}``) replaced by integers everywhere they occur."""
     symbols = {s: sp.Integer(sizes[s.name]) for _, (_, high) in model.index_ranges.items()
                for s in high.free_symbols if s.name in sizes}
-    nodes = tuple(Node(n.symbol, n.expr.xreplace(symbols)) for n in model.nodes)
+    nodes = tuple(
+        Node(n.symbol, n.expr.xreplace(symbols), tuple((p.xreplace(symbols), v.xreplace(symbols)) for p, v in n.rewrites))
+        for n in model.nodes
+    )
     ranges = {i: (low, high.xreplace(symbols)) for i, (low, high) in model.index_ranges.items()}
-    return dataclasses.replace(model, nodes=nodes, index_ranges=ranges)
+    assumptions = {fact.xreplace(symbols): value for fact, value in model.assumptions.items()}
+    return dataclasses.replace(model, nodes=nodes, index_ranges=ranges, assumptions=assumptions)
 
 
 def code_only(source: str) -> str:
