@@ -205,6 +205,8 @@ def test_check_errors(capsys, tmp_path):
 
 def test_without_matplotlib_a_picture_is_a_one_line_error(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    for loaded in [name for name in sys.modules if name.startswith("matplotlib.")]:  # and so does every submodule,
+        monkeypatch.setitem(sys.modules, loaded, None)  # even when an earlier test imported it
     monkeypatch.delitem(sys.modules, "symgrad.trajectory.drawing", raising=False)
     monkeypatch.delattr(symgrad.trajectory, "drawing", raising=False)
     status, out, err = run(capsys, "--objective", "bowl", "-o", str(tmp_path / "bowl.png"))
