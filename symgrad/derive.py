@@ -113,7 +113,7 @@ class _GraphDerivation:
         why: tuple = ()
         for index, _, _ in path.sums:
             for child, parent in path.edges:
-                if isinstance(child, sp.Indexed) and index in child.indices:
+                if index in sp.sympify(child).free_symbols and index not in sp.sympify(parent).free_symbols:
                     why += (" Every ", child, " depends on ", parent, ", so the chain runs through all of them and sums "
                             "over ", index, "; a single path through one unit would miss the others.")
                     break
@@ -165,7 +165,7 @@ class _GraphDerivation:
         explanation: tuple = ("The loss's partial and the output activation's partial cancel into a short error signal at ",
                               inner.wrt, ".")
         for total, value in self.model.assumptions.items():
-            explanation += (" The label is one-hot, so ", total, " = ", value, ".")
+            explanation += (" The label is one-hot, so ", sp.Eq(total, value, evaluate=False), ".")
         self.builder.step(
             (combined, " collapses"),
             explanation,

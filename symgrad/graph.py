@@ -192,14 +192,17 @@ class Model:
         return node.symbol.xreplace(renaming), tuple(summed)
 
     def _free_index_like(self, index: sp.Symbol, used: set) -> sp.Symbol:
-        """``index`` itself if it is free, else another index with the same range, else a primed one."""
+        """``index`` itself if it is free, else another declared index with the same range, else a primed one."""
         if index not in used:
             return index
-        for other, bounds in self.index_ranges.items():
-            if other not in used and bounds == self.index_ranges[index]:
+        bounds = self.index_ranges.get(index)
+        for other, other_bounds in self.index_ranges.items():
+            if other not in used and bounds is not None and other_bounds == bounds:
                 return other
         primed = sp.Symbol(index.name + "'", integer=True, positive=True)
-        return self._free_index_like(primed, used) if primed in used else primed
+        while primed in used:
+            primed = sp.Symbol(primed.name + "'", integer=True, positive=True)
+        return primed
 
     # ---- the one meaning of a partial derivative -------------------------
     def substitute_nodes(self, expr: sp.Expr, nodes: list[Node]) -> sp.Expr:
@@ -239,8 +242,11 @@ class Model:
             return sp.Derivative(of, wrt)
         node = self.node(of)
         expr = node.value if node is not None else of
-        expanded = fresh_bound_indices(self.expand_towards(expr, wrt), avoid=sp.sympify(wrt).free_symbols)
-        return sp.Derivative(expanded, wrt)
+        if node is None or not depends_on(expr, wrt):  # reached through other nodes: expand towards it
+            expr = self.expand_towards(expr, wrt)
+        # else an edge of the graph: the local partial, every other node read here held fixed (a bias
+        # used in two layers, a skip connection: each route is its own chain, never counted twice)
+        return sp.Derivative(fresh_bound_indices(expr, avoid=sp.sympify(wrt).free_symbols), wrt)
 
     def partial(self, of: sp.Expr, wrt: sp.Expr) -> sp.Expr:
         """∂of/∂wrt with every other independent quantity held fixed, written in node symbols where possible."""

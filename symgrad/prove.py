@@ -19,7 +19,7 @@ import random
 import sympy as sp
 
 from .functions import sigmoid, softplus
-from .graph import Model, Partial, canonical_sums, drop_index_range, fresh_bound_indices
+from .graph import Model, Partial, canonical_sums, depends_on, drop_index_range, fresh_bound_indices
 
 
 class ProofError(ValueError):
@@ -88,7 +88,9 @@ def is_zero(expr: sp.Expr) -> bool:
 
 def _clearly_nonzero(expr: sp.Expr) -> bool:
     """A value far from 0 at one point disproves an identity at once, sparing ``simplify``'s long search."""
-    atoms = [a for a in expr.free_symbols | expr.atoms(sp.Indexed) if not isinstance(a, sp.Indexed) or not a.free_symbols - {a}]
+    labels = {a.base.label for a in expr.atoms(sp.Indexed)}
+    entries = [a for a in expr.atoms(sp.Indexed) if all(i.is_number for i in a.indices)]
+    atoms = [*entries, *(s for s in expr.free_symbols if s not in labels and not isinstance(s, sp.Indexed))]
     rng = random.Random(20261202)
     point = {a: sp.Float(rng.uniform(0.2, 0.9), 30) for a in atoms if not getattr(a, "is_integer", False)}
     try:
@@ -98,8 +100,8 @@ def _clearly_nonzero(expr: sp.Expr) -> bool:
     return bool(value.is_number and value.is_finite and abs(value) > 1e-12)
 
 
-#: The layer size at which equations about indexed models are checked; 2 lets every pair of
-#: free indices be both equal and different (δ_jl = 1 and δ_jl = 0 both get checked).
+#: The layer size at which equations about indexed models are checked exactly; 2 lets every pair
+#: of free indices be both equal and different (δ_jl = 1 and δ_jl = 0 both get checked).
 PROOF_SIZE = 2
 
 
@@ -111,6 +113,11 @@ def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
     equation about layers is checked exactly, with every weight, input and label still a
     symbol, at layer size 2 and for every assignment of its free indices: the sums are
     written out, the derivatives taken, and the difference must cancel to zero.
+
+    Size 2 alone would pass an identity that holds only for two units (or with a size symbol
+    outside a sum, such as k - 1 = 1), and cannot give three free indices three different
+    values.  So the equation is also evaluated, at a random point, at a larger size with every
+    free index different; a value away from zero refutes it.
     """
     if model is None or not model.index_ranges:
         if model is not None:
@@ -120,11 +127,13 @@ def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
     written_out = write_out_sums(model, difference)
     free = sorted(set(model.index_ranges) & written_out.atoms(sp.Symbol), key=str)
     for values in itertools.product(range(1, PROOF_SIZE + 1), repeat=len(free)):
-        instance = written_out.xreplace(dict(zip(free, values)))
+        instance = written_out.xreplace(dict(zip(free, values, strict=True)))
         instance = apply_one_hot(model, to_elementary(instance))
         if not is_zero(instance):
             return False
-    return True
+    larger = max(PROOF_SIZE + 1, len(free) + 1)
+    distinct = write_out_sums(model, difference, larger).xreplace({f: n for n, f in enumerate(free, start=1)})
+    return not _clearly_nonzero(apply_one_hot(model, to_elementary(distinct), larger))
 
 
 def local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
@@ -132,7 +141,8 @@ def local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
 
     A node stands for every unit of its layer, so ∂(Σ_j v_j h_j)/∂h_l must be taken while the
     sum is still symbolic (it is v_l); once the node is replaced by its definition there is no
-    variable h_l left to differentiate by.
+    variable h_l left to differentiate by.  The same holds for an edge to a parameter that is
+    also read further down (a bias in two layers): the edge's partial holds the other reads fixed.
     """
     nodes = {node.symbol.base if isinstance(node.symbol, sp.Indexed) else node.symbol for node in model.nodes}
 
@@ -140,31 +150,33 @@ def local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
         wrt = partial.wrt
         return (wrt.base if isinstance(wrt, sp.Indexed) else wrt) in nodes
 
-    local = {p: to_elementary(model.partial_unevaluated(p.of, p.wrt)) for p in expr.atoms(Partial) if by_node(p)}
+    def is_edge(partial: Partial) -> bool:
+        node = model.node(partial.of)
+        return by_node(partial) or (node is not None and depends_on(node.value, partial.wrt))
+
+    local = {p: to_elementary(model.partial_unevaluated(p.of, p.wrt)) for p in expr.atoms(Partial) if is_edge(p)}
     expr = expr.xreplace(local)
-    by_nodes = {
-        d: to_elementary(d) for d in expr.atoms(sp.Derivative) if any(by_node(Partial(d.expr, v)) for v in d.variables)
-    }
-    return expr.xreplace(by_nodes)
+    # a written-out derivative, ∂/∂b (b + Σ_j h_j v_j), means the same: the nodes in it are held fixed
+    return expr.xreplace({d: to_elementary(d) for d in expr.atoms(sp.Derivative)})
 
 
-def write_out_sums(model: Model, expr: sp.Expr) -> sp.Expr:
-    """Every layer size set to PROOF_SIZE and every sum written out term by term, innermost first."""
-    sizes = {high: PROOF_SIZE for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
+def write_out_sums(model: Model, expr: sp.Expr, size: int = PROOF_SIZE) -> sp.Expr:
+    """Every layer size set to ``size`` and every sum written out term by term, innermost first."""
+    sizes = {high: size for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
     expr = expr.xreplace(sizes)
 
-    def write_out(total: sp.Sum) -> sp.Expr:  # a layer of 1024 units is checked at size 2 as well
-        limits = [(i, low, sp.Min(high, PROOF_SIZE) if high.is_number else high) for i, low, high in total.limits]
+    def write_out(total: sp.Sum) -> sp.Expr:  # a layer of 1024 units is checked at the small size as well
+        limits = [(i, low, sp.Min(high, size) if high.is_number else high) for i, low, high in total.limits]
         return sp.Sum(total.function, *limits).doit(deep=False)
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), write_out)
 
 
-def apply_one_hot(model: Model, expr: sp.Expr) -> sp.Expr:
-    """Apply the model's facts about its data at the proof size (Σ_l y_l = 1 gives y_2 = 1 - y_1)."""
+def apply_one_hot(model: Model, expr: sp.Expr, size: int = PROOF_SIZE) -> sp.Expr:
+    """Apply the model's facts about its data at layer size ``size`` (Σ_l y_l = 1 gives y_2 = 1 - y_1)."""
     for total, value in model.assumptions.items():
         (index, low, _), = total.limits
-        last = total.function.xreplace({index: PROOF_SIZE})
-        others = sum(total.function.xreplace({index: n}) for n in range(int(low), PROOF_SIZE))
+        last = total.function.xreplace({index: size})
+        others = sum(total.function.xreplace({index: n}) for n in range(int(low), size))
         expr = expr.xreplace({last: value - others})
     return expr

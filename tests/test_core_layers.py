@@ -187,3 +187,37 @@ def test_a_numeric_hidden_size_gives_the_general_derivation_with_the_number(laye
         assert mine.value == theirs.value.xreplace({k: units}), (mine.name, mine.value)
     assert not any(r.value.has(sp.KroneckerDelta) for r in derivation.results)
     assert any(isinstance(s, sp.Sum) and s.limits[0][2] == units for r in derivation.results for s in r.value.atoms(sp.Sum))
+
+
+# ---- limits of the size-2 check, and graphs with two routes to one parameter ------------------------
+
+def test_identities_true_only_at_size_two_are_refused():
+    mlp_model = lookup("mlp")[0].build()
+    assert not are_equal(mlp_model, Partial(mlp_model.loss.symbol, c_out), (p_out - y_out) * (k - 1))
+    softmax_model = lookup("softmax-regression")[0].build()
+    half_trace = sp.Rational(1, 2) * sp.Sum(Partial(p[l], z[l]), (l, 1, C))
+    assert not are_equal(softmax_model, Partial(p[j], z[j]), half_trace)
+    three_different = (1 - sp.KroneckerDelta(i, j)) * (1 - sp.KroneckerDelta(j, l)) * (1 - sp.KroneckerDelta(i, l))
+    assert not are_equal(softmax_model, three_different, sp.S.Zero)
+
+
+def _tied_bias_model():
+    """A bias b read by every hidden unit and by the output: two routes from the loss to b."""
+    from symgrad.functions import ACTIVATIONS, LOSSES
+    from symgrad.graph import Model, Node
+
+    nodes = (
+        Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b_shared, evaluate=False)),
+        Node(h[j], ACTIVATIONS["sigmoid"](z[j])),
+        Node(u_out := sp.Symbol("u"), sp.Add(sp.Sum(v[j] * h[j], (j, 1, k)), b_shared, evaluate=False)),
+        Node(p_out, ACTIVATIONS["sigmoid"](u_out)),
+        Node(sp.Symbol("L"), LOSSES["cross-entropy"](p_out, y_out)),
+    )
+    return Model("tied-bias", "a bias in two layers", (x[i],), y_out, (w[i, j], b_shared), nodes, sp.Symbol("eta"),
+                 index_ranges={i: (1, m), j: (1, k)})
+
+
+def test_a_parameter_read_by_two_layers_sums_both_routes_once():
+    derivation = derive(_tied_bias_model())  # every step proven
+    expected = (p_out - y_out) + (p_out - y_out) * sp.Sum(v[j] * h[j] * (1 - h[j]), (j, 1, k))
+    assert _same(derivation.gradient(b_shared), expected)
