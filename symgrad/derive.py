@@ -15,6 +15,7 @@ from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
 from .forms import handout_form, is_negated, negate, product, substitute
 from .functions import relu, sigmoid
 from .graph import Model, Partial, Path, canonical_sums, drop_index_range
+from .sizes import with_numbers, with_symbolic_sizes
 
 
 def derive(model: Model, verify: bool = True) -> Derivation:
@@ -23,8 +24,6 @@ def derive(model: Model, verify: bool = True) -> Derivation:
     Layer sizes given as numbers are derived as symbols and put back at the end (see ``sizes.py``),
     so that the work never grows with them.
     """
-    from .sizes import with_numbers, with_symbolic_sizes  # sizes.py builds on this module's Derivation
-
     general, numbers = with_symbolic_sizes(model)
     derivation = _GraphDerivation(general, verify).run()
     return with_numbers(derivation, model, numbers) if numbers else derivation
