@@ -123,7 +123,8 @@ class _GraphDerivation:
         unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
         local = model.partial(factor.of, factor.wrt)
         forms: list[sp.Expr] = []
-        shaped_local = model.readable_sums(handout_form(local, model.label, model.notation.label_first))
+        earlier = [limit for total in unevaluated.atoms(sp.Sum) for limit in total.limits]
+        shaped_local = model.readable_sums(handout_form(local, model.label, model.notation.label_first), earlier)
         for candidate in (unevaluated, shaped_local, self.form(local)):
             if not forms or candidate != forms[-1]:
                 forms.append(candidate)

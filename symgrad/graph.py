@@ -259,18 +259,25 @@ class Model:
             return expr
         return canonical_sums(expr).xreplace({canonical_sums(k): v for k, v in self.assumptions.items()})
 
-    def readable_sums(self, expr: sp.Expr) -> sp.Expr:
-        """Give canonically named summation indices (i_{0}) back a name from the model: the first
-        index with the same range that the expression does not already use, else a primed one."""
+    def readable_sums(self, expr: sp.Expr, prefer: Iterable[tuple] = ()) -> sp.Expr:
+        """Give canonically named summation indices (i_{0}) back a name: one of the ``prefer`` limits
+        (index, low, high) with the same range, so that a sum keeps the name it had a line earlier,
+        else the first model index with that range that the expression does not use, else a primed one."""
         canonical = {limit[0]: limit for total in expr.atoms(sp.Sum) for limit in total.limits
                      if limit[0].name.startswith("i_{")}
         if not canonical:
             return expr
-        used = set(expr.free_symbols)
+        used = set(expr.free_symbols) | {s for s in expr.atoms(sp.Symbol) if not s.name.startswith("i_{")}
         renaming = {}
         for index, low, high in canonical.values():
+            preferred = [i for i, lo, hi in prefer if (lo, hi) == (low, high) and i not in used]
             like = next((i for i, bounds in self.index_ranges.items() if bounds == (low, high)), None)
-            name = self._free_index_like(like, used) if like is not None else sp.Symbol("n", integer=True, positive=True)
+            if preferred:
+                name = preferred[0]
+            elif like is not None:
+                name = self._free_index_like(like, used)
+            else:
+                name = self._free_index_like(sp.Symbol("n", integer=True, positive=True), used)
             renaming[index] = name
             used.add(name)
         return expr.xreplace(renaming)
