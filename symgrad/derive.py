@@ -14,7 +14,7 @@ import sympy as sp
 from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
 from .forms import handout_form, is_negated, negate, product, substitute
 from .functions import relu, sigmoid
-from .graph import Model, Partial, Path, canonical_sums, drop_index_range
+from .graph import Model, Partial, Path, drop_index_range
 from .sizes import with_numbers, with_symbolic_sizes
 
 
@@ -224,7 +224,7 @@ def _collapse(model: Model, term: sp.Expr, sums: list) -> sp.Expr:
     if not sums:
         return term
     total = sp.Add(*(_sum_term(t, sums) for t in sp.Add.make_args(sp.expand(term))))
-    return model.assume(canonical_sums(drop_index_range(total)))
+    return model.assume(drop_index_range(total))
 
 
 def _sum_term(term: sp.Expr, sums: list) -> sp.Expr:

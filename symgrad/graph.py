@@ -199,10 +199,7 @@ class Model:
         for other, other_bounds in self.index_ranges.items():
             if other not in used and bounds is not None and other_bounds == bounds:
                 return other
-        primed = sp.Symbol(index.name + "'", integer=True, positive=True)
-        while primed in used:
-            primed = sp.Symbol(primed.name + "'", integer=True, positive=True)
-        return primed
+        return primed(index, set(used))
 
     # ---- the one meaning of a partial derivative -------------------------
     def substitute_nodes(self, expr: sp.Expr, nodes: list[Node]) -> sp.Expr:
@@ -360,6 +357,14 @@ def drop_index_range(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Piecewise) and in_range(e), lambda e: e.args[0].expr)
 
 
+def primed(index: sp.Symbol, taken: set) -> sp.Symbol:
+    """``index`` with as many primes as it takes to be a name not in ``taken`` (j → j' → j'')."""
+    fresh = sp.Symbol(index.name + "'", integer=True, positive=True)
+    while fresh in taken:
+        fresh = sp.Symbol(fresh.name + "'", integer=True, positive=True)
+    return fresh
+
+
 def fresh_bound_indices(expr: sp.Expr, avoid: Iterable[sp.Symbol] = ()) -> sp.Expr:
     """Rename each summation index that is also used freely (in ``expr`` or in ``avoid``) to a primed one.
 
@@ -374,10 +379,7 @@ def fresh_bound_indices(expr: sp.Expr, avoid: Iterable[sp.Symbol] = ()) -> sp.Ex
         mapping = {}
         for index, *_ in total.limits:
             if index in taken:
-                fresh = sp.Symbol(index.name + "'", integer=True, positive=True)
-                while fresh in taken or fresh in expr.atoms(sp.Symbol):
-                    fresh = sp.Symbol(fresh.name + "'", integer=True, positive=True)
-                mapping[index] = fresh
+                mapping[index] = primed(index, taken | expr.atoms(sp.Symbol))
         return total.xreplace(mapping) if mapping else total
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)

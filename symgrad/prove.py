@@ -39,14 +39,6 @@ def to_elementary(expr: sp.Expr) -> sp.Expr:
     return drop_index_range(elementary)
 
 
-def with_assumptions(model: Model | None, expr: sp.Expr) -> sp.Expr:
-    """``expr`` with the model's facts about its data applied to its (canonically named) sums."""
-    if model is None or not model.assumptions:
-        return expr
-    assumptions = {canonical_sums(k): v for k, v in model.assumptions.items()}
-    return canonical_sums(expr).xreplace(assumptions)
-
-
 def _with_fresh_bound_indices(derivative: sp.Derivative) -> sp.Derivative:
     """d/dw_{ij} of Σ_i w_{ij} x_i: rename the bound i first, so it is not the free i of w_{ij}."""
     avoid = set().union(*(v.free_symbols for v in derivative.variables))
@@ -122,7 +114,7 @@ def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
     if model is None or not model.index_ranges:
         if model is not None:
             lhs, rhs = model.explicit(lhs), model.explicit(rhs)
-        return is_zero(with_assumptions(model, to_elementary(lhs) - to_elementary(rhs)))
+        return is_zero(to_elementary(lhs) - to_elementary(rhs))  # facts about the data belong to layered models
     difference = model.explicit(local_partials(model, lhs)) - model.explicit(local_partials(model, rhs))
     written_out = write_out_sums(model, difference)
     free = sorted(set(model.index_ranges) & written_out.atoms(sp.Symbol), key=str)
