@@ -123,6 +123,12 @@ def are_equal(model: Model | None, lhs: sp.Expr, rhs: sp.Expr) -> bool:
         instance = apply_one_hot(model, to_elementary(instance))
         if not is_zero(instance):
             return False
+    return holds_at_a_larger_size(model, difference, free)
+
+
+def holds_at_a_larger_size(model: Model, difference: sp.Expr, free: list[sp.Symbol]) -> bool:
+    """Whether ``difference`` (written out down to the inputs, sums still symbolic) is not clearly
+    nonzero at a random point, at a layer size above 2 with every free index different."""
     larger = max(PROOF_SIZE + 1, len(free) + 1)
     distinct = write_out_sums(model, difference, larger).xreplace({f: n for n, f in enumerate(free, start=1)})
     return not _clearly_nonzero(apply_one_hot(model, to_elementary(distinct), larger))

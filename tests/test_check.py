@@ -215,3 +215,11 @@ def test_extraction_of_delimiters_rows_and_continuations():
     assert found == [(2, "a = b", False), (2, "c = d", False), (3, "e = f", False), (6, "g = h", False),
                      (7, "= i", True), (10, "j = k", False)]
     assert all(s.heading == "Part" for s in extract(text))
+
+
+
+def test_a_layer_claim_true_only_for_two_units_is_wrong():
+    """(p - y)(k - 1) equals p - y at k = 2, the size claims are written out at; it is still wrong."""
+    text = "# mlp\n$$\\frac{\\partial L}{\\partial c} = (p - y)(k - 1)$$\n$$\\frac{\\partial L}{\\partial c} = p - y$$\n"
+    verdicts = Checker().check_text(text)
+    assert [(v.line, v.verdict) for v in verdicts] == [(2, "wrong"), (3, "correct")]

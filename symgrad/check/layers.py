@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..graph import Model
-from ..prove import PROOF_SIZE, apply_one_hot, is_zero, local_partials, to_elementary, write_out_sums
+from ..prove import (
+    PROOF_SIZE,
+    apply_one_hot,
+    holds_at_a_larger_size,
+    is_zero,
+    local_partials,
+    to_elementary,
+    write_out_sums,
+)
 from .vocabulary import STEP_NAMES
 
 PRECISION = 30
@@ -54,11 +62,14 @@ class Layers:
         found = set().union(*(e.free_symbols for e in exprs))
         return sorted((s for s in found if isinstance(s, sp.Symbol) and s.is_integer and s not in self.sizes), key=str)
 
+    def explicit(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` down to inputs and parameters, node partials worked out, sums still symbolic."""
+        return self.model.explicit(local_partials(self.model, expr))
+
     def written(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` down to inputs and parameters, node partials worked out, sums written out at size 2."""
         if expr not in self._written:
-            explicit = self.model.explicit(local_partials(self.model, expr))
-            self._written[expr] = write_out_sums(self.model, explicit)
+            self._written[expr] = write_out_sums(self.model, self.explicit(expr))
         return self._written[expr]
 
     def instances(self, left: sp.Expr, right: sp.Expr):
@@ -68,6 +79,15 @@ class Layers:
             assignment = dict(zip(free, values, strict=False))
             yield assignment, *(apply_one_hot(self.model, to_elementary(self.written(side).xreplace(assignment)))
                                 for side in (left, right))
+
+    def larger_instance(self, left: sp.Expr, right: sp.Expr):
+        """(assignment, left, right) at a layer size above 2 with every free index different: a claim that
+        holds only for two units (k - 1 = 1, or only when C = 2) differs here."""
+        free = self.free_indices(left, right)
+        size = max(PROOF_SIZE + 1, len(free) + 1)
+        assignment = {f: n for n, f in enumerate(free, start=1)}
+        return assignment, *(apply_one_hot(self.model, to_elementary(
+            write_out_sums(self.model, self.explicit(side), size).xreplace(assignment)), size) for side in (left, right))
 
     def _value(self, quantity: sp.Expr) -> sp.Expr:
         base = quantity.base.label if isinstance(quantity, sp.Indexed) else quantity
@@ -87,7 +107,7 @@ class Layers:
 
     def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[LayerPoint, complex, complex] | None:
         """A point where the written-out sides differ, or None when they agree at every point tried."""
-        for assignment, a, b in self.instances(left, right):
+        for assignment, a, b in [*self.instances(left, right), self.larger_instance(left, right)]:
             for _ in range(DRAWS):
                 values = self._numbers(a, b)
                 left_value = complex(sp.N(a.xreplace(values), PRECISION))
@@ -97,8 +117,12 @@ class Layers:
         return None
 
     def proven(self, left: sp.Expr, right: sp.Expr) -> bool:
-        """Exactly equal at size 2 for every assignment of the free indices (as the derivation is proven)."""
+        """Exactly equal at size 2 for every assignment of the free indices, and not refuted at a larger
+        size with the indices all different: the two checks ``prove.are_equal`` makes of the derivation."""
         try:
-            return all(is_zero(a - b) for _, a, b in self.instances(left, right))
+            if not all(is_zero(a - b) for _, a, b in self.instances(left, right)):
+                return False
+            difference = self.explicit(left) - self.explicit(right)
+            return holds_at_a_larger_size(self.model, difference, self.free_indices(left, right))
         except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
             return False
