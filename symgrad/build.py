@@ -31,6 +31,7 @@ from sympy.core.function import AppliedUndef
 
 from .errors import UsageError
 from .expressions import FUNCTIONS, ExpressionError, Scope, parse
+from .functions import one_hot_facts, softmax_rewrites
 from .graph import Model, Node, Notation
 
 #: How the built models write the sigmoid (as the network handout does: σ); each model gets its own copy.
@@ -190,7 +191,7 @@ class ModelBuilder:
         expr = self._formula(formula, key, for_loss=False)
         self._check_free_indices(expr, indices, key)
         quantity = self._declare(name, "node", key, latex)
-        self._nodes.append((base, Node(quantity, expr, _softmax_rewrites(quantity, expr))))
+        self._nodes.append((base, Node(quantity, expr, softmax_rewrites(quantity, expr))))
         return quantity
 
     def loss(self, name: str, formula: str | sp.Expr, latex: str | None = None) -> sp.Symbol:
@@ -238,7 +239,7 @@ class ModelBuilder:
             step_size=self._step_size,
             notation=self.notation,
             index_ranges={symbol: (low, high) for symbol, low, high in self._indices.values()},
-            assumptions=_one_hot(self._label, self._loss.value),
+            assumptions=one_hot_facts(self._loss.value, self._label),
         )
 
     # ---- helpers ---------------------------------------------------------
@@ -341,33 +342,6 @@ class ModelBuilder:
                 closure |= reaches.get(used, set())
             reaches[name if name is not None else node.symbol] = closure
         return reaches
-
-
-def _softmax_rewrites(unit: sp.Expr, expr: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
-    """A softmax node p_j = e^{z_j}/Σ_l e^{z_l} also writes e^{z_j} as p_j Σ_l e^{z_l}, so that its derivatives
-    come out in forward-pass values, p_j(δ_jl - p_l), as the catalogue's softmax nodes do."""
-    numerator, denominator = expr.as_numer_denom()
-    if (isinstance(unit, sp.Indexed) and isinstance(numerator, sp.exp) and isinstance(numerator.args[0], sp.Indexed)
-            and isinstance(denominator, sp.Sum) and isinstance(denominator.function, sp.exp)):
-        return ((numerator, unit * denominator),)
-    return ()
-
-
-def _one_hot(label: sp.Expr, loss: sp.Expr) -> dict[sp.Expr, sp.Expr]:
-    """An indexed label inside a cross-entropy sum Σ_l y_l ln p_l is one-hot, so it sums to 1 over the classes.
-
-    softmax_cross_entropy(p[j], y[j], l) states that its label is one-hot; the derivation may use it.
-    """
-    if not isinstance(label, sp.Indexed):
-        return {}
-    facts = {}
-    for total in loss.atoms(sp.Sum):
-        if len(total.limits) != 1 or not total.function.has(sp.log):
-            continue
-        index, low, high = total.limits[0]
-        if label.base[index] in total.function.atoms(sp.Indexed):
-            facts[sp.Sum(label.base[index], (index, low, high))] = sp.S.One
-    return facts
 
 
 def _names(names: str | Iterable[str], key: str) -> list[str]:

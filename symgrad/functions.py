@@ -109,6 +109,31 @@ def softmax_cross_entropy_loss(prediction: sp.Indexed, label: sp.Indexed, classe
     return sp.Mul(sp.S.NegativeOne, sp.Sum(term, (index, low, high)), evaluate=False)
 
 
+def softmax_rewrites(probability: sp.Indexed, value: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+    """For a node p_j defined as the softmax e^{z_j}/Σ_l e^{z_l}: the rewrite e^{z_j} = p_j Σ_l e^{z_l},
+    which writes its derivatives back in forward-pass values (p_j(δ_jl - p_l)); none for other nodes."""
+    numerator, normaliser = sp.sympify(value).as_numer_denom()
+    if (isinstance(probability, sp.Indexed) and isinstance(numerator, sp.exp) and isinstance(numerator.args[0], sp.Indexed)
+            and isinstance(normaliser, sp.Sum) and isinstance(normaliser.function, sp.exp)):
+        return ((numerator, probability * normaliser),)
+    return ()
+
+
+def one_hot_facts(loss: sp.Expr, label: sp.Expr) -> dict[sp.Expr, sp.Expr]:
+    """Σ_l y_l = 1 when ``loss`` is the softmax cross-entropy -Σ_l y_l ln p_l of the indexed ``label``:
+    that loss is only meant for a one-hot label.  Any other loss (a multi-label sum of binary
+    cross-entropies, say) states nothing about its label."""
+    total = sp.Mul(sp.S.NegativeOne, loss)  # evaluated, also when the loss is an unevaluated -(…)
+    if not isinstance(label, sp.Indexed) or not isinstance(total, sp.Sum) or len(total.limits) != 1:
+        return {}
+    index, low, high = total.limits[0]
+    entry, log = label.base[index], sp.Wild("log")
+    match = total.function.match(entry * log)
+    if match is None or not isinstance(match[log], sp.log):
+        return {}
+    return {sp.Sum(entry, (index, low, high)): sp.S.One}
+
+
 Loss = Callable[[sp.Expr, sp.Expr], sp.Expr]
 
 LOSSES: dict[str, Loss] = {

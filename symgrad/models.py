@@ -14,7 +14,7 @@ import sympy as sp
 
 from .derivation import Derivation
 from .derive import derive, derive_sigmoid_identity
-from .functions import ACTIVATIONS, LOSSES, softmax, softmax_cross_entropy_loss
+from .functions import ACTIVATIONS, LOSSES, one_hot_facts, softmax, softmax_cross_entropy_loss, softmax_rewrites
 from .graph import Model, Node, Notation
 
 ABSTRACT = "abstract"
@@ -121,17 +121,9 @@ def mlp(shared_bias: bool = False) -> Model:
 
 
 def _softmax_node(probability: sp.Indexed, scores: sp.Indexed, classes: tuple) -> Node:
-    """p_j = e^{z_j} / Σ_l e^{z_l}, with the rewrite e^{z_j} = p_j Σ_l e^{z_l} that writes its
-    derivatives back in forward-pass values (p_j(δ_jl - p_l) rather than fractions of exponentials)."""
+    """p_j = e^{z_j} / Σ_l e^{z_l}, with its rewrite e^{z_j} = p_j Σ_l e^{z_l} (``softmax_rewrites``)."""
     value = softmax(scores, classes)
-    normaliser = value.as_numer_denom()[1]
-    return Node(probability, value, rewrites=((sp.exp(scores), probability * normaliser),))
-
-
-def _one_hot(label: sp.IndexedBase, classes: tuple) -> dict:
-    """A one-hot label sums to 1 over the classes."""
-    index = classes[0]
-    return {sp.Sum(label[index], classes): sp.S.One}
+    return Node(probability, value, rewrites=softmax_rewrites(probability, value))
 
 
 def softmax_regression() -> Model:
@@ -153,7 +145,7 @@ def softmax_regression() -> Model:
         nodes=nodes,
         step_size=eta,
         index_ranges={i: (1, m), j: (1, classes), l: (1, classes)},
-        assumptions=_one_hot(y, (l, 1, classes)),
+        assumptions=one_hot_facts(nodes[-1].expr, y[j]),
     )
 
 
@@ -181,7 +173,7 @@ def mlp_softmax() -> Model:
         nodes=nodes,
         step_size=eta,
         index_ranges={i: (1, m), j: (1, k), l: (1, classes), q: (1, classes)},
-        assumptions=_one_hot(y, (q, 1, classes)),
+        assumptions=one_hot_facts(nodes[-1].expr, y[l]),
     )
 
 

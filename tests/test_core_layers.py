@@ -221,3 +221,12 @@ def test_a_parameter_read_by_two_layers_sums_both_routes_once():
     derivation = derive(_tied_bias_model())  # every step proven
     expected = (p_out - y_out) + (p_out - y_out) * sp.Sum(v[j] * h[j] * (1 - h[j]), (j, 1, k))
     assert _same(derivation.gradient(b_shared), expected)
+
+
+def test_only_the_softmax_cross_entropy_makes_its_label_one_hot():
+    from symgrad.functions import one_hot_facts, softmax_cross_entropy_loss
+
+    softmax_loss = softmax_cross_entropy_loss(p[j], y[j], (l, 1, C))
+    assert one_hot_facts(softmax_loss, y[j]) == {sp.Sum(y[l], (l, 1, C)): 1}
+    multi_label = -sp.Sum(y[l] * sp.log(p[l]) + (1 - y[l]) * sp.log(1 - p[l]), (l, 1, C))
+    assert one_hot_facts(multi_label, y[j]) == {}
