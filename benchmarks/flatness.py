@@ -10,10 +10,8 @@ prints per k (and first for k left a symbol, as the catalogue derives it):
 - the module's size in bytes, and the size of its code alone (docstrings stripped), whose only
   difference between sizes is the digits of k in ``init_params``.
 
-When the engine fails to derive a size (or takes longer than ``--derive-limit``), or derives it in
-a form the backend does not lower (a sum written out term by term, with Kronecker deltas), the
-script says so and generates the code from the stand-in derivation the tests use
-(``tests/layer_standins.py``); the "code from" column says which derivation the code came from.
+A numeric k is derived as a symbol and put back afterwards (``symgrad/sizes.py``), which is why
+the derivation time does not move with it.
 
     python benchmarks/flatness.py              # mlp, k = 1 … 1024
     python benchmarks/flatness.py mlp-softmax --max 256
@@ -24,7 +22,6 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import signal
 import sys
 import time
 from pathlib import Path
@@ -62,79 +59,35 @@ def code_only(source: str) -> str:
     return ast.unparse(tree)
 
 
-def _stop(signum, frame):
-    raise TimeoutError("the derivation took longer than the time limit")
-
-
-def derivation_of(model: Model, limit: float):
-    """(the derivation, seconds it took) from the engine, or (the tests' stand-in, why not) when the engine
-    fails or takes longer than ``limit`` seconds (0: no derivation attempted)."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from layer_standins import standin
-
-    if limit <= 0:
-        return standin(model), "not attempted (--derive-limit 0)"
-    previous = signal.signal(signal.SIGALRM, _stop)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    start = time.perf_counter()
-    try:
-        derivation = derive(model)
-    except Exception as error:  # noqa: BLE001 - report and fall back; the engine is not this script's subject
-        return standin(model), f"{type(error).__name__}: {str(error)[:100]}"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return derivation, time.perf_counter() - start
-
-
-def measure(name: str, k: int | None, limit: float = 120.0) -> dict:
-    """One row for model ``name`` with hidden size ``k`` (None: k stays a symbol): times, sizes and notes.
-
-    The module is generated from the engine's derivation when there is one and the backend lowers
-    it; otherwise from the stand-in, and ``notes`` says why.
-    """
+def measure(name: str, k: int | None) -> dict:
+    """One row for model ``name`` with hidden size ``k`` (None: k stays a symbol): times and sizes."""
     from symgrad.codegen.pipeline import derivation_source
-    from symgrad.errors import UsageError
+    from symgrad.models import lookup
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from layer_standins import BUILDERS, standin
-
-    model = BUILDERS[name]() if k is None else with_sizes(BUILDERS[name](), {"k": k})
-    derivation, derive_seconds = derivation_of(model, limit)
-    notes, source_of = [], "engine"
-    if isinstance(derive_seconds, str):
-        notes.append(f"no derivation: {derive_seconds}")
-        derive_seconds, source_of = None, "stand-in"
+    entry, options = lookup(name)
+    model = entry.build(**options) if k is None else with_sizes(entry.build(**options), {"k": k})
     start = time.perf_counter()
-    try:
-        source = derivation_source(derivation, name)
-    except UsageError as error:  # the engine's result has a shape the backend refuses (sums written out)
-        notes.append(f"the engine's derivation is not lowered: {error}")
-        start, source_of = time.perf_counter(), "stand-in"
-        source = derivation_source(standin(model), name)
+    derivation = derive(model)  # with every step proven, as `symgrad derive` does
+    derive_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    source = derivation_source(derivation, name)
     generate_seconds = time.perf_counter() - start
     return {"k": "symbolic" if k is None else k, "derive": derive_seconds, "generate": generate_seconds,
-            "from": source_of, "bytes": len(source.encode()), "code": len(code_only(source)), "notes": notes}
+            "bytes": len(source.encode()), "code": len(code_only(source))}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default="mlp", help="mlp, mlp-shared-bias or mlp-softmax (default: mlp)")
     parser.add_argument("--max", type=int, default=1024, help="the largest k, a power of 2 (default: 1024)")
-    parser.add_argument("--derive-limit", type=float, default=120.0, metavar="SECONDS",
-                        help="give up a derivation after this long, use the stand-in (default 120; 0: never derive)")
     args = parser.parse_args(argv)
     sizes = [None, *(2**e for e in range(args.max.bit_length()) if 2**e <= args.max)]
     print(f"{args.model}: derivation and generated code with the hidden size k symbolic, then a concrete integer")
-    print(f"{'k':>8}  {'derive (s)':>10}  {'generate (s)':>12}  {'code from':>9}  {'module (bytes)':>14}  "
-          f"{'code (chars)':>12}", flush=True)
+    print(f"{'k':>8}  {'derive (s)':>10}  {'generate (s)':>12}  {'module (bytes)':>14}  {'code (chars)':>12}", flush=True)
     for k in sizes:
-        row = measure(args.model, k, args.derive_limit)
-        derive_text = "n/a" if row["derive"] is None else f"{row['derive']:.3f}"
-        print(f"{row['k']:>8}  {derive_text:>10}  {row['generate']:>12.3f}  {row['from']:>9}  {row['bytes']:>14}  "
-              f"{row['code']:>12}", flush=True)
-        for note in row["notes"]:
-            print(f"{'':>8}  {note[:160]}", flush=True)
+        row = measure(args.model, k)
+        print(f"{row['k']:>8}  {row['derive']:>10.3f}  {row['generate']:>12.3f}  {row['bytes']:>14}  {row['code']:>12}",
+              flush=True)
     return 0
 
 
