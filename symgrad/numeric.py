@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .functions import relu
 from .graph import Model, derivative_as_subs
 from .prove import to_elementary
 
@@ -97,7 +96,7 @@ def evaluate(model: Model | None, expr: sp.Expr, point: Point) -> sp.Expr:
     explicit = explicit.replace(lambda e: isinstance(e, sp.Derivative), _by_symbols)
     explicit = explicit.replace(lambda e: isinstance(e, AppliedUndef), stand_in)
     elementary = to_elementary(explicit)  # derivatives are carried out first: relu' is the Heaviside step
-    elementary = elementary.replace(lambda e: isinstance(e, relu), lambda e: sp.Max(0, e.args[0]))  # a number at last
+    elementary = elementary.rewrite(sp.Max)  # relu as max(0, z) (its own rewrite), a number at last
     number = concrete(elementary, point.index).xreplace(point.values)
     return sp.N(number.doit(), PRECISION)
 
