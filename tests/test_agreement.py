@@ -10,6 +10,7 @@ modules train; they stay finite without warnings at |z| = 1000; float32 stays fl
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
@@ -35,9 +36,27 @@ EXPECTED_PARAMS = {
 #: The layered models' modules (matrix parameters, one-hot labels): test_codegen_layers.py holds them to the same
 #: three-way agreement, with points of their shapes.
 LAYERED = {"mlp", "mlp-shared-bias", "softmax-regression", "mlp-softmax"}
-#: Every other module in generated/ (a model added to the catalogue and generated is tested too).
-MODELS = sorted(p.stem.replace("_", "-") for p in GENERATED.glob("*.py") if p.stem != "__init__"
-                and p.stem.replace("_", "-") not in LAYERED)
+#: What a generated module's file name adds to its model's for each target beside NumPy.
+TARGET_SUFFIXES = {"numba": "_numba"}
+
+
+def module_key(stem: str) -> str:
+    """A module's key in these tests: its model's name, and ``:numba`` for the Numba target's module."""
+    for target, suffix in TARGET_SUFFIXES.items():
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)].replace("_", "-") + f":{target}"
+    return stem.replace("_", "-")
+
+
+def model_of(key: str) -> str:
+    """The catalogue model a module key is about: ``two-weight-chain:numba`` → ``two-weight-chain``."""
+    return key.partition(":")[0]
+
+
+#: Every other module in generated/, of every target (a model added to the catalogue and generated is
+#: tested too, and each target's module is held to the same tests).
+MODELS = sorted(module_key(p.stem) for p in GENERATED.glob("*.py") if p.stem != "__init__"
+                and model_of(module_key(p.stem)) not in LAYERED)
 
 
 def handout_key(symbol: sp.Expr) -> str:
@@ -45,10 +64,13 @@ def handout_key(symbol: sp.Expr) -> str:
     return (symbol.base.name if isinstance(symbol, sp.Indexed) else symbol.name).replace("_", "")
 
 
-def load(name: str):
-    path = GENERATED / f"{name.replace('-', '_')}.py"
-    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+def load(key: str):
+    model, _, target = key.partition(":")
+    path = GENERATED / f"{model.replace('-', '_')}{TARGET_SUFFIXES.get(target, '')}.py"
+    # Under its own name and in sys.modules, as `import` would: a Numba module then caches its loops.
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return module
 
@@ -175,7 +197,8 @@ class Derived:
 
 @pytest.fixture(scope="module")
 def derived():
-    return {name: Derived(name) for name in MODELS}
+    references = {model: Derived(model) for model in dict.fromkeys(map(model_of, MODELS))}
+    return {key: references[model_of(key)] for key in MODELS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,6 +313,7 @@ def test_three_way_agreement_at_z_1000(modules, derived, name):
 
 def test_the_issue_s_modules_are_generated():
     assert set(EXPECTED_PARAMS) <= set(MODELS)
+    assert {f"{name}:numba" for name in EXPECTED_PARAMS} <= set(MODELS)  # and their fused loops
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -314,8 +338,8 @@ def test_the_comparison_can_fail(modules, derived, name):
 def test_interface(modules, derived, name):
     module = modules[name]
     expected = module.PARAMS
-    if name in EXPECTED_PARAMS:
-        assert module.PARAMS == EXPECTED_PARAMS[name]
+    if model_of(name) in EXPECTED_PARAMS:
+        assert module.PARAMS == EXPECTED_PARAMS[model_of(name)]
     X = np.ones((3, 4)) if derived[name].vector_input else np.ones(3)
     y = np.array([0.0, 1.0, 1.0])
     params = module.init_params(X, y)
@@ -369,13 +393,13 @@ HANDOUT_UPDATES = {
 }
 
 
-@pytest.mark.parametrize("name", list(HANDOUT_UPDATES))
+@pytest.mark.parametrize("name", [key for key in MODELS if model_of(key) in HANDOUT_UPDATES])
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_update_with_one_sample_is_the_handout_update(modules, name, seed):
     rng = np.random.default_rng(seed)
     step = rng.uniform(0.01, 2.0)
-    if name == "logistic-regression":
+    if model_of(name) == "logistic-regression":
         k = int(rng.integers(1, 5))
         params, x, y = {"w": rng.normal(size=k)}, rng.normal(size=k), float(rng.integers(0, 2))
         X = x[None, :]
@@ -383,7 +407,7 @@ def test_update_with_one_sample_is_the_handout_update(modules, name, seed):
         params, x, y = {"w2": rng.normal(), "w1": rng.normal()}, rng.normal(), rng.uniform()
         X = np.array([x])
     got = modules[name].update(params, X, np.array([y]), step)
-    expected = HANDOUT_UPDATES[name](params, x, y, step)
+    expected = HANDOUT_UPDATES[model_of(name)](params, x, y, step)
     assert set(got) == set(expected)
     for key in expected:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-15)
@@ -393,8 +417,9 @@ def test_update_with_one_sample_is_the_handout_update(modules, name, seed):
 # Training
 # ---------------------------------------------------------------------------------------------
 
-def test_logistic_regression_trains_to_95_percent_on_separable_data(modules):
-    module = modules["logistic-regression"]
+@pytest.mark.parametrize("name", [key for key in MODELS if model_of(key) == "logistic-regression"])
+def test_logistic_regression_trains_to_95_percent_on_separable_data(modules, name):
+    module = modules[name]
     rng = np.random.default_rng(7)
     X = rng.normal(size=(400, 3))
     X = np.hstack([X, np.ones((400, 1))])  # a constant feature, so the boundary need not pass through 0
@@ -407,7 +432,7 @@ def test_logistic_regression_trains_to_95_percent_on_separable_data(modules):
     assert accuracy >= 0.95
 
 
-@pytest.mark.parametrize("name", ["two-weight-chain", "two-weight-chain-cross-entropy"])
+@pytest.mark.parametrize("name", [key for key in MODELS if model_of(key).startswith("two-weight-chain")])
 def test_chain_loss_decreases_over_100_steps(modules, name):
     module = modules[name]
     rng = np.random.default_rng(3)
@@ -444,9 +469,10 @@ def test_finite_without_warnings_at_z_1000(modules, derived, name, dtype):
             assert np.all(np.isfinite(output))
 
 
-def test_loss_at_z_1000_is_the_exact_value(modules):
+@pytest.mark.parametrize("name", [key for key in MODELS if model_of(key) == "logistic-regression"])
+def test_loss_at_z_1000_is_the_exact_value(modules, name):
     """Cross-entropy of a confident wrong answer at γ = 1000 is 1000, not inf."""
-    module = modules["logistic-regression"]
+    module = modules[name]
     params, X = {"w": np.array([1000.0])}, np.array([[1.0]])
     assert float(module.loss(params, X, np.array([0.0]))) == pytest.approx(1000.0, rel=1e-15)
     assert 0.0 <= float(module.loss(params, X, np.array([1.0]))) < 1e-300

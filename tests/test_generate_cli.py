@@ -21,6 +21,15 @@ from symgrad.models import derive_named, two_weight_chain
 REPO = Path(__file__).resolve().parent.parent
 
 
+def every_module() -> list[tuple[str, str]]:
+    """(model, target) of every module generate() writes by default: the NumPy ones, then the Numba ones."""
+    return [(name, target) for target in ("numpy", "numba") for name in generatable_names(target)]
+
+
+def file_names() -> set[str]:
+    return {f"{module_name(name, target)}.py" for name, target in every_module()}
+
+
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     status = main(["generate", *argv])
     captured = capsys.readouterr()
@@ -46,15 +55,17 @@ def copy_of(written: Path, tmp_path: Path) -> Path:
 def test_the_committed_generated_folder_is_current():
     """What CI runs: `symgrad generate --check`; and no module is left over from a model that is gone."""
     report = generate(out_dir=REPO / "generated", check=True)
-    assert [(f.model, f.status) for f in report] == [(name, "current") for name in generatable_names()]
+    assert [(f.model, f.target, f.status) for f in report] == [(*module, "current") for module in every_module()]
     on_disk = {p.name for p in (REPO / "generated").glob("*.py")}
-    assert on_disk == {f"{module_name(name)}.py" for name in generatable_names()}
+    assert on_disk == file_names()
+    assert set(generatable_names("numba")) == {"logistic-regression", "logistic-regression-bias", "two-weight-chain",
+                                               "two-weight-chain-cross-entropy"}
 
 
 def test_check_reports_missing_files_and_writes_nothing(capsys, tmp_path):
     status, out, _ = run_cli(capsys, "--check", "--out", str(tmp_path / "out"))
     assert status == 1
-    assert out.splitlines() == [f"missing: {tmp_path / 'out' / (module_name(n) + '.py')}" for n in generatable_names()]
+    assert out.splitlines() == [f"missing: {tmp_path / 'out' / (module_name(*m) + '.py')}" for m in every_module()]
     assert not (tmp_path / "out").exists()
 
 
@@ -74,7 +85,7 @@ def test_check_fails_on_a_stale_file_and_passes_after_regenerating(capsys, writt
     status, text, _ = run_cli(capsys, "--out", str(out))
     assert status == 0
     assert f"wrote {stale}" in text.splitlines()
-    assert sum(line.startswith("unchanged ") for line in text.splitlines()) == len(generatable_names()) - 1
+    assert sum(line.startswith("unchanged ") for line in text.splitlines()) == len(every_module()) - 1
     status, _, _ = run_cli(capsys, "--check", "--out", str(out))
     assert status == 0
     assert stale.read_bytes() == (written / "two_weight_chain.py").read_bytes()
@@ -83,8 +94,35 @@ def test_check_fails_on_a_stale_file_and_passes_after_regenerating(capsys, writt
 def test_named_models_only(capsys, tmp_path):
     status, text, _ = run_cli(capsys, "two-weight-chain", "--out", str(tmp_path))
     assert status == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["two_weight_chain.py"]
-    assert text == f"wrote {tmp_path / 'two_weight_chain.py'}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two_weight_chain.py", "two_weight_chain_numba.py"]
+    assert text == f"wrote {tmp_path / 'two_weight_chain.py'}\nwrote {tmp_path / 'two_weight_chain_numba.py'}\n"
+
+
+@pytest.mark.parametrize(("target", "suffix"), [("numpy", ""), ("numba", "_numba")])
+def test_one_target(capsys, tmp_path, target, suffix):
+    status, text, _ = run_cli(capsys, "two-weight-chain", "mlp", "--target", target, "--out", str(tmp_path)) \
+        if target == "numpy" else run_cli(capsys, "two-weight-chain", "--target", target, "--out", str(tmp_path))
+    assert status == 0
+    expected = ["two_weight_chain" + suffix + ".py"] + (["mlp.py"] if target == "numpy" else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
+
+
+def test_a_layered_model_has_no_numba_module(capsys, tmp_path):
+    """Named with --target numba alone, it is refused in one line; among both targets, it gets its NumPy module."""
+    status, _, err = run_cli(capsys, "mlp", "--target", "numba", "--out", str(tmp_path))
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("symgrad: error: cannot generate mlp for numba: its layers are matrix products")
+    assert not any(tmp_path.iterdir())
+    status, text, _ = run_cli(capsys, "mlp", "--out", str(tmp_path))
+    assert status == 0 and text == f"wrote {tmp_path / 'mlp.py'}\n"
+
+
+def test_an_unknown_target_is_refused(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "--target", "cuda", "--out", str(tmp_path))
+    assert status == 2 and "invalid choice: 'cuda'" in err and err.count("\n") == 1
+    with pytest.raises(UsageError, match="unknown target 'cuda'; choose from numpy, numba"):
+        generate(out_dir=tmp_path, targets=("cuda",))
+    assert not any(tmp_path.iterdir())
 
 
 def test_unchanged_files_are_not_rewritten(written, tmp_path):
@@ -107,7 +145,7 @@ def test_output_is_the_same_bytes_whatever_the_hash_seed(tmp_path, seeds):
         folders.append(folder)
     first, second = ({p.name: p.read_bytes() for p in f.iterdir()} for f in folders)
     assert first == second
-    assert set(first) == {f"{module_name(n)}.py" for n in generatable_names()}
+    assert set(first) == file_names()
 
 
 def test_unknown_model_is_one_line_listing_the_choices(capsys, tmp_path):
@@ -171,7 +209,8 @@ def chain_with_weight_named(name: str) -> Model:
 def test_a_bad_name_is_refused_before_anything_is_written(monkeypatch, capsys, tmp_path, name, problem):
     bad = derive(chain_with_weight_named(name))
     real = pipeline.derive_named
-    monkeypatch.setattr(pipeline, "derive_named", lambda n, **options: bad if n == "two-weight-chain" else real(n, **options))
+    monkeypatch.setattr(pipeline, "derive_named",
+                        lambda n, **options: bad if n == "two-weight-chain" else real(n, **options))
     with pytest.raises(UsageError) as refused:
         generate(["logistic-regression", "two-weight-chain"], tmp_path / "out")
     message = str(refused.value)

@@ -1,4 +1,4 @@
-"""``symgrad generate``: write each model's NumPy module into generated/, or check that they are current."""
+"""``symgrad generate``: write each model's modules (NumPy, Numba) into generated/, or check that they are current."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .pipeline import DEFAULT_OUT, GeneratedFile, generatable_names, skipped
+from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     skip = "".join(f"\n  {name}: {reason}" for name, reason in skipped().items())
+    no_numba = ", ".join(name for name in skipped("numba") if name not in skipped())
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # one model per line, names unbroken
     parser.description = (
-        "Render the NumPy module of each model (forward, loss, gradient, update)\n"
-        f"from its derivation into {DEFAULT_OUT}/<model>.py.\n\nModels without a module:{skip}"
+        "Render each model's modules (forward, loss, gradient, update) from its derivation:\n"
+        f"NumPy into {DEFAULT_OUT}/<model>.py, and Numba loops into {DEFAULT_OUT}/<model>_numba.py\n"
+        f"(all but the layered models: {no_numba}).\n\nModels without a module:{skip}"
     )
     choices = ", ".join(generatable_names())
     parser.add_argument("models", nargs="*", metavar="MODEL", help=f"one of: {choices} (default: all)")
+    parser.add_argument("--target", choices=list(TARGETS), action="append",
+                        help="numpy or numba; repeat for both "
+                             "(default: both for catalogue models, numpy for --model-file)")
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument("--model-file", metavar="FILE",
                         help="the module of the model defined in a TOML model file (docs/model-files.md) instead")
@@ -37,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.output is not None:
         raise UsageError("-o FILE is for one model from --model-file; catalogue modules go into --out DIR")
     else:
-        report = generate(args.models or None, args.out, check=args.check)
+        report = generate(args.models or None, args.out, check=args.check, targets=tuple(args.target or TARGETS))
     if args.check:
         outdated = [f for f in report if f.status != "current"]
         for file in outdated:
@@ -58,13 +63,16 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
 
     if args.models:
         raise UsageError("--model-file names the model; give no MODEL with it")
+    if args.target and len(set(args.target)) > 1:
+        raise UsageError("--model-file writes one module; give one --target")
+    target = args.target[0] if args.target else "numpy"
     derivation = derive_model_file(args.model_file)
     model = derivation.model
-    source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}")
+    source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}", target=target)
     if args.output is not None:
-        return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False)
+        return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False, target=target)
+    path = f"{module_name(model.name, target)}.py"
     if args.out == DEFAULT_OUT and model.name in catalogue_names():
-        target = f"{DEFAULT_OUT}/{module_name(model.name)}.py"
         raise UsageError(f"{args.model_file}: {model.name!r} is a catalogue model's name; its module would replace "
-                         f"the catalogue's {target} (rename the model, or use --out or -o)")
-    return write_module(model.name, Path(args.out) / f"{module_name(model.name)}.py", source, check=args.check)
+                         f"the catalogue's {DEFAULT_OUT}/{path} (rename the model, or use --out or -o)")
+    return write_module(model.name, Path(args.out) / path, source, check=args.check, target=target)

@@ -1,4 +1,9 @@
-"""Catalogue name → derivation → plan → source → file; and the staleness check.
+"""Catalogue name → derivation → plan → source → file, for each target; and the staleness check.
+
+Two targets share the plan: ``numpy`` (``generated/<model>.py``, whole-array NumPy, any model) and
+``numba`` (``generated/<model>_numba.py``, one compiled loop over the samples, for the models whose
+samples are a value or a row of one input: the layered models are matrix products, which NumPy
+already hands to BLAS).
 
 Every module is rendered in memory first; only when all of them render (every name checked) is
 anything written, each file atomically.  A file whose bytes already match is left untouched, so
@@ -13,14 +18,19 @@ from pathlib import Path
 from ..derivation import Derivation
 from ..errors import UsageError
 from ..files import write_atomic
+from ..graph import Model
 from ..models import catalogue_names, derive_named, lookup
 from .context import build_context
+from .fused import fused_context
 from .layer_context import layered_context
 from .layers import is_layered, lower_layers
 from .lower import lower, why_not_generated
-from .render import NUMPY_TEMPLATE, render_template
+from .render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
 
 DEFAULT_OUT = "generated"
+
+#: Each target, and what its module's file name adds to the model's.
+TARGETS = {"numpy": "", "numba": "_numba"}
 
 
 @dataclass(frozen=True)
@@ -33,75 +43,109 @@ class GeneratedFile:
     model: str
     path: Path
     status: str
+    target: str = "numpy"
 
 
-def module_name(name: str) -> str:
-    """The module for catalogue model ``name``: ``two-weight-chain`` → ``two_weight_chain``."""
+def module_name(name: str, target: str = "numpy") -> str:
+    """The module for catalogue model ``name``: ``two-weight-chain`` → ``two_weight_chain`` (``…_numba``)."""
     module = name.replace("-", "_")
     if not module.isidentifier():
         raise UsageError(f"cannot generate {name}: {module!r} is not a Python module name")
-    return module
+    return module + TARGETS[target]
 
 
-def skipped() -> dict[str, str]:
-    """Each catalogue name that has no module, and why (no parameters, abstract functions)."""
+def why_not_target(model: Model | None, target: str) -> str | None:
+    """Why ``model`` has no module for ``target``, or None when it can have one."""
+    reason = why_not_generated(model)
+    if reason is None and target == "numba" and is_layered(model):
+        reason = ("its layers are matrix products, which its NumPy module runs through BLAS; "
+                  "the numba target fuses loops over scalar samples")
+    return reason
+
+
+def skipped(target: str = "numpy") -> dict[str, str]:
+    """Each catalogue name that has no ``target`` module, and why (no parameters, abstract functions)."""
     reasons = {}
     for name in catalogue_names():
         entry, options = lookup(name)
         model = entry.build(**options) if entry.build is not None else None
-        reason = why_not_generated(model)
+        reason = why_not_target(model, target)
         if reason:
             reasons[name] = reason
     return reasons
 
 
-def generatable_names() -> list[str]:
-    """The catalogue names that get a NumPy module, in catalogue order."""
-    skip = skipped()
+def generatable_names(target: str = "numpy") -> list[str]:
+    """The catalogue names that get a ``target`` module, in catalogue order."""
+    skip = skipped(target)
     return [name for name in catalogue_names() if name not in skip]
 
 
-def _resolve(names: list[str] | None) -> list[str]:
+def _resolve(names: list[str] | None, targets: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, target) for each module wanted: named models for every target that has them, or all.
+
+    A named model that no asked target can generate is an error; with several targets, a model is
+    simply left out of a target that does not take it (``mlp`` has no numba module).
+    """
+    skips = {target: skipped(target) for target in targets}
     if not names:
-        return generatable_names()
-    skip = skipped()
+        return [(name, target) for target in targets for name in catalogue_names() if name not in skips[target]]
     known = catalogue_names()
-    choices = ", ".join(n for n in known if n not in skip)
     resolved = []
-    for name in names:
-        if name not in known:
-            raise UsageError(f"unknown model {name!r}; choose from {choices}")
-        if name in skip:
-            raise UsageError(f"cannot generate {name}: {skip[name]}; choose from {choices}")
-        if name not in resolved:
-            resolved.append(name)
+    for target in targets:
+        choices = ", ".join(n for n in known if n not in skips[target])
+        for name in dict.fromkeys(names):
+            if name not in known:
+                raise UsageError(f"unknown model {name!r}; choose from {choices}")
+            if name not in skips[target]:
+                resolved.append((name, target))
+            elif len(targets) == 1 or all(name in skip for skip in skips.values()):
+                raise UsageError(f"cannot generate {name}{_for(target)}: {skips[target][name]}; choose from {choices}")
     return resolved
 
 
-def generate_source(name: str) -> str:
-    """The NumPy module of catalogue model ``name``, as text."""
-    (name,) = _resolve([name])
+def _for(target: str) -> str:
+    return "" if target == "numpy" else f" for {target}"
+
+
+def generate_source(name: str, target: str = "numpy") -> str:
+    """The ``target`` module of catalogue model ``name``, as text."""
+    _resolve([name], (target,))
     # The same steps as `symgrad derive`, unproven: the test suite and the derive command prove them,
     # and generating the whole catalogue then takes seconds rather than half a minute.
-    return derivation_source(derive_named(name, verify=False), name)
+    return derivation_source(_derive(name), name, target=target)
 
 
-def derivation_source(derivation: Derivation, name: str, regenerate: str | None = None) -> str:
-    """The NumPy module of any derived model (a catalogue entry or a user's), as text.
+def _derive(name: str) -> Derivation:
+    return derive_named(name, verify=False)
+
+
+def derivation_source(derivation: Derivation, name: str, regenerate: str | None = None, target: str = "numpy") -> str:
+    """The ``target`` module of any derived model (a catalogue entry or a user's), as text.
 
     ``name`` is the model's name in error messages; ``regenerate`` replaces it in the module's
     docstring where the docstring says how to regenerate the module (``--model-file net.toml``).
     """
-    if is_layered(derivation.model):  # layers of units, matrix parameters: lowered to whole-array code
+    reason = why_not_target(derivation.model, target)
+    if reason:
+        raise UsageError(f"cannot generate {name}{_for(target)}: {reason}")
+    if target == "numba":
+        context = fused_context(lower(derivation, name), derivation)
+        template = NUMBA_TEMPLATE
+    elif is_layered(derivation.model):  # layers of units, matrix parameters: lowered to whole-array code
         plan, layout = lower_layers(derivation, name)
         context = layered_context(plan, layout, derivation)
+        template = NUMPY_TEMPLATE
     else:
         context = build_context(lower(derivation, name), derivation)
+        template = NUMPY_TEMPLATE
     context["regenerate"] = regenerate if regenerate is not None else name
-    return render_template(NUMPY_TEMPLATE, context)
+    return render_template(template, context)
 
 
-def write_module(name: str, path: Path, source: str, check: bool = False, make_parents: bool = True) -> GeneratedFile:
+def write_module(
+    name: str, path: Path, source: str, check: bool = False, make_parents: bool = True, target: str = "numpy"
+) -> GeneratedFile:
     """Write ``source`` to ``path`` unless it is already there; with ``check``, only say whether it is.
 
     ``make_parents`` creates a missing output folder (symgrad's own ``generated/``); a file the
@@ -116,16 +160,27 @@ def write_module(name: str, path: Path, source: str, check: bool = False, make_p
     else:
         write_atomic(path, source, make_parents=make_parents)
         status = "written"
-    return GeneratedFile(name, path, status)
+    return GeneratedFile(name, path, status, target)
 
 
 def generate(
-    names: list[str] | None = None, out_dir: Path | str = DEFAULT_OUT, check: bool = False
+    names: list[str] | None = None,
+    out_dir: Path | str = DEFAULT_OUT,
+    check: bool = False,
+    targets: tuple[str, ...] = tuple(TARGETS),
 ) -> list[GeneratedFile]:
-    """Render the modules of ``names`` (default: every model that has one) into ``out_dir``.
+    """Render the modules of ``names`` (default: every model that has one) for ``targets`` into ``out_dir``.
 
     With ``check`` nothing is written: each file is reported ``current``, ``stale`` or ``missing``.
     """
     out_dir = Path(out_dir)
-    sources = {name: generate_source(name) for name in _resolve(names)}
-    return [write_module(name, out_dir / f"{module_name(name)}.py", source, check) for name, source in sources.items()]
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise UsageError(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
+    wanted = _resolve(names, targets)
+    derivations = {name: _derive(name) for name in dict.fromkeys(name for name, _ in wanted)}  # once for all targets
+    sources = {(name, target): derivation_source(derivations[name], name, target=target) for name, target in wanted}
+    return [
+        write_module(name, out_dir / f"{module_name(name, target)}.py", source, check, target=target)
+        for (name, target), source in sources.items()
+    ]

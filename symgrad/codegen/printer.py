@@ -116,3 +116,31 @@ class SymgradNumPyPrinter(NumPyPrinter):
     def _print_Item(self, expr: Item) -> str:
         container, key = expr.args
         return f'{self._print(container)}["{key.name}"]'
+
+
+class SymgradNumbaPrinter(SymgradNumPyPrinter):
+    """Prints one sample's expression for the body of a Numba loop over the samples ``n``.
+
+    The per-sample arrays (the label, and the input when it has one value per sample) print as
+    ``y[n]``; ``Σ_i w_i x_i`` prints as ``_row_dot(X, n, w)``, a loop over one row; the sigmoid as
+    the scalar helper ``_sigmoid``, whose form 1/(1 + e^-u) is exact in IEEE arithmetic at any u
+    (e^1000 = inf gives 0), so one exp a value suffices.  NumPy's scalar functions (``np.exp``,
+    ``np.logaddexp``) are what Numba compiles them as, so the rest prints as in the NumPy module.
+    """
+
+    def __init__(self, per_sample: set[str]) -> None:
+        super().__init__()
+        self.per_sample = frozenset(per_sample)
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        name = super()._print_Symbol(expr)
+        return f"{name}[n]" if expr.name in self.per_sample else name
+
+    def _print_MatVec(self, expr: MatVec) -> str:
+        matrix, vector = expr.args
+        return f"_row_dot({self._print(matrix)}, n, {self._print(vector)})"
+
+    def _print_SampleMean(self, expr: SampleMean) -> str:
+        raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
+
+    _print_FeatureMean = _print_SampleMean

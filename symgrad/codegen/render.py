@@ -17,8 +17,9 @@ import symgrad
 
 from ..files import OutputError
 
-#: The NumPy backend's template; another backend would be another folder of templates.
+#: Each target's template: a folder of templates per target.
 NUMPY_TEMPLATE = "numpy/module.py.jinja"
+NUMBA_TEMPLATE = "numba/module.py.jinja"
 
 
 def template_dirs(package_dir: Path | None = None) -> list[Path]:

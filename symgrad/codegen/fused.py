@@ -1,0 +1,72 @@
+"""The Numba target's context: the same :class:`~symgrad.codegen.lower.Plan` as the NumPy module's,
+printed as the body of one loop over the samples.
+
+NumPy evaluates a formula one whole-array operation at a time, so every intermediate value makes a
+trip through memory; a compiled loop computes each sample's forward pass, loss and gradient terms
+in registers and adds them to per-thread totals, reading the data once.  Only the loop structure is
+new here: the assignments, the per-sample loss and gradient terms, the names and the docstrings
+are the plan's, printed by the NumPy module's printers, so the two targets cannot disagree on a
+formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from ..derivation import Derivation
+from ..functions import sigmoid
+from .context import build_context
+from .lower import Plan
+from .nodes import FeatureMean, MatVec, SampleMean
+from .numba_helpers import helpers_for
+from .printer import SymgradNumbaPrinter
+
+
+def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
+    """Every string the Numba module template fills in; the NumPy context's names and docstrings, plus its kernels."""
+    context = build_context(plan, derivation)
+    data = plan.data.name
+    per_sample = {plan.label.name} | (set() if plan.dims else {data})
+    printer = SymgradNumbaPrinter(per_sample)
+    params = {p.key: p for p in plan.params}
+
+    def kernel(*outputs: sp.Expr) -> dict[str, Any]:
+        """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""
+        terms = [o.args[0] if isinstance(o, SampleMean) else o.args[1] if isinstance(o, FeatureMean) else o
+                 for o in outputs]
+        assignments = plan.needed(*terms)
+        read = set().union(*(sp.sympify(t).free_symbols for t in terms), *(a.expr.free_symbols for a in assignments))
+        names = {s.name for s in read}
+        totals = []
+        for output, term in zip(outputs, terms, strict=True):
+            if isinstance(output, FeatureMean):  # Σ_n c_n·x_n, one total per feature
+                totals.append({"row": True, "code": printer.doprint(term)})
+            elif isinstance(output, SampleMean):
+                totals.append({"row": False, "code": printer.doprint(term)})
+        return {
+            "lines": [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments],
+            "unpack": [params[key] for key in params if key in names],
+            "label": plan.label.name in names,
+            "totals": totals,
+            "rows": any(t["row"] for t in totals),
+        }
+
+    gradients = [g for _, g in plan.gradients]
+    forward = kernel(plan.prediction)
+    forward["result"] = printer.doprint(plan.prediction)
+    every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
+    context.update(
+        numpy_module=f"{context['name'].replace('-', '_')}.py",
+        forward=forward,
+        loss=kernel(plan.loss),
+        gradient={**kernel(*gradients), "keys": [key for key, _ in plan.gradients]},
+        loss_and_gradient={**kernel(plan.loss, *gradients), "keys": [key for key, _ in plan.gradients]},
+        helpers=helpers_for(
+            sigmoid=any(sp.sympify(e).has(sigmoid) for e in every_body),
+            rows=any(sp.sympify(e).has(MatVec) for e in every_body),
+        ),
+    )
+    return context
+

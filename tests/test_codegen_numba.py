@@ -1,0 +1,182 @@
+"""The Numba target: its modules' text (names, imports, no formula in the template), its ``_exp``, and its
+results against the NumPy modules on data large enough to be cut into many runs.
+
+The three-way agreement with the derivation and with central differences, the handout updates, z = ±1000
+and dtypes are test_agreement.py's, which holds every module in generated/ of both targets to them.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symgrad.codegen import generatable_names, generate_source
+from symgrad.codegen.names import TEMPLATE_NAMES, TEMPLATE_NUMBERED, model_names
+from symgrad.codegen.render import NUMBA_TEMPLATE
+from symgrad.models import derive_named
+
+REPO = Path(__file__).resolve().parent.parent
+GENERATED = REPO / "generated"
+#: Module-level helpers: each has its own scope, apart from the model's names.
+HELPERS = {"_as", "_floating", "_mean", "_chunks", "_exp", "_sigmoid", "_row_dot", "_add_row"}
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, str]:
+    return {name: generate_source(name, "numba") for name in generatable_names("numba")}
+
+
+def load(stem: str):
+    spec = importlib.util.spec_from_file_location(stem, GENERATED / f"{stem}.py")
+    module = sys.modules[stem] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_scalar_model_has_a_numba_module_and_no_layered_one_does():
+    assert generatable_names("numba") == [n for n in generatable_names() if not n.startswith(("mlp", "softmax"))]
+    assert {p.stem for p in GENERATED.glob("*_numba.py")} == {n.replace("-", "_") + "_numba" for n in
+                                                              generatable_names("numba")}
+
+
+def test_imports(sources):
+    for source in sources.values():
+        tree = ast.parse(source)
+        imports = [(a.name, a.asname) for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert imports == [("math", None), ("os", None), ("sys", None), ("numba", None), ("numpy", "np")]
+
+
+def test_names_in_the_model_s_scope_are_declared(sources):
+    """In the loops and wrappers, every name is a model quantity, a temporary, or one the template reserves
+    (names.TEMPLATE_NAMES), so a model's names can never collide with the template's."""
+    for name, source in sources.items():
+        model_side = {n.python for n in model_names(derive_named(name).model)}
+        for function in ast.parse(source).body:
+            if not isinstance(function, ast.FunctionDef) or function.name in HELPERS:
+                continue
+            used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+            used |= {a.arg for a in function.args.args}
+            reserved = {u for u in used if TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
+            stray = used - model_side - reserved - TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
+            stray -= {"_forward_values"} | {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
+                                            for kind in ("sums", "run")}
+            assert not stray, (name, function.name, stray)
+
+
+def test_a_model_name_that_the_loops_use_is_refused():
+    from symgrad.codegen.names import Name, check_names
+    from symgrad.errors import UsageError
+
+    for taken in ("n", "chunk", "total0", "row_total3"):
+        with pytest.raises(UsageError, match=f"would be named '{taken}', which is a name the generated module uses"):
+            check_names("net", [Name(taken, taken, "parameter", ())])
+
+
+def test_template_holds_structure_not_math():
+    """Formulas arrive printed; the helpers' math comes from numba_helpers.py; the template only loops."""
+    template = (REPO / "templates" / NUMBA_TEMPLATE).read_text(encoding="utf-8")
+    template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
+    template = re.sub(r'""".*?"""', "", template, flags=re.S)
+    code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
+    for math in ("exp", "log", "tanh", "sigmoid", "**", "- lr", "1 -", "1.0"):
+        assert math not in code, math
+
+
+def test_exp_is_within_two_units_in_the_last_place():
+    module = load("two_weight_chain_numba")
+    import numba
+
+    exps = numba.njit(lambda u: np.array([module._exp(v) for v in u]))
+    u = np.concatenate([np.linspace(-800, 800, 200_001), np.random.default_rng(1).normal(scale=5, size=50_000),
+                        [0.0, -0.0, 709.5, 709.78, 709.79, -708.5, -744.0, -745.2, np.inf, -np.inf]])
+    with np.errstate(over="ignore", under="ignore"):
+        expected = np.exp(u)
+    got = exps(u)
+    normal = np.isfinite(expected) & (expected >= np.finfo(float).tiny)
+    assert np.max(np.abs(got[normal] - expected[normal]) / expected[normal]) <= 2 * np.finfo(float).eps
+    assert np.array_equal(got[~np.isfinite(expected)], expected[~np.isfinite(expected)])  # e^710 = inf
+    subnormal = ~normal & np.isfinite(expected)
+    assert np.max(np.abs(got[subnormal] - expected[subnormal])) <= 2 * 5e-324
+    assert module._exp(0.0) == 1.0
+
+
+@pytest.mark.parametrize("model", generatable_names("numba"))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_many_runs_agree_with_the_numpy_module(model, dtype):
+    """N = 100 003 is cut into 24 runs of unequal length (and into blocks by the NumPy module)."""
+    stem = model.replace("-", "_")
+    fused, whole = load(stem + "_numba"), load(stem)
+    rng = np.random.default_rng(5)
+    samples = 100_003
+    X = rng.normal(size=(samples, 7)) if "logistic" in model else rng.normal(size=samples)
+    X, y = X.astype(dtype), (rng.random(samples) < 0.4).astype(dtype)
+    params = whole.init_params(X, y, rng=2)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(fused.forward(params, X), whole.forward(params, X), rtol=rtol)
+    np.testing.assert_allclose(fused.loss(params, X, y), whole.loss(params, X, y), rtol=rtol)
+    for key, value in whole.gradient(params, X, y).items():
+        np.testing.assert_allclose(fused.gradient(params, X, y)[key], value, rtol=rtol * 10, atol=1e-12)
+    # One loop for both, vectorised on its own, may add the same terms in another order: equal to rounding.
+    fused_loss, fused_grads = fused.loss_and_gradient(params, X, y)
+    np.testing.assert_allclose(fused_loss, fused.loss(params, X, y), rtol=8 * np.finfo(dtype).eps)
+    for key, value in fused.gradient(params, X, y).items():
+        np.testing.assert_allclose(fused_grads[key], value, rtol=64 * np.finfo(dtype).eps, atol=1e-300)
+
+
+def test_non_contiguous_and_integer_inputs_are_accepted():
+    fused, whole = load("logistic_regression_numba"), load("logistic_regression")
+    X = np.arange(60).reshape(10, 6)[:, ::2]  # integers, every other column
+    y = np.array([0, 1] * 5)
+    params = {"w": np.array([0.1, -0.2, 0.05])}
+    np.testing.assert_allclose(fused.gradient(params, X, y)["w"], whole.gradient(params, X, y)["w"], rtol=1e-12)
+
+
+def test_no_samples_give_nan_as_np_mean_does():
+    fused = load("two_weight_chain_numba")
+    grads = fused.gradient({"w1": 0.5, "w2": -0.3}, np.zeros(0), np.zeros(0))
+    assert all(np.isnan(value) for value in grads.values())
+    assert fused.forward({"w1": 0.5, "w2": -0.3}, np.zeros(0)).shape == (0,)
+
+
+def test_loaded_under_another_name_it_runs_without_a_cache(tmp_path):
+    """numba's cache finds a module again by its name: one loaded as "m" from a path must not write a cache
+    that a later process cannot load, so it compiles in memory only."""
+    source = GENERATED / "two_weight_chain_numba.py"
+    copy = tmp_path / "chain_copy.py"
+    copy.write_bytes(source.read_bytes())
+    script = (
+        "import importlib.util, sys\n"
+        "import numpy as np\n"
+        f"spec = importlib.util.spec_from_file_location('m', {str(copy)!r})\n"
+        "m = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\n"
+        "assert not m._CACHE\n"
+        "print(m.gradient({'w1': 0.5, 'w2': -0.3}, np.linspace(-1, 1, 9), np.full(9, 0.25))['w1'])\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert not (tmp_path / "__pycache__").exists()
+
+
+def test_imported_by_name_it_caches_its_loops(tmp_path):
+    copy = tmp_path / "chain_cached.py"
+    copy.write_bytes((GENERATED / "two_weight_chain_numba.py").read_bytes())
+    script = ("import numpy as np, chain_cached as m\n"
+              "assert m._CACHE\n"
+              "print(m.gradient({'w1': 0.5, 'w2': -0.3}, np.linspace(-1, 1, 9), np.full(9, 0.25))['w1'])\n")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert any((tmp_path / "__pycache__").glob("chain_cached*.nbi"))
