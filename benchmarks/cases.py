@@ -7,6 +7,7 @@ same numbers.  X is made C-contiguous in the case's dtype, as a user would pass 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,11 +25,15 @@ MODELS = ("logistic-regression", "two-weight-chain")
 
 
 @cache
-def load_generated(model: str) -> ModuleType:
-    """The module generated/ holds for ``model``, imported from its file (generated/ is no package)."""
-    path = GENERATED / f"{model.replace('-', '_')}.py"
-    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
+def load_generated(model: str, target: str = "numpy") -> ModuleType:
+    """The module generated/ holds for ``model`` (``…_numba.py`` for the numba target), imported from its file.
+
+    Under its own name and registered in sys.modules, as ``import`` would: a Numba module then caches
+    its compiled loops on disk, and the next run does not compile them again.
+    """
+    path = GENERATED / f"{model.replace('-', '_')}{'_numba' if target == 'numba' else ''}.py"
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from cases import Case
+from cases import Case, load_generated
 
 #: The step size the ``update`` contender uses; its value does not matter for the timing.
 STEP = 0.1
@@ -57,6 +57,14 @@ def generated_update(case: Case) -> Prepared:
         return {key: (np.asarray(params[key]) - np.asarray(new[key])) / X.dtype.type(STEP) for key in params}
 
     return Prepared(lambda: module.update(params, X, y, STEP), result)
+
+
+def generated_numba(case: Case) -> Prepared:
+    """The numba target's module (generated/<model>_numba.py): one compiled loop over the samples."""
+    _require("numba")
+    module = load_generated(case.model, "numba")
+    params, X, y = case.params, case.X, case.y
+    return Prepared(lambda: module.gradient(params, X, y), lambda: dict(module.gradient(params, X, y)))
 
 
 # ---- hand-written NumPy -------------------------------------------------------------------------
@@ -207,6 +215,7 @@ def hips_autograd(case: Case) -> Prepared:
 CONTENDERS: dict[str, Callable[[Case], Prepared]] = {
     "generated gradient": generated_gradient,
     "generated update": generated_update,
+    "generated numba": generated_numba,
     "naive numpy": naive_numpy,
     "sympy lambdify": sympy_lambdify,
     "jax jit(grad)": jax_jit_grad,

@@ -36,6 +36,10 @@ PARAMS = {"v": ("k",), "c": (), "w": ("m", "k",), "b": ("k",)}
 #: Bytes of the data per block of rows: a block read from memory for the forward product is still in
 #: the CPU's caches (L2 and L3) for the backward product, so the data are read from memory once.
 _BLOCK_BYTES = 1 << 20
+#: Rows per block at most: each intermediate vector of a block (16384 float64 = 128 KiB) then stays
+#: in the cache as well, and its memory is reused from block to block; larger ones are mapped fresh
+#: from the operating system and zeroed on every allocation (page faults), which costs more than the work.
+_BLOCK_ROWS = 1 << 14
 
 
 def _as(array, dtype):
@@ -64,9 +68,9 @@ def _blockwise(function, X, y, *arrays):
     Only a NumPy array (or memmap) is split, and only when it is larger than two blocks; a Dask
     array goes whole, as one lazy expression over its own chunks.
     """
-    if not isinstance(X, np.ndarray) or X.nbytes <= 2 * _BLOCK_BYTES:
+    if not isinstance(X, np.ndarray) or (X.nbytes <= 2 * _BLOCK_BYTES and len(X) <= 2 * _BLOCK_ROWS):
         return function(X, y, *arrays)
-    block = max(1, _BLOCK_BYTES * len(X) // X.nbytes)
+    block = max(1, min(_BLOCK_ROWS, _BLOCK_BYTES * len(X) // X.nbytes))
     totals = function(X[:block], y[:block], *arrays)
     for start in range(block, len(X), block):
         parts = function(X[start:start + block], y[start:start + block], *arrays)

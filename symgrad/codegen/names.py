@@ -33,7 +33,7 @@ TEMPLATE_NAMES = frozenset({
     "np", "PARAMS", "init_params", "forward", "loss", "gradient", "loss_and_gradient", "update",
     "params", "rng", "lr", "grads", "_floating", "hidden",
     # the block loop (performance): its helpers and their local names
-    "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES",
+    "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES", "_BLOCK_ROWS",
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
     "_sigmoid", "values",
     "_logsumexp", "top", "axis",  # layers: the softmax's helper
