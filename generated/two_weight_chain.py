@@ -75,13 +75,18 @@ def _blockwise(function, x, y, *arrays):
 
 
 def _sigmoid(values):
-    """s(values) = 1/(1 + e^-values), elementwise, without overflow and to full relative precision.
+    """s(values) = 1/(1 + e^-values), elementwise, to full relative precision wherever s is a normal float.
 
-    A large array takes the form that is fastest per element, e^min(v, 0) / (1 + e^-|v|); a small
-    one the form with the fewest NumPy calls, exp(-logaddexp(0, -v)).
+    A large NumPy array takes the fewest passes: 1/(1 + e^-v), with e^-v updated in place; its
+    overflow (e^1000 = inf, so s = 1/(1 + inf) = 0, as it should be) is not reported.  Any other
+    (a few values, or a Dask array, which computes later) takes exp(-logaddexp(0, -v)), which
+    cannot overflow.
     """
-    if values.size > 64:
-        return np.divide(np.exp(np.minimum(values, 0)), 1 + np.exp(-np.abs(values)))
+    if isinstance(values, np.ndarray) and values.size > 64:
+        with np.errstate(over="ignore"):
+            total = np.exp(-values)
+        total += 1
+        return np.reciprocal(total, out=total)
     return np.exp(-np.logaddexp(0, -values))
 
 
