@@ -72,8 +72,16 @@ def _floating(X):
 
 def _mean(total, X):
     """A total over the samples divided by their number, in X's dtype (NaN for no samples, as np.mean)."""
-    with np.errstate(invalid="ignore"):
-        return X.dtype.type(np.true_divide(total, len(X)))
+    count = len(X)
+    if count == 0:
+        return X.dtype.type(total * np.nan)
+    return X.dtype.type(total / count)
+
+
+def _sums(kernel, run, *arguments):
+    """The totals over the samples: from the parallel kernel, or for fewer than _CHUNK samples (one
+    run) from the run's loop itself, which spares the few microseconds of starting the threads."""
+    return run(*arguments) if len(arguments[0]) < _CHUNK else kernel(*arguments)
 
 
 @_scalar
@@ -207,7 +215,7 @@ def loss(params, X, y):
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
     b = X.dtype.type(params["b"])
-    return _mean(_loss_sums(X, y, w, b)[0], X)
+    return _mean(_sums(_loss_sums, _loss_run, X, y, w, b)[0], X)
 
 
 @_scalar
@@ -256,7 +264,7 @@ def gradient(params, X, y):
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
     b = X.dtype.type(params["b"])
-    sums = _gradient_sums(X, y, w, b)
+    sums = _sums(_gradient_sums, _gradient_run, X, y, w, b)
     return {
         "w": _mean(sums[0], X),
         "b": _mean(sums[1], X),
@@ -310,7 +318,7 @@ def loss_and_gradient(params, X, y):
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
     b = X.dtype.type(params["b"])
-    sums = _loss_and_gradient_sums(X, y, w, b)
+    sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, X, y, w, b)
     return _mean(sums[0], X), {
         "w": _mean(sums[1], X),
         "b": _mean(sums[2], X),

@@ -71,8 +71,16 @@ def _floating(X):
 
 def _mean(total, X):
     """A total over the samples divided by their number, in X's dtype (NaN for no samples, as np.mean)."""
-    with np.errstate(invalid="ignore"):
-        return X.dtype.type(np.true_divide(total, len(X)))
+    count = len(X)
+    if count == 0:
+        return X.dtype.type(total * np.nan)
+    return X.dtype.type(total / count)
+
+
+def _sums(kernel, run, *arguments):
+    """The totals over the samples: from the parallel kernel, or for fewer than _CHUNK samples (one
+    run) from the run's loop itself, which spares the few microseconds of starting the threads."""
+    return run(*arguments) if len(arguments[0]) < _CHUNK else kernel(*arguments)
 
 
 @_scalar
@@ -204,7 +212,7 @@ def loss(params, X, y):
     X = _floating(X)
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
-    return _mean(_loss_sums(X, y, w)[0], X)
+    return _mean(_sums(_loss_sums, _loss_run, X, y, w)[0], X)
 
 
 @_scalar
@@ -245,7 +253,7 @@ def gradient(params, X, y):
     X = _floating(X)
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
-    sums = _gradient_sums(X, y, w)
+    sums = _sums(_gradient_sums, _gradient_run, X, y, w)
     return {
         "w": _mean(sums[0], X),
     }
@@ -291,7 +299,7 @@ def loss_and_gradient(params, X, y):
     X = _floating(X)
     y = _as(y, X.dtype)
     w = _as(params["w"], X.dtype)
-    sums = _loss_and_gradient_sums(X, y, w)
+    sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, X, y, w)
     return _mean(sums[0], X), {
         "w": _mean(sums[1], X),
     }

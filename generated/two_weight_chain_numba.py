@@ -73,8 +73,16 @@ def _floating(x):
 
 def _mean(total, x):
     """A total over the samples divided by their number, in x's dtype (NaN for no samples, as np.mean)."""
-    with np.errstate(invalid="ignore"):
-        return x.dtype.type(np.true_divide(total, len(x)))
+    count = len(x)
+    if count == 0:
+        return x.dtype.type(total * np.nan)
+    return x.dtype.type(total / count)
+
+
+def _sums(kernel, run, *arguments):
+    """The totals over the samples: from the parallel kernel, or for fewer than _CHUNK samples (one
+    run) from the run's loop itself, which spares the few microseconds of starting the threads."""
+    return run(*arguments) if len(arguments[0]) < _CHUNK else kernel(*arguments)
 
 
 @_scalar
@@ -195,7 +203,7 @@ def loss(params, x, y):
     y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
-    return _mean(_loss_sums(x, y, w2, w1)[0], x)
+    return _mean(_sums(_loss_sums, _loss_run, x, y, w2, w1)[0], x)
 
 
 @_scalar
@@ -247,7 +255,7 @@ def gradient(params, x, y):
     y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
-    sums = _gradient_sums(x, y, w2, w1)
+    sums = _sums(_gradient_sums, _gradient_run, x, y, w2, w1)
     return {
         "w2": _mean(sums[0], x),
         "w1": _mean(sums[1], x),
@@ -304,7 +312,7 @@ def loss_and_gradient(params, x, y):
     y = _as(y, x.dtype)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
-    sums = _loss_and_gradient_sums(x, y, w2, w1)
+    sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, x, y, w2, w1)
     return _mean(sums[0], x), {
         "w2": _mean(sums[1], x),
         "w1": _mean(sums[2], x),

@@ -26,7 +26,7 @@ from symgrad.models import derive_named
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_floating", "_mean", "_chunks", "_exp", "_sigmoid", "_row_dot", "_add_row"}
+HELPERS = {"_as", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_row_dot", "_add_row"}
 
 
 @pytest.fixture(scope="module")

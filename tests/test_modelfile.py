@@ -76,6 +76,27 @@ def test_the_example_generates_a_module_whose_gradient_is_its_loss_slope(tmp_pat
     assert "regenerates every model" not in header  # that is the catalogue's command, not this file's
 
 
+def test_the_example_s_numba_module_agrees_with_its_numpy_module(tmp_path, capsys):
+    assert main(["generate", "--model-file", str(EXAMPLE), "--target", "numba", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'three_weight_chain_numba.py'}\n"
+    assert main(["generate", "--model-file", str(EXAMPLE), "--out", str(tmp_path)]) == 0
+    fused, whole = _load_module(tmp_path / "three_weight_chain_numba.py"), _load_module(tmp_path / "three_weight_chain.py")
+    assert "symgrad generate --target numba --model-file" in (tmp_path / "three_weight_chain_numba.py").read_text()
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=50_000), rng.normal(size=50_000)
+    params = {key: rng.normal() for key in whole.PARAMS}
+    expected = whole.gradient(params, x, y)
+    for key, value in fused.gradient(params, x, y).items():
+        assert value == pytest.approx(expected[key], rel=1e-10, abs=1e-14), key
+
+
+def test_one_model_file_gives_one_target(tmp_path, capsys):
+    command = ["generate", "--model-file", str(EXAMPLE), "--target", "numpy", "--target", "numba", "--out", str(tmp_path)]
+    assert main(command) == 2
+    assert "--model-file writes one module; give one --target" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_generate_to_one_file_and_check_it(tmp_path, capsys):
     target = tmp_path / "net.py"
     assert main(["generate", "--model-file", str(EXAMPLE), "-o", str(target)]) == 0
