@@ -80,7 +80,8 @@ def test_the_example_s_numba_module_agrees_with_its_numpy_module(tmp_path, capsy
     assert main(["generate", "--model-file", str(EXAMPLE), "--target", "numba", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"wrote {tmp_path / 'three_weight_chain_numba.py'}\n"
     assert main(["generate", "--model-file", str(EXAMPLE), "--out", str(tmp_path)]) == 0
-    fused, whole = _load_module(tmp_path / "three_weight_chain_numba.py"), _load_module(tmp_path / "three_weight_chain.py")
+    fused = _load_module(tmp_path / "three_weight_chain_numba.py")
+    whole = _load_module(tmp_path / "three_weight_chain.py")
     assert "symgrad generate --target numba --model-file" in (tmp_path / "three_weight_chain_numba.py").read_text()
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=50_000), rng.normal(size=50_000)
@@ -91,7 +92,8 @@ def test_the_example_s_numba_module_agrees_with_its_numpy_module(tmp_path, capsy
 
 
 def test_one_model_file_gives_one_target(tmp_path, capsys):
-    command = ["generate", "--model-file", str(EXAMPLE), "--target", "numpy", "--target", "numba", "--out", str(tmp_path)]
+    command = ["generate", "--model-file", str(EXAMPLE), "--target", "numpy", "--target", "numba",
+               "--out", str(tmp_path)]
     assert main(command) == 2
     assert "--model-file writes one module; give one --target" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
