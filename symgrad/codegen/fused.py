@@ -50,7 +50,6 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
             "unpack": [params[key] for key in params if key in names],
             "label": plan.label.name in names,
             "totals": totals,
-            "rows": any(t["row"] for t in totals),
         }
 
     gradients = [g for _, g in plan.gradients]
