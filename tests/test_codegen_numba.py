@@ -26,7 +26,7 @@ from symgrad.models import derive_named
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_row_dot", "_add_row"}
+HELPERS = {"_as", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_heaviside", "_row_dot", "_add_row"}
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,34 @@ def test_imported_by_name_it_caches_its_loops(tmp_path):
         assert run.returncode == 0, run.stderr
     assert runs[0].stdout == runs[1].stdout
     assert any((tmp_path / "__pycache__").glob("chain_cached*.nbi"))
+
+
+#: The chain with every activation and loss the catalogue offers it: each derivation's Numba module agrees
+#: with its NumPy module (tanh is np.tanh, ReLU's step is _heaviside, softplus is np.logaddexp in the loop).
+CHAIN_VARIANTS = [{"activation": "tanh"}, {"activation": "relu"}, {"hidden_activation": "softplus"},
+                  {"hidden_activation": "relu", "output_activation": "identity"},
+                  {"hidden_activation": "tanh", "loss": "cross-entropy"}]
+
+
+@pytest.mark.parametrize("options", CHAIN_VARIANTS)
+def test_chain_variants_agree_with_their_numpy_module(tmp_path, options):
+    from symgrad.codegen.pipeline import derivation_source
+
+    derivation = derive_named("two-weight-chain", **options)
+    modules = []
+    for target in ("numpy", "numba"):
+        path = tmp_path / f"variant_{target}.py"
+        path.write_text(derivation_source(derivation, "two-weight-chain", target=target), encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(path.stem, path)  # not in sys.modules: compiled, not cached
+        modules.append(importlib.util.module_from_spec(spec))
+        spec.loader.exec_module(modules[-1])
+    whole, fused = modules
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.normal(scale=2, size=9_000), [0.0]])  # z1 = 0: ReLU's step at 0
+    y = rng.uniform(size=len(x))
+    params = {"w2": 0.7, "w1": -1.2}
+    assert fused.loss(params, x, y) == pytest.approx(whole.loss(params, x, y), rel=1e-12)
+    expected = whole.gradient(params, x, y)
+    for key, value in fused.gradient(params, x, y).items():
+        assert value == pytest.approx(expected[key], rel=1e-10, abs=1e-15), key
+    np.testing.assert_allclose(fused.forward(params, x), whole.forward(params, x), rtol=1e-13, atol=1e-300)

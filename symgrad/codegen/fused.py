@@ -65,6 +65,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         helpers=helpers_for(
             sigmoid=any(sp.sympify(e).has(sigmoid) for e in every_body),
             rows=any(sp.sympify(e).has(MatVec) for e in every_body),
+            heaviside=any(sp.sympify(e).has(sp.Heaviside) for e in every_body),
         ),
     )
     return context

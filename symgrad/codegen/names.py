@@ -39,7 +39,7 @@ TEMPLATE_NAMES = frozenset({
     "_logsumexp", "top", "axis",  # layers: the softmax's helper
     # the Numba target (templates/numba/): its modules, helpers, loop indices and totals
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
-    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count",
+    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
     "arguments",
 })
 

@@ -61,6 +61,16 @@ def _add_row(row_total, coefficient, matrix, n):
 '''
 
 
-def helpers_for(sigmoid: bool, rows: bool) -> list[str]:
-    """The definitions a module needs: the sigmoid (and its exp) if it has one; the row helpers for a row input."""
-    return [*([EXP_HELPER, SIGMOID_HELPER] if sigmoid else []), *([ROW_HELPERS] if rows else [])]
+#: The step function of ReLU's derivative, which Numba does not compile as np.heaviside.
+HEAVISIDE_HELPER = '''@_scalar
+def _heaviside(u, at_zero):
+    """H(u) as np.heaviside: 0 below 0, at_zero at 0, 1 above (and NaN for NaN)."""
+    return 0.0 if u < 0 else 1.0 if u > 0 else at_zero if u == 0 else u
+'''
+
+
+def helpers_for(sigmoid: bool, rows: bool, heaviside: bool = False) -> list[str]:
+    """The definitions a module needs: the sigmoid (and its exp) if it has one, the step function if
+    it has one, and the row helpers for a row input."""
+    return [*([EXP_HELPER, SIGMOID_HELPER] if sigmoid else []), *([HEAVISIDE_HELPER] if heaviside else []),
+            *([ROW_HELPERS] if rows else [])]

@@ -149,6 +149,11 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
         matrix, vector = expr.args
         return f"_row_dot({self._print(matrix)}, n, {self._print(vector)})"
 
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        """``_heaviside(u, h0)``: Numba does not compile ``np.heaviside``."""
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"_heaviside({self._print(expr.args[0])}, {self._print(sp.Float(at_zero))})"
+
     def _print_SampleMean(self, expr: SampleMean) -> str:
         raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
 
