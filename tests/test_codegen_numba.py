@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from symgrad.codegen import generatable_names, generate_source
-from symgrad.codegen.names import TEMPLATE_NAMES, TEMPLATE_NUMBERED, model_names
+from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, model_names
 from symgrad.codegen.render import NUMBA_TEMPLATE
 from symgrad.models import derive_named
 
@@ -56,7 +56,7 @@ def test_imports(sources):
 
 def test_names_in_the_model_s_scope_are_declared(sources):
     """In the loops and wrappers, every name is a model quantity, a temporary, or one the template reserves
-    (names.TEMPLATE_NAMES), so a model's names can never collide with the template's."""
+    (names.NUMBA_TEMPLATE_NAMES), so a model's names can never collide with the template's."""
     for name, source in sources.items():
         model_side = {n.python for n in model_names(derive_named(name).model)}
         for function in ast.parse(source).body:
@@ -64,20 +64,38 @@ def test_names_in_the_model_s_scope_are_declared(sources):
                 continue
             used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
             used |= {a.arg for a in function.args.args}
-            reserved = {u for u in used if TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
-            stray = used - model_side - reserved - TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
+            reserved = {u for u in used if NUMBA_TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
+            stray = used - model_side - reserved - NUMBA_TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
             stray -= {"_forward_values"} | {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
                                             for kind in ("sums", "run")}
             assert not stray, (name, function.name, stray)
 
 
-def test_a_model_name_that_the_loops_use_is_refused():
-    from symgrad.codegen.names import Name, check_names
-    from symgrad.errors import UsageError
+def test_a_name_the_loops_use_is_refused_for_the_numba_target_only():
+    """A weight named n generates a NumPy module, but not a Numba one, whose loop index is n."""
+    import sympy as sp
 
-    for taken in ("n", "chunk", "total0", "row_total3"):
-        with pytest.raises(UsageError, match=f"would be named '{taken}', which is a name the generated module uses"):
-            check_names("net", [Name(taken, taken, "parameter", ())])
+    from symgrad.codegen.names import Name, check_names
+    from symgrad.codegen.pipeline import derivation_source
+    from symgrad.derive import derive
+    from symgrad.errors import UsageError
+    from symgrad.graph import Model, Node
+    from symgrad.models import two_weight_chain
+
+    chain = two_weight_chain()
+    w1, n = next(p for p in chain.params if p.name == "w_1"), sp.Symbol("n")
+    renamed = Model(chain.name, chain.description, chain.inputs, chain.label,
+                    tuple(n if p == w1 else p for p in chain.params),
+                    tuple(Node(node.symbol, node.expr.xreplace({w1: n})) for node in chain.nodes),
+                    chain.step_size, chain.notation, chain.vector_forms, chain.options)
+    derivation = derive(renamed, verify=False)
+    assert "z1 = n*x" in derivation_source(derivation, "net")
+    with pytest.raises(UsageError, match="would be named 'n', which is a name the generated module uses itself"):
+        derivation_source(derivation, "net", target="numba")
+    for taken in ("chunk", "total0", "row_total3"):
+        check_names("net", [Name(taken, taken, "parameter", ())])  # the NumPy target's names allow them
+        with pytest.raises(UsageError, match=f"would be named '{taken}'"):
+            check_names("net", [Name(taken, taken, "parameter", ())], NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
 
 
 def test_template_holds_structure_not_math():
@@ -86,7 +104,7 @@ def test_template_holds_structure_not_math():
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
     template = re.sub(r'""".*?"""', "", template, flags=re.S)
     code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
-    for math in ("exp", "log", "tanh", "sigmoid", "**", "- lr", "1 -", "1.0"):
+    for math in ("exp(", "log", "tanh", "sigmoid", "**", "- lr", "1 -", "1.0"):
         assert math not in code, math
 
 
@@ -106,6 +124,7 @@ def test_exp_is_within_two_units_in_the_last_place():
     subnormal = ~normal & np.isfinite(expected)
     assert np.max(np.abs(got[subnormal] - expected[subnormal])) <= 2 * 5e-324
     assert module._exp(0.0) == 1.0
+    assert np.isnan(module._exp(np.nan))
 
 
 @pytest.mark.parametrize("model", generatable_names("numba"))
@@ -168,18 +187,28 @@ def test_loaded_under_another_name_it_runs_without_a_cache(tmp_path):
     assert not (tmp_path / "__pycache__").exists()
 
 
-def test_imported_by_name_it_caches_its_loops(tmp_path):
-    copy = tmp_path / "chain_cached.py"
-    copy.write_bytes((GENERATED / "two_weight_chain_numba.py").read_bytes())
-    script = ("import numpy as np, chain_cached as m\n"
-              "assert m._CACHE\n"
-              "print(m.gradient({'w1': 0.5, 'w2': -0.3}, np.linspace(-1, 1, 9), np.full(9, 0.25))['w1'])\n")
-    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+def test_imported_by_name_it_caches_its_loops_and_a_package_import_does_not_trip_on_them(tmp_path):
+    """The second top-level import loads the loops from the cache the first wrote; importing the same file
+    as pkg.chain_cached (a name the cache cannot find again) compiles in memory instead of failing."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "chain_cached.py").write_bytes((GENERATED / "two_weight_chain_numba.py").read_bytes())
+    call = ("print(m._CACHE, m.gradient({'w1': 0.5, 'w2': -0.3}, np.linspace(-1, 1, 9), np.full(9, 0.25))['w1'], "
+            "sum(m._gradient_run.stats.cache_hits.values()))\n")
+    top_level = "import numpy as np, chain_cached as m\n" + call
+    runs = [subprocess.run([sys.executable, "-c", top_level], capture_output=True, text=True, cwd=package)
             for _ in range(2)]
+    dotted = "import numpy as np, pkg.chain_cached as m\n" + call
+    runs.append(subprocess.run([sys.executable, "-c", dotted], capture_output=True, text=True, cwd=tmp_path))
     for run in runs:
         assert run.returncode == 0, run.stderr
-    assert runs[0].stdout == runs[1].stdout
-    assert any((tmp_path / "__pycache__").glob("chain_cached*.nbi"))
+    (cached, first, hits_first), (_, second, hits_second), (dotted_cached, third, _) = (
+        run.stdout.split() for run in runs)
+    assert any((package / "__pycache__").glob("chain_cached*.nbi"))
+    assert (cached, dotted_cached) == ("True", "False")
+    assert first == second == third
+    assert (hits_first, hits_second) == ("0", "1")  # compiled once, then read from the disk
 
 
 #: The chain with every activation and loss the catalogue offers it: each derivation's Numba module agrees
@@ -211,3 +240,20 @@ def test_chain_variants_agree_with_their_numpy_module(tmp_path, options):
     for key, value in fused.gradient(params, x, y).items():
         assert value == pytest.approx(expected[key], rel=1e-10, abs=1e-15), key
     np.testing.assert_allclose(fused.forward(params, x), whole.forward(params, x), rtol=1e-13, atol=1e-300)
+
+
+def test_shapes_that_do_not_fit_the_data_are_refused():
+    """The compiled loops do not check bounds: a label or weight vector shorter than the data would be read
+    past its end, so the wrappers check shapes first, as NumPy's broadcasting does for the NumPy module."""
+    chain, logistic = load("two_weight_chain_numba"), load("logistic_regression_numba")
+    x = np.linspace(-1, 1, 10)
+    with pytest.raises(ValueError, match=r"^y has shape \(9,\); the data call for \(10,\)$"):
+        chain.gradient({"w1": 0.5, "w2": -0.3}, x, np.zeros(9))
+    with pytest.raises(ValueError, match=r"^y has shape \(10, 2\)"):
+        chain.loss({"w1": 0.5, "w2": -0.3}, x, np.zeros((10, 2)))
+    with pytest.raises(ValueError, match=r"^x has 2 dimensions; expected 1 \(one value per sample\)$"):
+        chain.forward({"w1": 0.5, "w2": -0.3}, x[:, None])
+    with pytest.raises(ValueError, match=r'^params\["w"\] has shape \(5,\); the data call for \(3,\)$'):
+        logistic.gradient({"w": np.ones(5)}, np.ones((4, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"^X has 1 dimensions; expected 2 \(one sample per row\)$"):
+        logistic.update({"w": np.ones(3)}, np.ones(3), np.zeros(3), 0.1)

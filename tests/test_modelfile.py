@@ -395,6 +395,13 @@ def test_a_model_file_cannot_overwrite_a_catalogue_module(tmp_path, capsys, monk
     assert not (tmp_path / "generated").exists()
     assert main(["generate", "--model-file", str(path), "--out", "mine"]) == 0
     assert (tmp_path / "mine" / "two_weight_chain.py").is_file()
+    # Nor the catalogue's Numba module, through a model named after it.
+    numba_named = _write(tmp_path / "lrn.toml", CHAIN.format("sigmoid", "sigmoid", "quadratic").replace(
+        'name = "chain"', 'name = "two-weight-chain-numba"'))
+    assert main(["generate", "--model-file", str(numba_named)]) == 2
+    assert "names a catalogue module; its module would replace the catalogue's generated/two_weight_chain_numba.py" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "generated").exists()
 
 
 def test_the_softmax_file_derives_as_the_catalogue_model_does(indexed_gradient_pairs, derived):

@@ -72,7 +72,9 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     if args.output is not None:
         return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False, target=target)
     path = f"{module_name(model.name, target)}.py"
-    if args.out == DEFAULT_OUT and model.name in catalogue_names():
-        raise UsageError(f"{args.model_file}: {model.name!r} is a catalogue model's name; its module would replace "
+    catalogue_files = {f"{module_name(name, t)}.py" for t in TARGETS for name in catalogue_names()}
+    if args.out == DEFAULT_OUT and path in catalogue_files:
+        whose = "is a catalogue model's name" if model.name in catalogue_names() else "names a catalogue module"
+        raise UsageError(f"{args.model_file}: {model.name!r} {whose}; its module would replace "
                          f"the catalogue's {DEFAULT_OUT}/{path} (rename the model, or use --out or -o)")
     return write_module(model.name, Path(args.out) / path, source, check=args.check, target=target)

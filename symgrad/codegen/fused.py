@@ -19,6 +19,7 @@ from ..derivation import Derivation
 from ..functions import sigmoid
 from .context import build_context
 from .lower import Plan
+from .names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names
 from .nodes import FeatureMean, MatVec, SampleMean
 from .numba_helpers import helpers_for
 from .printer import SymgradNumbaPrinter
@@ -26,6 +27,7 @@ from .printer import SymgradNumbaPrinter
 
 def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     """Every string the Numba module template fills in; the NumPy context's names and docstrings, plus its kernels."""
+    check_names(plan.name, list(plan.names), NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
     context = build_context(plan, derivation)
     data = plan.data.name
     per_sample = {plan.label.name} | (set() if plan.dims else {data})
@@ -56,8 +58,12 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     forward = kernel(plan.prediction)
     forward["result"] = printer.doprint(plan.prediction)
     every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
+    sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
         numpy_module=f"{context['name'].replace('-', '_')}.py",
+        data_ndim=2 if plan.dims else 1,
+        data_layout="one sample per row" if plan.dims else "one value per sample",
+        shapes={p.key: "(" + "".join(f"{sizes[d]}, " for d in p.dims).rstrip(" ") + ")" for p in plan.params},
         forward=forward,
         loss=kernel(plan.loss),
         gradient={**kernel(*gradients), "keys": [key for key, _ in plan.gradients]},

@@ -37,14 +37,18 @@ TEMPLATE_NAMES = frozenset({
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
     "_sigmoid", "values",
     "_logsumexp", "top", "axis",  # layers: the softmax's helper
-    # the Numba target (templates/numba/): its modules, helpers, loop indices and totals
-    "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
-    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
-    "arguments",
 })
 
-#: The Numba template's numbered totals (``total0``, ``totals1``, ``row_total2``): names a model cannot take.
-TEMPLATE_NUMBERED = re.compile(r"(total|totals|row_total)\d+")
+#: The names a Numba module (templates/numba/) uses beside the NumPy module's: its imports, helpers,
+#: loop indices and totals.  Only a model generated for that target must avoid them.
+NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
+    "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
+    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
+    "arguments", "_shaped", "name", "shape",
+})
+
+#: The Numba template's numbered totals (``total0``, ``totals1``, ``row_total2``).
+NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|row_total)\d+")
 
 #: Names that ``ruff`` (E741) rejects as easy to misread.
 AMBIGUOUS = frozenset({"l", "O", "I"})
@@ -128,8 +132,11 @@ def _dimensions(model: Model) -> set[sp.Symbol]:
     return sizes
 
 
-def check_names(model_name: str, names: list[Name]) -> None:
-    """Refuse, with one line, any name that is not a safe, unique Python identifier."""
+def check_names(
+    model_name: str, names: list[Name], reserved: frozenset[str] = TEMPLATE_NAMES, numbered: re.Pattern | None = None
+) -> None:
+    """Refuse, with one line, any name that is not a safe, unique Python identifier, or that the
+    target's template uses itself (``reserved``, and names matching ``numbered``)."""
     seen: dict[str, Name] = {}
     for name in names:
         problem = None
@@ -142,7 +149,7 @@ def check_names(model_name: str, names: list[Name]) -> None:
             problem = "would shadow the Python builtin of that name"
         elif name.python in AMBIGUOUS:
             problem = "is ambiguous (ruff E741: l, O and I read as 1 and 0)"
-        elif (name.python in TEMPLATE_NAMES or TEMPLATE_NUMBERED.fullmatch(name.python)) and not fixed_role:
+        elif (name.python in reserved or (numbered and numbered.fullmatch(name.python))) and not fixed_role:
             problem = "is a name the generated module uses itself"
         elif name.python in seen:
             other = seen[name.python]

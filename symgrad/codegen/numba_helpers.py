@@ -28,6 +28,7 @@ def _exp(u):
     """e^u to within a few units in the last place, for every float u (inf above 709.78, 0 below -745)."""
     u = min(max(u, -746.0), 710.0)
     k = math.floor(u * _LOG2_E + 0.5)
+    k = k if k == k else 0.0  # NaN in, NaN out (through r), and the table index stays in range
     r = (u - k * _LN2_HIGH) - k * _LN2_LOW
     power_series = _TAYLOR[13]
     for power in range(12, -1, -1):
