@@ -240,7 +240,21 @@ class ModelBuilder:
             notation=self.notation,
             index_ranges={symbol: (low, high) for symbol, low, high in self._indices.values()},
             assumptions=one_hot_facts(self._loss.value, self._label),
+            vector_forms=self._vector_forms(),
         )
+
+    def _vector_forms(self) -> dict[sp.Expr, sp.Symbol]:
+        """x_i → **x** and w_i → **w**, as the catalogue's logistic regression has them, for a model whose
+        only indexed quantities are vectors of inputs and parameters (a sum Σ_i w_i x_i, no layer of
+        units): its derivation then also states the gradient vector ∇_w L and the vector update, and its
+        code takes the inputs as the rows of a matrix X."""
+        nodes = [node for _, node in self._nodes]
+        if isinstance(self._label, sp.Indexed) or any(isinstance(node.symbol, sp.Indexed) for node in nodes):
+            return {}
+        vectors = [q for q in (*self._inputs, *self._params) if isinstance(q, sp.Indexed)]
+        if any(len(q.indices) != 1 for q in vectors):
+            return {}
+        return {q: sp.Symbol(rf"\mathbf{{{q.base.name}}}") for q in vectors}
 
     # ---- helpers ---------------------------------------------------------
     def _split(self, declared: str, key: str) -> tuple[str, list[sp.Symbol]]:

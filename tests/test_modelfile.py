@@ -412,3 +412,44 @@ def test_the_softmax_file_derives_as_the_catalogue_model_does(indexed_gradient_p
     assert len(pairs) == 2 * (6 + 3)
     for unit, symbolic, numeric in pairs:
         assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), unit
+
+
+LOGISTIC_WITH_BIAS = """name = "my-logistic"
+description = "logistic regression with a bias, written by a user"
+inputs = ["x[i]"]
+label = "y"
+params = ["w[i]", "b"]
+step_size = "eta"
+
+[indices]
+i = "k"
+
+[nodes]
+z = "sum(w[i] * x[i], i) + b"
+p = "sigmoid(z)"
+
+[loss]
+name = "L"
+formula = "cross_entropy(p, y)"
+"""
+
+
+@pytest.mark.parametrize("target", ["numpy", "numba"])
+def test_a_logistic_regression_file_generates_what_the_catalogue_module_computes(tmp_path, capsys, target):
+    """Inputs x_i and weights w_i get their vector forms (**x**, **w**), as the catalogue's models have them, so
+    the module takes X as rows; it used to fail with an AttributeError traceback in the NumPy backend."""
+    path = _write(tmp_path / "mine.toml", LOGISTIC_WITH_BIAS)
+    derivation = derive_model_file(str(path))
+    assert any(r.kind == "gradient" and str(r.lhs.wrt) == r"\mathbf{w}" for r in derivation.results)
+    assert main(["generate", "--model-file", str(path), "--target", target, "--out", str(tmp_path)]) == 0
+    suffix = "_numba" if target == "numba" else ""
+    mine = _load_module(tmp_path / f"my_logistic{suffix}.py")
+    catalogue = _load_module(REPO / "generated" / "logistic_regression_bias.py")
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(300, 4)), (rng.random(300) < 0.5).astype(float)
+    params = {"w": rng.normal(size=4), "b": 0.3}
+    assert mine.PARAMS == catalogue.PARAMS
+    assert mine.loss(params, X, y) == pytest.approx(catalogue.loss(params, X, y), rel=1e-12)
+    expected = catalogue.gradient(params, X, y)
+    for key, value in mine.gradient(params, X, y).items():
+        np.testing.assert_allclose(value, expected[key], rtol=1e-10, atol=1e-15)
