@@ -151,8 +151,7 @@ def _add_row(row_total, coefficient, matrix, n):
 def init_params(X, y, rng=None):
     """Parameters sized for the data X: small normal random values in X's dtype.
 
-    rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat (the same values as
-    the NumPy module's).
+    rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat.
     """
     X = _floating(X)
     rng = np.random.default_rng(0 if rng is None else rng)

@@ -137,8 +137,7 @@ def _sigmoid(u):
 def init_params(x, y, rng=None):
     """Parameters sized for the data x: small normal random values in x's dtype.
 
-    rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat (the same values as
-    the NumPy module's).
+    rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat.
     """
     x = _floating(x)
     rng = np.random.default_rng(0 if rng is None else rng)

@@ -329,9 +329,12 @@ def test_generated_modules_pass_ruff(tmp_path, sources):
 
 
 def test_template_holds_structure_not_math():
-    """The template's code lines (docstring prose and Jinja comments aside) hold no formula."""
-    template = (REPO / "templates" / NUMPY_TEMPLATE).read_text(encoding="utf-8")
+    """The template's code lines (docstring prose and Jinja comments aside) hold no formula, nor do the
+    pieces it shares with the Numba template (templates/common/)."""
+    shared = sorted((REPO / "templates" / "common").glob("*.jinja"))
+    template = "".join(path.read_text(encoding="utf-8") for path in [REPO / "templates" / NUMPY_TEMPLATE, *shared])
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
+    template = re.sub(r'\{% include "[^"]*" %\}', "", template)  # a path, not a division
     # The block loop's helper does index arithmetic over rows (block sizes), never a formula of a model.
     helper = re.search(r"^def _blockwise\(.*?(?=^def |^\{)", template, flags=re.S | re.M).group(0)
     helper_code = re.sub(r'""".*?"""', "", helper, flags=re.S)
@@ -423,19 +426,23 @@ def test_a_built_wheel_generates_from_anywhere(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert f"symgrad/templates/{NUMPY_TEMPLATE}" in archive.namelist()
+        assert "symgrad/templates/common/update.py.jinja" in archive.namelist()  # what both templates include
         archive.extractall(tmp_path / "site")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = (
         "import symgrad, symgrad.codegen as c; "
-        "print(symgrad.__file__); print(c.generate_source('two-weight-chain'), end='')"
+        "print(symgrad.__file__); print(c.generate_source('two-weight-chain'), end='\\0'); "
+        "print(c.generate_source('two-weight-chain', 'numba'), end='')"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True, text=True,
                             env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "", "PYTHONHASHSEED": "0"})
     assert result.returncode == 0, result.stderr
-    location, _, source = result.stdout.partition("\n")
+    location, _, sources = result.stdout.partition("\n")
     assert location.startswith(str(tmp_path / "site"))
-    assert source == generate_source("two-weight-chain")
+    numpy_source, numba_source = sources.split("\0")
+    assert numpy_source == generate_source("two-weight-chain")
+    assert numba_source == generate_source("two-weight-chain", "numba")
 
 
 def test_the_issue_s_models_are_generated_and_the_others_are_not():

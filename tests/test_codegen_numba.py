@@ -100,7 +100,8 @@ def test_a_name_the_loops_use_is_refused_for_the_numba_target_only():
 
 def test_template_holds_structure_not_math():
     """Formulas arrive printed; the helpers' math comes from numba_helpers.py; the template only loops."""
-    template = (REPO / "templates" / NUMBA_TEMPLATE).read_text(encoding="utf-8")
+    shared = sorted((REPO / "templates" / "common").glob("*.jinja"))
+    template = "".join(path.read_text(encoding="utf-8") for path in [REPO / "templates" / NUMBA_TEMPLATE, *shared])
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
     template = re.sub(r'""".*?"""', "", template, flags=re.S)
     code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
