@@ -98,6 +98,7 @@ def _sums(kernel, run, *arguments):
 
 @_scalar
 def _chunks(samples):
+    """How many runs the samples are cut into: one per _CHUNK samples, at least one, at most _MAX_CHUNKS."""
     return max(1, min(_MAX_CHUNKS, samples // _CHUNK))
 
 
