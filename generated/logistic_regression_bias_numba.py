@@ -60,8 +60,16 @@ _MAX_CHUNKS = 64
 
 
 def _as(array, dtype):
-    """array as a C-ordered NumPy array of dtype, copied only if it is not one already."""
+    """array as a C-ordered NumPy array of dtype (native byte order), copied only if it is not one already."""
     return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _number(name, value, dtype):
+    """A scalar parameter as a dtype scalar; an array of any shape is refused in one line (the loops
+    are compiled for a number)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} has shape {np.shape(value)}; the model calls for a number")
+    return dtype.type(value)
 
 
 def _floating(X):
@@ -70,7 +78,7 @@ def _floating(X):
     if X.ndim != 2:
         raise ValueError(f"X has {X.ndim} dimensions; expected 2 (one sample per row)")
     if X.dtype.kind == "f" and X.dtype.itemsize >= 4:
-        return np.ascontiguousarray(X)
+        return np.ascontiguousarray(X, dtype=X.dtype.newbyteorder("="))  # big-endian: native
     return np.ascontiguousarray(X, dtype=np.result_type(X.dtype, np.float32))
 
 
@@ -181,7 +189,7 @@ def forward(params, X):
     """
     X = _floating(X)
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = X.dtype.type(params["b"])
+    b = _number('params["b"]', params["b"], X.dtype)
     return _forward_values(X, w, b)
 
 
@@ -227,7 +235,7 @@ def loss(params, X, y):
     X = _floating(X)
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = X.dtype.type(params["b"])
+    b = _number('params["b"]', params["b"], X.dtype)
     return _mean(_sums(_loss_sums, _loss_run, X, y, w, b)[0], X)
 
 
@@ -276,7 +284,7 @@ def gradient(params, X, y):
     X = _floating(X)
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = X.dtype.type(params["b"])
+    b = _number('params["b"]', params["b"], X.dtype)
     sums = _sums(_gradient_sums, _gradient_run, X, y, w, b)
     return {
         "w": _mean(sums[0], X),
@@ -330,7 +338,7 @@ def loss_and_gradient(params, X, y):
     X = _floating(X)
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = X.dtype.type(params["b"])
+    b = _number('params["b"]', params["b"], X.dtype)
     sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, X, y, w, b)
     return _mean(sums[0], X), {
         "w": _mean(sums[1], X),

@@ -59,8 +59,16 @@ _MAX_CHUNKS = 64
 
 
 def _as(array, dtype):
-    """array as a C-ordered NumPy array of dtype, copied only if it is not one already."""
+    """array as a C-ordered NumPy array of dtype (native byte order), copied only if it is not one already."""
     return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _number(name, value, dtype):
+    """A scalar parameter as a dtype scalar; an array of any shape is refused in one line (the loops
+    are compiled for a number)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} has shape {np.shape(value)}; the model calls for a number")
+    return dtype.type(value)
 
 
 def _floating(X):
@@ -69,7 +77,7 @@ def _floating(X):
     if X.ndim != 2:
         raise ValueError(f"X has {X.ndim} dimensions; expected 2 (one sample per row)")
     if X.dtype.kind == "f" and X.dtype.itemsize >= 4:
-        return np.ascontiguousarray(X)
+        return np.ascontiguousarray(X, dtype=X.dtype.newbyteorder("="))  # big-endian: native
     return np.ascontiguousarray(X, dtype=np.result_type(X.dtype, np.float32))
 
 

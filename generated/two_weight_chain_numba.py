@@ -61,8 +61,16 @@ _MAX_CHUNKS = 64
 
 
 def _as(array, dtype):
-    """array as a C-ordered NumPy array of dtype, copied only if it is not one already."""
+    """array as a C-ordered NumPy array of dtype (native byte order), copied only if it is not one already."""
     return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _number(name, value, dtype):
+    """A scalar parameter as a dtype scalar; an array of any shape is refused in one line (the loops
+    are compiled for a number)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} has shape {np.shape(value)}; the model calls for a number")
+    return dtype.type(value)
 
 
 def _floating(x):
@@ -71,7 +79,7 @@ def _floating(x):
     if x.ndim != 1:
         raise ValueError(f"x has {x.ndim} dimensions; expected 1 (one value per sample)")
     if x.dtype.kind == "f" and x.dtype.itemsize >= 4:
-        return np.ascontiguousarray(x)
+        return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))  # big-endian: native
     return np.ascontiguousarray(x, dtype=np.result_type(x.dtype, np.float32))
 
 
@@ -169,8 +177,8 @@ def forward(params, x):
         a2 = σ(z2)
     """
     x = _floating(x)
-    w2 = x.dtype.type(params["w2"])
-    w1 = x.dtype.type(params["w1"])
+    w2 = _number('params["w2"]', params["w2"], x.dtype)
+    w1 = _number('params["w1"]', params["w1"], x.dtype)
     return _forward_values(x, w2, w1)
 
 
@@ -214,8 +222,8 @@ def loss(params, x, y):
     """
     x = _floating(x)
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = x.dtype.type(params["w2"])
-    w1 = x.dtype.type(params["w1"])
+    w2 = _number('params["w2"]', params["w2"], x.dtype)
+    w1 = _number('params["w1"]', params["w1"], x.dtype)
     return _mean(_sums(_loss_sums, _loss_run, x, y, w2, w1)[0], x)
 
 
@@ -266,8 +274,8 @@ def gradient(params, x, y):
     """
     x = _floating(x)
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = x.dtype.type(params["w2"])
-    w1 = x.dtype.type(params["w1"])
+    w2 = _number('params["w2"]', params["w2"], x.dtype)
+    w1 = _number('params["w1"]', params["w1"], x.dtype)
     sums = _sums(_gradient_sums, _gradient_run, x, y, w2, w1)
     return {
         "w2": _mean(sums[0], x),
@@ -323,8 +331,8 @@ def loss_and_gradient(params, x, y):
     """loss(params, x, y) and gradient(params, x, y), from one loop."""
     x = _floating(x)
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = x.dtype.type(params["w2"])
-    w1 = x.dtype.type(params["w1"])
+    w2 = _number('params["w2"]', params["w2"], x.dtype)
+    w1 = _number('params["w1"]', params["w1"], x.dtype)
     sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, x, y, w2, w1)
     return _mean(sums[0], x), {
         "w2": _mean(sums[1], x),

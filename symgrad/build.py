@@ -244,17 +244,32 @@ class ModelBuilder:
         )
 
     def _vector_forms(self) -> dict[sp.Expr, sp.Symbol]:
-        """x_i → **x** and w_i → **w**, as the catalogue's logistic regression has them, for a model whose
-        only indexed quantities are vectors of inputs and parameters (a sum Σ_i w_i x_i, no layer of
-        units): its derivation then also states the gradient vector ∇_w L and the vector update, and its
-        code takes the inputs as the rows of a matrix X."""
+        """x_i → **x** and w_i → **w**, as the catalogue's logistic regression has them, for a model of that
+        shape: one input vector x_i and one weight vector w_i, met only in sums Σ_i w_i x_i over their
+        common index.  Its derivation then also states the gradient vector ∇_w L = c·**x** and the vector
+        update, and its code takes the inputs as the rows of a matrix X.  Any other use of an index (a
+        second vector, a sum of x alone, w_j against x_i) keeps the components, which stay correct."""
         nodes = [node for _, node in self._nodes]
         if isinstance(self._label, sp.Indexed) or any(isinstance(node.symbol, sp.Indexed) for node in nodes):
             return {}
-        vectors = [q for q in (*self._inputs, *self._params) if isinstance(q, sp.Indexed)]
-        if any(len(q.indices) != 1 for q in vectors):
+        inputs = [q for q in self._inputs if isinstance(q, sp.Indexed)]
+        params = [q for q in self._params if isinstance(q, sp.Indexed)]
+        if len(inputs) != 1 or len(params) != 1:
             return {}
-        return {q: sp.Symbol(rf"\mathbf{{{q.base.name}}}") for q in vectors}
+        (x,), (w,) = inputs, params
+        if len(x.indices) != 1 or x.indices != w.indices:
+            return {}
+        index = x.indices[0]
+        sums = [total for node in (*nodes, self._loss) for total in node.expr.atoms(sp.Sum)]
+        for total in sums:
+            (variable, _, _), = total.limits if len(total.limits) == 1 else ((None, None, None),)
+            factors = set(sp.Mul.make_args(total.function))
+            if variable is None or factors != {w.base[variable], x.base[variable]}:
+                return {}
+        outside = [node.expr.xreplace({total: sp.S.Zero for total in sums}) for node in (*nodes, self._loss)]
+        if not sums or any(e.has(x.base) or e.has(w.base) for e in outside) or index in sp.Add(*outside).free_symbols:
+            return {}
+        return {x: sp.Symbol(rf"\mathbf{{{x.base.name}}}"), w: sp.Symbol(rf"\mathbf{{{w.base.name}}}")}
 
     # ---- helpers ---------------------------------------------------------
     def _split(self, declared: str, key: str) -> tuple[str, list[sp.Symbol]]:

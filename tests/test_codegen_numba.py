@@ -26,7 +26,8 @@ from symgrad.models import derive_named
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_heaviside", "_row_dot", "_add_row"}
+HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_heaviside", "_row_dot",
+           "_add_row"}
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +259,14 @@ def test_shapes_that_do_not_fit_the_data_are_refused():
         logistic.gradient({"w": np.ones(5)}, np.ones((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match=r"^X has 1 dimensions; expected 2 \(one sample per row\)$"):
         logistic.update({"w": np.ones(3)}, np.ones(3), np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match=r'^params\["w1"\] has shape \(1,\); the model calls for a number$'):
+        chain.gradient({"w1": np.array([0.5]), "w2": -0.3}, x, np.zeros(10))
+
+
+def test_big_endian_data_are_read_in_native_order():
+    chain, whole = load("two_weight_chain_numba"), load("two_weight_chain")
+    x, y = np.linspace(-1, 1, 10), np.linspace(0, 1, 10)
+    params = {"w1": 0.5, "w2": -0.3}
+    got, expected = chain.gradient(params, x.astype(">f8"), y), whole.gradient(params, x, y)
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-13)

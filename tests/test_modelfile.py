@@ -402,6 +402,11 @@ def test_a_model_file_cannot_overwrite_a_catalogue_module(tmp_path, capsys, monk
     assert "names a catalogue module; its module would replace the catalogue's generated/two_weight_chain_numba.py" \
         in capsys.readouterr().err
     assert not (tmp_path / "generated").exists()
+    # However generated/ is spelled.
+    for spelling in ("./generated", "generated/", str(tmp_path / "generated")):
+        assert main(["generate", "--model-file", str(path), "--out", spelling]) == 2
+        assert "is a catalogue model's name" in capsys.readouterr().err
+    assert not (tmp_path / "generated").exists()
 
 
 def test_the_softmax_file_derives_as_the_catalogue_model_does(indexed_gradient_pairs, derived):
@@ -453,3 +458,27 @@ def test_a_logistic_regression_file_generates_what_the_catalogue_module_computes
     expected = catalogue.gradient(params, X, y)
     for key, value in mine.gradient(params, X, y).items():
         np.testing.assert_allclose(value, expected[key], rtol=1e-10, atol=1e-15)
+
+
+#: Vectors used otherwise than in Σ_i w_i x_i: the derivation keeps components (no **x**, **w**) and the code
+#: generators refuse in one line. Each used to end in an AttributeError traceback from the NumPy backend.
+NOT_X_AT_W = {
+    "wj": ('params = ["w[j]"]', "i = \"k\"\nj = \"k\"", 'z = "sum(w[j] * x[j], j)"'),
+    "l2": ('params = ["w[i]"]', 'i = "k"', 'z = "sum(w[i] * x[i], i) + sum(w[i] * w[i], i)"'),
+    "bias-vector": ('params = ["w[i]", "b[i]"]', 'i = "k"', 'z = "sum(w[i] * x[i] + b[i], i)"'),
+    "sum-of-x": ('params = ["w[i]", "b"]', 'i = "k"', 'z = "sum(w[i] * x[i], i) + b * sum(x[i], i)"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_X_AT_W))
+def test_vectors_outside_a_weighted_sum_keep_their_components_and_are_not_generated(tmp_path, capsys, name):
+    params, indices, node = NOT_X_AT_W[name]
+    text = (f'name = "{name}"\ninputs = ["x[i]"]\nlabel = "y"\n{params}\n[indices]\n{indices}\n'
+            f'[nodes]\n{node}\np = "sigmoid(z)"\n[loss]\nformula = "cross_entropy(p, y)"\n')
+    path = _write(tmp_path / f"{name}.toml", text)
+    assert derive_model_file(str(path)).model.vector_forms == {}
+    for target in ("numpy", "numba"):
+        assert main(["generate", "--model-file", str(path), "--target", target, "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"cannot generate {name}" in err, err
+    assert not (tmp_path / "out").exists()

@@ -71,10 +71,11 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}", target=target)
     if args.output is not None:
         return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False, target=target)
-    path = f"{module_name(model.name, target)}.py"
-    catalogue_files = {f"{module_name(name, t)}.py" for t in TARGETS for name in catalogue_names()}
-    if args.out == DEFAULT_OUT and path in catalogue_files:
+    path = Path(args.out) / f"{module_name(model.name, target)}.py"
+    catalogue = Path(DEFAULT_OUT).resolve()
+    catalogue_files = {catalogue / f"{module_name(name, t)}.py" for t in TARGETS for name in catalogue_names()}
+    if path.resolve() in catalogue_files:  # however the folder is spelled: generated, ./generated/, its full path
         whose = "is a catalogue model's name" if model.name in catalogue_names() else "names a catalogue module"
         raise UsageError(f"{args.model_file}: {model.name!r} {whose}; its module would replace "
-                         f"the catalogue's {DEFAULT_OUT}/{path} (rename the model, or use --out or -o)")
-    return write_module(model.name, Path(args.out) / path, source, check=args.check, target=target)
+                         f"the catalogue's {DEFAULT_OUT}/{path.name} (rename the model, or use --out or -o)")
+    return write_module(model.name, path, source, check=args.check, target=target)

@@ -93,6 +93,10 @@ def why_not_generated(model: Model | None) -> str | None:
         return why_not_layered(model)
     if len(model.inputs) != 1:
         return f"it has {len(model.inputs)} inputs; the NumPy backend takes one"
+    vectors = [q for q in (*model.inputs, *model.params) if isinstance(q, sp.Indexed)]
+    if any(q not in model.vector_forms for q in vectors):
+        return ("its vectors are not an input x_i and a weight w_i met only in sums Σ_i w_i x_i, "
+                "the shape that becomes X @ w")
     return None
 
 

@@ -44,7 +44,7 @@ TEMPLATE_NAMES = frozenset({
 NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
     "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
-    "arguments", "_shaped", "name", "shape",
+    "arguments", "_shaped", "name", "shape", "_number", "value",
 })
 
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``row_total2``).
