@@ -58,6 +58,12 @@ _scalar = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
 _CHUNK = 4096
 _MAX_CHUNKS = 64
 
+#: Rows with fewer than _NARROW features are too short for the loop over one row to vectorise; below
+#: that, the sums take _ROWS samples at a time, with the samples in the inner loops.  (k = 10: 4.8
+#: against 8.3 ms at N = 10⁶; k = 100: 43 against 21 ms, hence the switch.)
+_NARROW = 32
+_ROWS = 8
+
 
 def _as(array, dtype):
     """array as a C-ordered NumPy array of dtype (native byte order), copied only if it is not one already."""
@@ -244,7 +250,29 @@ def _gradient_run(X, y, w, b):
     """The gradient's entries of one run of samples, each summed over its samples (in float64)."""
     total0 = np.zeros(X.shape[1])
     total1 = 0.0
-    for n in range(X.shape[0]):
+    start = 0
+    if X.shape[1] < _NARROW:  # rows too short to vectorise: take _ROWS samples at a time instead
+        dots = np.empty(_ROWS)
+        row_terms0 = np.empty(_ROWS)
+        while start + _ROWS <= X.shape[0]:
+            for r in range(_ROWS):
+                dots[r] = 0.0
+            for i in range(X.shape[1]):
+                for r in range(_ROWS):
+                    dots[r] += X[start + r, i] * w[i]
+            for r in range(_ROWS):
+                z = b + dots[r]
+                p = _sigmoid(z)
+                t0 = p - y[start + r]
+                row_terms0[r] = t0
+                total1 += t0
+            for i in range(X.shape[1]):
+                accumulated = 0.0
+                for r in range(_ROWS):
+                    accumulated += row_terms0[r] * X[start + r, i]
+                total0[i] += accumulated
+            start += _ROWS
+    for n in range(start, X.shape[0]):
         z = b + _row_dot(X, n, w)
         p = _sigmoid(z)
         t0 = p - y[n]
@@ -298,7 +326,30 @@ def _loss_and_gradient_run(X, y, w, b):
     total0 = 0.0
     total1 = np.zeros(X.shape[1])
     total2 = 0.0
-    for n in range(X.shape[0]):
+    start = 0
+    if X.shape[1] < _NARROW:  # rows too short to vectorise: take _ROWS samples at a time instead
+        dots = np.empty(_ROWS)
+        row_terms1 = np.empty(_ROWS)
+        while start + _ROWS <= X.shape[0]:
+            for r in range(_ROWS):
+                dots[r] = 0.0
+            for i in range(X.shape[1]):
+                for r in range(_ROWS):
+                    dots[r] += X[start + r, i] * w[i]
+            for r in range(_ROWS):
+                z = b + dots[r]
+                p = _sigmoid(z)
+                t0 = p - y[start + r]
+                total0 += y[start + r]*np.logaddexp(0, -z) + (1 - y[start + r])*np.logaddexp(0, z)
+                row_terms1[r] = t0
+                total2 += t0
+            for i in range(X.shape[1]):
+                accumulated = 0.0
+                for r in range(_ROWS):
+                    accumulated += row_terms1[r] * X[start + r, i]
+                total1[i] += accumulated
+            start += _ROWS
+    for n in range(start, X.shape[0]):
         z = b + _row_dot(X, n, w)
         p = _sigmoid(z)
         t0 = p - y[n]

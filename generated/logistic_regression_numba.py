@@ -57,6 +57,12 @@ _scalar = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
 _CHUNK = 4096
 _MAX_CHUNKS = 64
 
+#: Rows with fewer than _NARROW features are too short for the loop over one row to vectorise; below
+#: that, the sums take _ROWS samples at a time, with the samples in the inner loops.  (k = 10: 4.8
+#: against 8.3 ms at N = 10⁶; k = 100: 43 against 21 ms, hence the switch.)
+_NARROW = 32
+_ROWS = 8
+
 
 def _as(array, dtype):
     """array as a C-ordered NumPy array of dtype (native byte order), copied only if it is not one already."""
@@ -240,7 +246,27 @@ def loss(params, X, y):
 def _gradient_run(X, y, w):
     """The gradient's entries of one run of samples, each summed over its samples (in float64)."""
     total0 = np.zeros(X.shape[1])
-    for n in range(X.shape[0]):
+    start = 0
+    if X.shape[1] < _NARROW:  # rows too short to vectorise: take _ROWS samples at a time instead
+        dots = np.empty(_ROWS)
+        row_terms0 = np.empty(_ROWS)
+        while start + _ROWS <= X.shape[0]:
+            for r in range(_ROWS):
+                dots[r] = 0.0
+            for i in range(X.shape[1]):
+                for r in range(_ROWS):
+                    dots[r] += X[start + r, i] * w[i]
+            for r in range(_ROWS):
+                gamma = dots[r]
+                h = _sigmoid(gamma)
+                row_terms0[r] = h - y[start + r]
+            for i in range(X.shape[1]):
+                accumulated = 0.0
+                for r in range(_ROWS):
+                    accumulated += row_terms0[r] * X[start + r, i]
+                total0[i] += accumulated
+            start += _ROWS
+    for n in range(start, X.shape[0]):
         gamma = _row_dot(X, n, w)
         h = _sigmoid(gamma)
         _add_row(total0, h - y[n], X, n)
@@ -285,7 +311,28 @@ def _loss_and_gradient_run(X, y, w):
     """The loss and the gradient's entries of one run of samples, each summed over its samples (in float64)."""
     total0 = 0.0
     total1 = np.zeros(X.shape[1])
-    for n in range(X.shape[0]):
+    start = 0
+    if X.shape[1] < _NARROW:  # rows too short to vectorise: take _ROWS samples at a time instead
+        dots = np.empty(_ROWS)
+        row_terms1 = np.empty(_ROWS)
+        while start + _ROWS <= X.shape[0]:
+            for r in range(_ROWS):
+                dots[r] = 0.0
+            for i in range(X.shape[1]):
+                for r in range(_ROWS):
+                    dots[r] += X[start + r, i] * w[i]
+            for r in range(_ROWS):
+                gamma = dots[r]
+                h = _sigmoid(gamma)
+                total0 += y[start + r]*np.logaddexp(0, -gamma) + (1 - y[start + r])*np.logaddexp(0, gamma)
+                row_terms1[r] = h - y[start + r]
+            for i in range(X.shape[1]):
+                accumulated = 0.0
+                for r in range(_ROWS):
+                    accumulated += row_terms1[r] * X[start + r, i]
+                total1[i] += accumulated
+            start += _ROWS
+    for n in range(start, X.shape[0]):
         gamma = _row_dot(X, n, w)
         h = _sigmoid(gamma)
         total0 += y[n]*np.logaddexp(0, -gamma) + (1 - y[n])*np.logaddexp(0, gamma)

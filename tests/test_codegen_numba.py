@@ -129,15 +129,21 @@ def test_exp_is_within_two_units_in_the_last_place():
     assert np.isnan(module._exp(np.nan))
 
 
-@pytest.mark.parametrize("model", generatable_names("numba"))
+#: Each Numba model, and for those with rows of features, 7 features (the loop over 8 samples at a time, and
+#: its remainder) and 40 (the loop over one row).
+MODEL_WIDTHS = [(model, width) for model in generatable_names("numba")
+                for width in ((7, 40) if "logistic" in model else (1,))]
+
+
+@pytest.mark.parametrize(("model", "features"), MODEL_WIDTHS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_many_runs_agree_with_the_numpy_module(model, dtype):
+def test_many_runs_agree_with_the_numpy_module(model, features, dtype):
     """N = 100 003 is cut into 24 runs of unequal length (and into blocks by the NumPy module)."""
     stem = model.replace("-", "_")
     fused, whole = load(stem + "_numba"), load(stem)
     rng = np.random.default_rng(5)
     samples = 100_003
-    X = rng.normal(size=(samples, 7)) if "logistic" in model else rng.normal(size=samples)
+    X = rng.normal(size=(samples, features)) if "logistic" in model else rng.normal(size=samples)
     X, y = X.astype(dtype), (rng.random(samples) < 0.4).astype(dtype)
     params = whole.init_params(X, y, rng=2)
     rtol = 1e-10 if dtype == np.float64 else 1e-4

@@ -32,7 +32,10 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     data = plan.data.name
     per_sample = {plan.label.name} | (set() if plan.dims else {data})
     printer = SymgradNumbaPrinter(per_sample)
+    block_printer = SymgradNumbaPrinter(per_sample, sample="start + r", dot="dots[r]")
     params = {p.key: p for p in plan.params}
+    products = {m for a in plan.assignments for m in a.expr.atoms(MatVec)}
+    narrow_rows = len(products) == 1  # one Σ_i w_i x_i: the sums can take several samples at a time
 
     def kernel(*outputs: sp.Expr) -> dict[str, Any]:
         """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""
@@ -41,14 +44,19 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         assignments = plan.needed(*terms)
         read = set().union(*(sp.sympify(t).free_symbols for t in terms), *(a.expr.free_symbols for a in assignments))
         names = {s.name for s in read}
-        totals = []
+        totals, block_totals = [], []
         for output, term in zip(outputs, terms, strict=True):
-            if isinstance(output, FeatureMean):  # Σ_n c_n·x_n, one total per feature
-                totals.append({"row": True, "code": printer.doprint(term)})
-            elif isinstance(output, SampleMean):
-                totals.append({"row": False, "code": printer.doprint(term)})
+            if isinstance(output, (FeatureMean, SampleMean)):  # Σ_n c_n·x_n (one total per feature), Σ_n c_n
+                row = isinstance(output, FeatureMean)
+                totals.append({"row": row, "code": printer.doprint(term)})
+                block_totals.append({"row": row, "code": block_printer.doprint(term)})
+        (product,) = products if narrow_rows else (None,)
+        blocked = narrow_rows and any(t["row"] for t in totals) and any(a.expr.has(MatVec) for a in assignments)
         return {
             "lines": [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments],
+            "block_lines": [{"target": a.target.name, "code": block_printer.doprint(a.expr)} for a in assignments],
+            "block_totals": block_totals,
+            "blocked": {"vector": printer.doprint(product.args[1])} if blocked else None,
             "unpack": [params[key] for key in params if key in names],
             "label": plan.label.name in names,
             "totals": totals,
@@ -61,6 +69,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
         numpy_module=f"{context['name'].replace('-', '_')}.py",
+        narrow_rows=narrow_rows,
         data_ndim=2 if plan.dims else 1,
         data_layout="one sample per row" if plan.dims else "one value per sample",
         shapes={p.key: "(" + "".join(f"{sizes[d]}, " for d in p.dims).rstrip(" ") + ")" for p in plan.params},

@@ -44,11 +44,12 @@ TEMPLATE_NAMES = frozenset({
 NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
     "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
-    "arguments", "_shaped", "name", "shape", "_number", "value",
+    "arguments", "_shaped", "name", "shape", "_number", "value", "dots", "r", "i", "accumulated", "_NARROW",
+    "_ROWS",
 })
 
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``row_total2``).
-NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|row_total)\d+")
+NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|row_total|row_terms)\d+")
 
 #: Names that ``ruff`` (E741) rejects as easy to misread.
 AMBIGUOUS = frozenset({"l", "O", "I"})

@@ -137,17 +137,23 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
     ``np.logaddexp``) are what Numba compiles them as, so the rest prints as in the NumPy module.
     """
 
-    def __init__(self, per_sample: set[str]) -> None:
+    def __init__(self, per_sample: set[str], sample: str = "n", dot: str | None = None) -> None:
+        """``sample`` indexes the per-sample arrays; ``dot``, if given, names Σ_i w_i x_i already computed
+        (the loop that takes several samples at a time computes the sums first, as ``dots[r]``)."""
         super().__init__()
         self.per_sample = frozenset(per_sample)
+        self.sample = sample
+        self.dot = dot
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         name = super()._print_Symbol(expr)
-        return f"{name}[n]" if expr.name in self.per_sample else name
+        return f"{name}[{self.sample}]" if expr.name in self.per_sample else name
 
     def _print_MatVec(self, expr: MatVec) -> str:
+        if self.dot is not None:
+            return self.dot
         matrix, vector = expr.args
-        return f"_row_dot({self._print(matrix)}, n, {self._print(vector)})"
+        return f"_row_dot({self._print(matrix)}, {self.sample}, {self._print(vector)})"
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         """``_heaviside(u, h0)``: Numba does not compile ``np.heaviside``."""
