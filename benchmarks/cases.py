@@ -15,6 +15,8 @@ from types import ModuleType
 
 import numpy as np
 
+from symgrad.codegen.names import module_name
+
 GENERATED = Path(__file__).resolve().parent.parent / "generated"
 
 #: The issue's grid: logistic regression over N × k, the two-weight chain over N; both dtypes.
@@ -31,7 +33,7 @@ def load_generated(model: str, target: str = "numpy") -> ModuleType:
     Under its own name and registered in sys.modules, as ``import`` would: a Numba module then caches
     its compiled loops on disk, and the next run does not compile them again.
     """
-    path = GENERATED / f"{model.replace('-', '_')}{'_numba' if target == 'numba' else ''}.py"
+    path = GENERATED / f"{module_name(model, target)}.py"
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

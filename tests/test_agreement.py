@@ -21,6 +21,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from symgrad.codegen.names import TARGETS, module_name
 from symgrad.models import derive_named
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,14 +37,10 @@ EXPECTED_PARAMS = {
 #: The layered models' modules (matrix parameters, one-hot labels): test_codegen_layers.py holds them to the same
 #: three-way agreement, with points of their shapes.
 LAYERED = {"mlp", "mlp-shared-bias", "softmax-regression", "mlp-softmax"}
-#: What a generated module's file name adds to its model's for each target beside NumPy.
-TARGET_SUFFIXES = {"numba": "_numba"}
-
-
 def module_key(stem: str) -> str:
     """A module's key in these tests: its model's name, and ``:numba`` for the Numba target's module."""
-    for target, suffix in TARGET_SUFFIXES.items():
-        if stem.endswith(suffix):
+    for target, suffix in TARGETS.items():
+        if suffix and stem.endswith(suffix):
             return stem[: -len(suffix)].replace("_", "-") + f":{target}"
     return stem.replace("_", "-")
 
@@ -66,7 +63,7 @@ def handout_key(symbol: sp.Expr) -> str:
 
 def load(key: str):
     model, _, target = key.partition(":")
-    path = GENERATED / f"{model.replace('-', '_')}{TARGET_SUFFIXES.get(target, '')}.py"
+    path = GENERATED / f"{module_name(model, target or 'numpy')}.py"
     # Under its own name and in sys.modules, as `import` would: a Numba module then caches its loops.
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

@@ -19,7 +19,7 @@ from ..derivation import Derivation
 from ..functions import sigmoid
 from .context import build_context
 from .lower import Plan
-from .names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names
+from .names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
 from .nodes import FeatureMean, MatVec, SampleMean
 from .numba_helpers import helpers_for
 from .printer import SymgradNumbaPrinter
@@ -68,7 +68,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
     sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
-        numpy_module=f"{context['name'].replace('-', '_')}.py",
+        numpy_module=f"{module_name(plan.name)}.py",
         narrow_rows=narrow_rows,
         data_ndim=2 if plan.dims else 1,
         data_layout="one sample per row" if plan.dims else "one value per sample",

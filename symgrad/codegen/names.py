@@ -51,6 +51,18 @@ NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``row_total2``).
 NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|row_total|row_terms)\d+")
 
+#: Each code-generation target, and what its module's file name adds to the model's.
+TARGETS = {"numpy": "", "numba": "_numba"}
+
+
+def module_name(name: str, target: str = "numpy") -> str:
+    """The module for model ``name``: ``two-weight-chain`` → ``two_weight_chain`` (``…_numba`` for Numba)."""
+    module = name.replace("-", "_")
+    if not module.isidentifier():
+        raise UsageError(f"cannot generate {name}: {module!r} is not a Python module name")
+    return module + TARGETS[target]
+
+
 #: Names that ``ruff`` (E741) rejects as easy to misread.
 AMBIGUOUS = frozenset({"l", "O", "I"})
 

@@ -25,12 +25,11 @@ from .fused import fused_context
 from .layer_context import layered_context
 from .layers import is_layered, lower_layers
 from .lower import lower, why_not_generated
+from .names import TARGETS, module_name
 from .render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
 
 DEFAULT_OUT = "generated"
 
-#: Each target, and what its module's file name adds to the model's.
-TARGETS = {"numpy": "", "numba": "_numba"}
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,6 @@ class GeneratedFile:
     path: Path
     status: str
     target: str = "numpy"
-
-
-def module_name(name: str, target: str = "numpy") -> str:
-    """The module for catalogue model ``name``: ``two-weight-chain`` → ``two_weight_chain`` (``…_numba``)."""
-    module = name.replace("-", "_")
-    if not module.isidentifier():
-        raise UsageError(f"cannot generate {name}: {module!r} is not a Python module name")
-    return module + TARGETS[target]
 
 
 def why_not_target(model: Model | None, target: str) -> str | None:

@@ -76,9 +76,13 @@ class SymgradNumPyPrinter(NumPyPrinter):
         """ln(1 + e^u) as logaddexp(0, u), which cannot overflow."""
         return f"{self._np('logaddexp')}(0, {self._print(expr.args[0])})"
 
+    #: The step function's name in the printed code; None for NumPy's (the Numba printer has its own).
+    heaviside: str | None = None
+
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return f"{self._np('heaviside')}({self._print(expr.args[0])}, {self._print(at_zero)})"
+        function = self.heaviside or self._np("heaviside")
+        return f"{function}({self._print(expr.args[0])}, {self._print(at_zero)})"
 
     # ---- numbers -------------------------------------------------------
     def _print_Rational(self, expr: sp.Rational) -> str:
@@ -137,6 +141,8 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
     ``np.logaddexp``) are what Numba compiles them as, so the rest prints as in the NumPy module.
     """
 
+    heaviside = "_heaviside"  # Numba does not compile np.heaviside
+
     def __init__(self, per_sample: set[str], sample: str = "n", dot: str | None = None) -> None:
         """``sample`` indexes the per-sample arrays; ``dot``, if given, names Σ_i w_i x_i already computed
         (the loop that takes several samples at a time computes the sums first, as ``dots[r]``)."""
@@ -155,10 +161,6 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
         matrix, vector = expr.args
         return f"_row_dot({self._print(matrix)}, {self.sample}, {self._print(vector)})"
 
-    def _print_Heaviside(self, expr: sp.Expr) -> str:
-        """``_heaviside(u, h0)``: Numba does not compile ``np.heaviside``."""
-        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return f"_heaviside({self._print(expr.args[0])}, {self._print(sp.Float(at_zero))})"
 
     def _print_SampleMean(self, expr: SampleMean) -> str:
         raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
