@@ -47,6 +47,15 @@ def _as(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
+def _label(y, X):
+    """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one
+    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+    y = _as(y, X.dtype)
+    if y.ndim != 1 or (isinstance(y, np.ndarray) and len(y) != len(X)):
+        raise ValueError(f"y has shape {y.shape}; the data call for (N,) with N = {len(X)}")
+    return y
+
+
 def _floating(X):
     """X as an array of a floating dtype: its own (float32 stays float32), else float64."""
     if not hasattr(X, "__array_function__"):
@@ -125,7 +134,7 @@ def loss(params, X, y):
         ln(1 - s(u)) = -np.logaddexp(0, u)
     """
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     w = _as(params["w"], X.dtype)
     gamma = X @ w
     return np.mean(y*np.logaddexp(0, -gamma) + (1 - y)*np.logaddexp(0, gamma))
@@ -149,7 +158,7 @@ def gradient(params, X, y):
         ∇_w L = -x·(y - h(x))
     """
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     w = _as(params["w"], X.dtype)
     sums = _blockwise(_gradient_sums, X, y, w)
     return {
@@ -173,7 +182,7 @@ def _loss_and_gradient_sums(X, y, w):
 def loss_and_gradient(params, X, y):
     """loss(params, X, y) and gradient(params, X, y), from one shared forward pass."""
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     w = _as(params["w"], X.dtype)
     sums = _blockwise(_loss_and_gradient_sums, X, y, w)
     return sums[0] / len(X), {

@@ -53,6 +53,15 @@ def _as(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
+def _label(y, X):
+    """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one
+    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+    y = _as(y, X.dtype)
+    if y.ndim != 1 or (isinstance(y, np.ndarray) and len(y) != len(X)):
+        raise ValueError(f"y has shape {y.shape}; the data call for (N,) with N = {len(X)}")
+    return y
+
+
 def _floating(X):
     """X as an array of a floating dtype: its own (float32 stays float32), else float64."""
     if not hasattr(X, "__array_function__"):
@@ -143,7 +152,7 @@ def loss(params, X, y):
         ln(1 - σ(u)) = -np.logaddexp(0, u)
     """
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     v = _as(params["v"], X.dtype)
     c = X.dtype.type(params["c"])
     w = _as(params["w"], X.dtype)
@@ -183,7 +192,7 @@ def gradient(params, X, y):
         ∂L/∂b = (p - y)·Σ_j=1..k v_j·h_j·(1 - h_j)
     """
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     v = _as(params["v"], X.dtype)
     c = X.dtype.type(params["c"])
     w = _as(params["w"], X.dtype)
@@ -221,7 +230,7 @@ def _loss_and_gradient_sums(X, y, v, c, w, b):
 def loss_and_gradient(params, X, y):
     """loss(params, X, y) and gradient(params, X, y), from one shared forward pass."""
     X = _floating(X)
-    y = _as(y, X.dtype)
+    y = _label(y, X)
     v = _as(params["v"], X.dtype)
     c = X.dtype.type(params["c"])
     w = _as(params["w"], X.dtype)

@@ -49,6 +49,15 @@ def _as(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
+def _label(y, x):
+    """y in x's dtype, once its shape is checked: a label of another shape ((N, 1), or one
+    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+    y = _as(y, x.dtype)
+    if y.ndim != 1 or (isinstance(y, np.ndarray) and len(y) != len(x)):
+        raise ValueError(f"y has shape {y.shape}; the data call for (N,) with N = {len(x)}")
+    return y
+
+
 def _floating(x):
     """x as an array of a floating dtype: its own (float32 stays float32), else float64."""
     if not hasattr(x, "__array_function__"):
@@ -132,7 +141,7 @@ def loss(params, x, y):
         ln(1 - σ(u)) = -np.logaddexp(0, u)
     """
     x = _floating(x)
-    y = _as(y, x.dtype)
+    y = _label(y, x)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
     z1 = w1*x
@@ -164,7 +173,7 @@ def gradient(params, x, y):
         ∂Loss/∂w1 = (a2 - y*)·w2·a1·(1 - a1)·x
     """
     x = _floating(x)
-    y = _as(y, x.dtype)
+    y = _label(y, x)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
     sums = _blockwise(_gradient_sums, x, y, w2, w1)
@@ -194,7 +203,7 @@ def _loss_and_gradient_sums(x, y, w2, w1):
 def loss_and_gradient(params, x, y):
     """loss(params, x, y) and gradient(params, x, y), from one shared forward pass."""
     x = _floating(x)
-    y = _as(y, x.dtype)
+    y = _label(y, x)
     w2 = x.dtype.type(params["w2"])
     w1 = x.dtype.type(params["w1"])
     sums = _blockwise(_loss_and_gradient_sums, x, y, w2, w1)

@@ -449,3 +449,25 @@ def test_the_issue_s_models_are_generated_and_the_others_are_not():
     names = generatable_names()
     assert set(ISSUE_MODELS) <= set(names)
     assert "sigmoid" not in names and "two-weight-chain-abstract" not in names
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (REPO / "generated").glob("*.py") if not p.stem.endswith("_numba")),
+                         ids=lambda p: p.stem)
+def test_a_label_that_would_broadcast_is_refused(path):
+    """y of shape (N, 1), or one label for N samples, would broadcast against the predictions without an error
+    and give a wrong loss; each NumPy module refuses it in one line (the Numba modules: test_codegen_numba.py)."""
+    spec = importlib.util.spec_from_file_location(f"label_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    one_hot = any("C" in dims for dims in module.PARAMS.values())
+    X = np.ones((4, 3)) if any(module.PARAMS.values()) else np.ones(4)
+    y = np.eye(3)[[0, 1, 2, 0]] if one_hot else np.array([0.0, 1.0, 1.0, 0.0])
+    params = module.init_params(X, y)
+    assert np.isfinite(module.loss(params, X, y))
+    wrong = [y[:, 0], y[:1], y[:3]] if one_hot else [y[:, None], y[:1], y[:3]]
+    for label in wrong:
+        for function in (module.loss, module.gradient, module.loss_and_gradient):
+            with pytest.raises(ValueError, match=re.escape(f"has shape {label.shape}; the data call for")):
+                function(params, X, label)
+        with pytest.raises(ValueError, match="the data call for"):
+            module.update(params, X, label, 0.1)

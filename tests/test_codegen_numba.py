@@ -26,8 +26,8 @@ from symgrad.models import derive_named
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_sigmoid", "_heaviside", "_row_dot",
-           "_add_row"}
+HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
+           "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row"}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,14 @@ def sources() -> dict[str, str]:
 def load(stem: str):
     spec = importlib.util.spec_from_file_location(stem, GENERATED / f"{stem}.py")
     module = sys.modules[stem] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_uncached(stem: str):
+    """The module under another name, so that its loops are compiled afresh (and can be inspected), not loaded."""
+    spec = importlib.util.spec_from_file_location(f"uncached_{stem}", GENERATED / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
@@ -93,7 +101,7 @@ def test_a_name_the_loops_use_is_refused_for_the_numba_target_only():
     assert "z1 = n*x" in derivation_source(derivation, "net")
     with pytest.raises(UsageError, match="would be named 'n', which is a name the generated module uses itself"):
         derivation_source(derivation, "net", target="numba")
-    for taken in ("chunk", "total0", "row_total3"):
+    for taken in ("chunk", "total0", "row_part3", "real"):
         check_names("net", [Name(taken, taken, "parameter", ())])  # the NumPy target's names allow them
         with pytest.raises(UsageError, match=f"would be named '{taken}'"):
             check_names("net", [Name(taken, taken, "parameter", ())], NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
@@ -110,23 +118,64 @@ def test_template_holds_structure_not_math():
         assert math not in code, math
 
 
-def test_exp_is_within_two_units_in_the_last_place():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_is_within_two_units_in_the_last_place(dtype):
+    """_exp in each precision, against e^u correctly rounded to it (NumPy's float64 exp, rounded, for float32)."""
     module = load("two_weight_chain_numba")
     import numba
 
     exps = numba.njit(lambda u: np.array([module._exp(v) for v in u]))
-    u = np.concatenate([np.linspace(-800, 800, 200_001), np.random.default_rng(1).normal(scale=5, size=50_000),
-                        [0.0, -0.0, 709.5, 709.78, 709.79, -708.5, -744.0, -745.2, np.inf, -np.inf]])
+    top = np.log(np.finfo(dtype).max)
+    u = np.concatenate([np.linspace(-1.1 * top, 1.1 * top, 200_001),
+                        np.random.default_rng(1).normal(scale=5, size=50_000),
+                        [0.0, -0.0, top - 0.01, top, top + 0.01, -top, -1.05 * top, np.inf, -np.inf]]).astype(dtype)
     with np.errstate(over="ignore", under="ignore"):
-        expected = np.exp(u)
+        expected = np.exp(u.astype(np.float64)).astype(dtype)
     got = exps(u)
-    normal = np.isfinite(expected) & (expected >= np.finfo(float).tiny)
-    assert np.max(np.abs(got[normal] - expected[normal]) / expected[normal]) <= 2 * np.finfo(float).eps
+    assert got.dtype == dtype
+    normal = np.isfinite(expected) & (expected >= np.finfo(dtype).tiny)
+    assert np.max(np.abs(got[normal] - expected[normal]) / expected[normal]) <= 2 * np.finfo(dtype).eps
     assert np.array_equal(got[~np.isfinite(expected)], expected[~np.isfinite(expected)])  # e^710 = inf
     subnormal = ~normal & np.isfinite(expected)
-    assert np.max(np.abs(got[subnormal] - expected[subnormal])) <= 2 * 5e-324
-    assert module._exp(0.0) == 1.0
-    assert np.isnan(module._exp(np.nan))
+    assert subnormal.sum() > 100
+    assert np.max(np.abs(got[subnormal] - expected[subnormal])) <= 2 * np.finfo(dtype).smallest_subnormal
+    assert exps(np.array([0.0], dtype))[0] == 1.0
+    assert np.isnan(exps(np.array([np.nan], dtype))[0])
+
+
+def compiled_types(module, function: str, dtype) -> dict[str, object]:
+    """The Numba types of the named variables (not the compiler's temporaries) in ``function``, compiled for
+    ``dtype``."""
+    import numba
+
+    dispatcher = getattr(module, function)
+    (result,) = [r for signature, r in dispatcher.overloads.items() if signature[0].dtype == numba.typeof(dtype(0))]
+    typemap = result.type_annotation.typemap
+    return {name.split(".")[0]: kind for name, kind in typemap.items() if not name.startswith(("$", "arg."))}
+
+
+@pytest.mark.parametrize("model", generatable_names("numba"))
+def test_float32_data_are_computed_in_float32(model):
+    """Numba types a literal 1 or 0.5 as int64 or float64, and float32 with either is float64: unless each number
+    is cast to the data's precision, a float32 loop runs in float64, on half as many samples an instruction.
+    Every float a loop computes is float32, but the float64 totals its parts are added to."""
+    import numba
+
+    stem = model.replace("-", "_")
+    fused, whole = load_uncached(stem + "_numba"), load(stem)
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(50, 7)) if "logistic" in model else rng.normal(size=50)).astype(np.float32)
+    y = (rng.random(50) < 0.5).astype(np.float32)
+    params = whole.init_params(X, y)
+    fused.forward(params, X)
+    fused.loss_and_gradient(params, X, y)
+    for function in ("_forward_values", "_loss_and_gradient_run"):
+        types = compiled_types(fused, function, np.float32)
+        floats = {name: kind for name, kind in types.items()
+                  if isinstance(getattr(kind, "dtype", kind), numba.types.Float)}
+        wide = {name for name, kind in floats.items() if getattr(kind, "dtype", kind) != numba.types.float32}
+        assert wide == ({name for name in floats if re.fullmatch(r"total\d+", name)}), (function, wide)
+        assert ("n" if function == "_forward_values" else "part0") in types  # the loop's own variables are seen
 
 
 #: Each Numba model, and for those with rows of features, 7 features (the loop over 8 samples at a time, and
@@ -276,3 +325,20 @@ def test_big_endian_data_are_read_in_native_order():
     got, expected = chain.gradient(params, x.astype(">f8"), y), whole.gradient(params, x, y)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-13)
+
+
+@pytest.mark.parametrize("model", ["two-weight-chain", "logistic-regression"])
+def test_float32_sums_lose_no_more_than_the_last_bit(model):
+    """Terms summed in float32 only over a part (or block) of samples, then in float64: over 2^20 samples the
+    float32 gradient is within 2 units in float32's last place of the float64 gradient of the same data."""
+    stem = model.replace("-", "_")
+    fused, whole = load(stem + "_numba"), load(stem)
+    rng = np.random.default_rng(3)
+    samples = 1 << 20
+    X = (rng.normal(size=(samples, 10)) if "logistic" in model else rng.normal(size=samples)).astype(np.float32)
+    y = (rng.random(samples) < 0.4).astype(np.float32)
+    params = whole.init_params(X, y, rng=1)
+    exact = whole.gradient(params, X.astype(np.float64), y.astype(np.float64))
+    for key, value in fused.gradient(params, X, y).items():
+        error = np.max(np.abs(value - exact[key])) / np.max(np.abs(exact[key]))
+        assert error <= 2 * np.finfo(np.float32).eps, (key, error)

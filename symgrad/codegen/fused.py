@@ -35,7 +35,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     block_printer = SymgradNumbaPrinter(per_sample, sample="start + r", dot="dots[r]")
     params = {p.key: p for p in plan.params}
     products = {m for a in plan.assignments for m in a.expr.atoms(MatVec)}
-    narrow_rows = len(products) == 1  # one Σ_i w_i x_i: the sums can take several samples at a time
+    row_blocks = len(products) == 1  # one Σ_i w_i x_i: the sums can take a block of rows at a time
 
     def kernel(*outputs: sp.Expr) -> dict[str, Any]:
         """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""
@@ -44,19 +44,25 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         assignments = plan.needed(*terms)
         read = set().union(*(sp.sympify(t).free_symbols for t in terms), *(a.expr.free_symbols for a in assignments))
         names = {s.name for s in read}
+        casts = printer.casts
         totals, block_totals = [], []
         for output, term in zip(outputs, terms, strict=True):
             if isinstance(output, (FeatureMean, SampleMean)):  # Σ_n c_n·x_n (one total per feature), Σ_n c_n
                 row = isinstance(output, FeatureMean)
                 totals.append({"row": row, "code": printer.doprint(term)})
                 block_totals.append({"row": row, "code": block_printer.doprint(term)})
-        (product,) = products if narrow_rows else (None,)
-        blocked = narrow_rows and any(t["row"] for t in totals) and any(a.expr.has(MatVec) for a in assignments)
+        (product,) = products if row_blocks else (None,)
+        blocked = row_blocks and any(a.expr.has(MatVec) for a in assignments)
+        lines = [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments]
         return {
-            "lines": [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments],
+            "lines": lines,
+            "casts": printer.casts > casts,  # numbers printed as real(…), the data's float type
+            # the sums' parts and row blocks start from real(0)
+            "real": printer.casts > casts or blocked or not all(t["row"] for t in totals),
             "block_lines": [{"target": a.target.name, "code": block_printer.doprint(a.expr)} for a in assignments],
             "block_totals": block_totals,
-            "blocked": {"vector": printer.doprint(product.args[1])} if blocked else None,
+            "blocked": {"matrix": printer.doprint(product.args[0]), "vector": printer.doprint(product.args[1])}
+            if blocked else None,
             "unpack": [params[key] for key in params if key in names],
             "label": plan.label.name in names,
             "totals": totals,
@@ -64,12 +70,14 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
 
     gradients = [g for _, g in plan.gradients]
     forward = kernel(plan.prediction)
+    casts = printer.casts
     forward["result"] = printer.doprint(plan.prediction)
+    forward["real"] = forward["casts"] or printer.casts > casts  # a loop with no sums
     every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
     sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
         numpy_module=f"{module_name(plan.name)}.py",
-        narrow_rows=narrow_rows,
+        row_blocks=row_blocks,
         data_ndim=2 if plan.dims else 1,
         data_layout="one sample per row" if plan.dims else "one value per sample",
         shapes={p.key: "(" + "".join(f"{sizes[d]}, " for d in p.dims).rstrip(" ") + ")" for p in plan.params},

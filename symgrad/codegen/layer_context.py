@@ -35,6 +35,8 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
     printer = SymgradNumPyPrinter()
     context["names"] = _name_rows(plan, layout, context["names"])
     context["dims"] = [{"name": size.name, "size": size.code} for size in layout.sizes]
+    context["label_shape"] = _shape_text(layout.shapes[plan.label.name])
+    context["label_ndim"] = len(layout.shapes[plan.label.name])
     if any(size.code == HIDDEN for size in layout.sizes):
         hidden = next(size.name for size in layout.sizes if size.code == HIDDEN)
         context["init_options"] = [{"name": HIDDEN, "default": HIDDEN_DEFAULT}]
@@ -46,6 +48,11 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
         f"{text.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in layout.loss_notes
     ]
     return context
+
+
+def _shape_text(shape: tuple[str, ...]) -> str:
+    """A shape as Python writes it: ``(N,)``, ``(N, C)``."""
+    return f"({', '.join(shape)}{',' if len(shape) == 1 else ''})"
 
 
 def _name_rows(plan: Plan, layout: Layout, rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -62,7 +69,7 @@ def _name_rows(plan: Plan, layout: Layout, rows: list[dict[str, str]]) -> list[d
                 meaning = f"{_ROLES[name.role]}, a float"
             else:
                 role = "the one-hot label" if name.role == "label" and len(shape) > 1 else _ROLES[name.role]
-                meaning = f"{role}, shape ({', '.join(shape)}{',' if len(shape) == 1 else ''})"
+                meaning = f"{role}, shape {_shape_text(shape)}"
         else:
             meaning = by_name[name.python]["meaning"]
         table.append({"handout": name.handout, "python": name.python, "meaning": meaning})

@@ -10,45 +10,89 @@ for the two-weight chain's two sigmoids, against about 1 ns with 8 samples per i
 
 from __future__ import annotations
 
-#: e^u by Cody and Waite's reduction, a Taylor polynomial and a table of powers of 2.
-EXP_HELPER = '''#: e^u = 2^k·e^r with k = round(u/ln 2) and |r| ≤ ln(2)/2: ln 2 in two parts, so that r is exact
-#: (Cody and Waite), the degree-13 Taylor polynomial of e^r (its error, r^14/14!, is below 1e-17
-#: relative), and 2^k read from a table.  libm's exp is a call that stops a loop from being
-#: vectorised; this is arithmetic and one table read, so the loops run over 4 or 8 samples at a time.
+#: e^u by Cody and Waite's reduction and a Taylor polynomial, in each precision.
+EXP_HELPER = '''#: e^u = 2^k·e^r with k = round(u/ln 2) and |r| ≤ ln(2)/2: ln 2 in two parts, so that k times the
+#: first is exact (Cody and Waite); a Taylor polynomial of e^r; and 2^k made from its bits, in two
+#: halves so that each is a normal float down to e^-745.  libm's exp is a call, which stops a loop
+#: from being vectorised; this is arithmetic only, so the loops run over 8 or 16 samples at a time.
+#: float32 has its own version, not float64's rounded: float64 arithmetic would halve the samples
+#: per instruction, and float32 needs fewer terms (the degree-7 polynomial's error, r^8/8!, is below
+#: 1e-8 relative; the degree-13 one's, r^14/14!, below 1e-17).
 _LOG2_E = 1.4426950408889634
-_LN2_HIGH = 6.93147180369123816490e-01
-_LN2_LOW = 1.90821492927058770002e-10
 _TAYLOR = np.array([1 / math.factorial(power) for power in range(14)])
-_LOWEST_POWER = -1080
-_POWERS_OF_2 = np.ldexp(1.0, np.arange(_LOWEST_POWER, 1024))  # 2^-1080 to 2^1023; 2^-1080 rounds to 0
+_TAYLOR32 = _TAYLOR[:8].astype(np.float32)
 
 
-@numba.njit(fastmath=_EXACT, error_model="numpy", cache=_CACHE)
-def _exp(u):
-    """e^u to within a few units in the last place, for every float u (inf above 709.78, 0 below -745)."""
+def _exp64(u):
+    """e^u for a float64 u, within 2 units in the last place: inf above 709.78, 0 below -745.2.
+
+    Compiled through _exp (below), for the loops.
+    """
     u = min(max(u, -746.0), 710.0)
-    k = math.floor(u * _LOG2_E + 0.5)
-    k = k if k == k else 0.0  # NaN in, NaN out (through r), and the table index stays in range
-    r = (u - k * _LN2_HIGH) - k * _LN2_LOW
+    k = np.floor(u * _LOG2_E + 0.5)
+    k = k if k == k else 0.0  # NaN in, NaN out (through r), and k stays a valid exponent
+    r = (u - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10
     power_series = _TAYLOR[13]
     for power in range(12, -1, -1):
         power_series = power_series * r + _TAYLOR[power]
-    return (2.0 * power_series) * _POWERS_OF_2[int(k) - 1 - _LOWEST_POWER]
+    half = np.int64(k) >> 1
+    return power_series * _power_of_2_64(half) * _power_of_2_64(np.int64(k) - half)
+
+
+@_scalar
+def _power_of_2_64(k):
+    """2^k for an integer -1022 ≤ k ≤ 1023, from its bits: exponent k + 1023, mantissa 0."""
+    return np.int64((k + 1023) << 52).view(np.float64)
+
+
+def _exp32(u):
+    """e^u for a float32 u, in float32, within 2 units in the last place: inf above 88.72, 0 below -103.97.
+
+    Compiled through _exp (below), for the loops.
+    """
+    u = min(max(u, np.float32(-104.0)), np.float32(89.0))
+    k = np.floor(u * np.float32(_LOG2_E) + np.float32(0.5))
+    k = k if k == k else np.float32(0.0)
+    r = (u - k * np.float32(0.693359375)) - k * np.float32(-2.12194440e-4)
+    power_series = _TAYLOR32[7]
+    for power in range(6, -1, -1):
+        power_series = power_series * r + _TAYLOR32[power]
+    half = np.int32(k) >> np.int32(1)
+    return power_series * _power_of_2_32(half) * _power_of_2_32(np.int32(k) - half)
+
+
+@_scalar
+def _power_of_2_32(k):
+    """2^k for an integer -126 ≤ k ≤ 127, from its bits: exponent k + 127, mantissa 0."""
+    return np.int32((k + np.int32(127)) << np.int32(23)).view(np.float32)
+
+
+def _exp(u):
+    """e^u in u's precision.  Outside the compiled loops this is np.exp; inside, Numba compiles
+    _exp32 for a float32 u and _exp64 for any other (below)."""
+    return np.exp(u)
+
+
+@numba.extending.overload(_exp, jit_options={"fastmath": _EXACT, "error_model": "numpy"})
+def _exp_for(u):
+    """Which _exp the loops compile for u's Numba type."""
+    return _exp32 if u == numba.types.float32 else _exp64
 '''
 
 #: The sigmoid for one value; one exp, and no branch, so that the loops that call it vectorise.
 SIGMOID_HELPER = '''@_scalar
 def _sigmoid(u):
-    """s(u) = 1/(1 + e^-u): in IEEE arithmetic this never fails (e^1000 = inf gives 0) and keeps full
-    relative precision in both tails."""
-    return 1.0 / (1.0 + _exp(-u))
+    """s(u) = 1/(1 + e^-u), in u's precision: in IEEE arithmetic this never fails (e^1000 = inf gives
+    0) and keeps full relative precision in both tails."""
+    real = type(u)
+    return real(1) / (real(1) + _exp(-u))
 '''
 
 #: A sample's Σ_i w_i x_i, and its term c·x of a vector gradient.
 ROW_HELPERS = '''@_scalar
 def _row_dot(matrix, n, vector):
-    """Σ_i matrix[n, i]·vector[i], the sum over one sample's features."""
-    total = 0.0
+    """Σ_i matrix[n, i]·vector[i], the sum over one sample's features, in the matrix's precision."""
+    total = matrix.dtype.type(0)
     for i in range(vector.shape[0]):
         total += matrix[n, i] * vector[i]
     return total
@@ -65,8 +109,9 @@ def _add_row(row_total, coefficient, matrix, n):
 #: The step function of ReLU's derivative, which Numba does not compile as np.heaviside.
 HEAVISIDE_HELPER = '''@_scalar
 def _heaviside(u, at_zero):
-    """H(u) as np.heaviside: 0 below 0, at_zero at 0, 1 above (and NaN for NaN)."""
-    return 0.0 if u < 0 else 1.0 if u > 0 else at_zero if u == 0 else u
+    """H(u) as np.heaviside, in u's precision: 0 below 0, at_zero at 0, 1 above (and NaN for NaN)."""
+    real = type(u)
+    return real(0) if u < 0 else real(1) if u > 0 else real(at_zero) if u == 0 else u
 '''
 
 

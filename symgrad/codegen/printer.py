@@ -99,7 +99,7 @@ class SymgradNumPyPrinter(NumPyPrinter):
         coefficient, rest = expr.as_coeff_Mul()
         if coefficient.is_Rational and not coefficient.is_Integer and sp.Rational(float(coefficient)) == coefficient:
             sign = "-" if coefficient < 0 else ""
-            return f"{sign}{float(abs(coefficient))!r}*{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+            return f"{sign}{self._print(abs(coefficient))}*{self.parenthesize(rest, PRECEDENCE['Mul'])}"
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
@@ -150,10 +150,42 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
         self.per_sample = frozenset(per_sample)
         self.sample = sample
         self.dot = dot
+        self.casts = 0  # numbers printed as real(…) so far: a loop that prints none need not define real
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         name = super()._print_Symbol(expr)
         return f"{name}[{self.sample}]" if expr.name in self.per_sample else name
+
+    # ---- numbers, in the data's precision -------------------------------
+    # Numba types a literal 1 or 0.5 as int64 or float64, and float32 with either is float64: a
+    # float32 loop would run in float64, on half as many samples an instruction.  Each number is
+    # cast to the loop's ``real`` (the data's dtype), which LLVM folds into a constant.
+    def _real(self, number: str) -> str:
+        self.casts += 1
+        return f"real({number})"
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return self._real(str(expr.p))
+
+    _print_Zero = _print_One = _print_NegativeOne = _print_Integer
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return self._real(super()._print_Rational(expr))
+
+    _print_Half = _print_Rational
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return self._real(super()._print_Float(expr))
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        """An integer power as ``u**2`` (a multiplication, in u's precision), its reciprocal as ``real(1)/u**2``."""
+        base, exponent = expr.args
+        if not exponent.is_Integer:
+            return super()._print_Pow(expr, rational)
+        power = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        if abs(exponent) != 1:
+            power = f"{power}**{abs(exponent)}"
+        return power if exponent > 0 else f"{self._real('1')}/{power}"
 
     def _print_MatVec(self, expr: MatVec) -> str:
         if self.dot is not None:
