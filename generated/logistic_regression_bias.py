@@ -49,11 +49,13 @@ def _as(array, dtype):
 
 
 def _label(y, X):
-    """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one
-    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+    """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
+    for N samples) would broadcast against the predictions and give a
+    wrong loss without a word."""
     y = _as(y, X.dtype)
-    if y.ndim != 1 or (isinstance(y, np.ndarray) and len(y) != len(X)):
-        raise ValueError(f"y has shape {y.shape}; the data call for (N,) with N = {len(X)}")
+    shape = (X.shape[0],)
+    if y.shape != shape:
+        raise ValueError(f"y has shape {y.shape}; the data call for {shape}")
     return y
 
 

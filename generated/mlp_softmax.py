@@ -54,12 +54,14 @@ def _as(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
-def _label(Y, X):
-    """Y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one
-    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+def _label(Y, X, classes):
+    """Y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
+    for N samples, or one column for C classes) would broadcast against the predictions and give a
+    wrong loss without a word."""
     Y = _as(Y, X.dtype)
-    if Y.ndim != 2 or (isinstance(Y, np.ndarray) and len(Y) != len(X)):
-        raise ValueError(f"Y has shape {Y.shape}; the data call for (N, C) with N = {len(X)}")
+    shape = (X.shape[0], classes)
+    if Y.shape != shape:
+        raise ValueError(f"Y has shape {Y.shape}; the data call for {shape}")
     return Y
 
 
@@ -158,7 +160,7 @@ def loss(params, X, Y):
         ln(p_l) = U - _logsumexp(U, 1)[:, None]
     """
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["v"])[1])
     v = _as(params["v"], X.dtype)
     c = _as(params["c"], X.dtype)
     w = _as(params["w"], X.dtype)
@@ -197,7 +199,7 @@ def gradient(params, X, Y):
         ∂L/∂b_j = h_j·(1 - h_j)·Σ_l=1..C (p_l - y_l)·v_jl
     """
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["v"])[1])
     v = _as(params["v"], X.dtype)
     c = _as(params["c"], X.dtype)
     w = _as(params["w"], X.dtype)
@@ -234,7 +236,7 @@ def _loss_and_gradient_sums(X, Y, v, c, w, b):
 def loss_and_gradient(params, X, Y):
     """loss(params, X, Y) and gradient(params, X, Y), from one shared forward pass."""
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["v"])[1])
     v = _as(params["v"], X.dtype)
     c = _as(params["c"], X.dtype)
     w = _as(params["w"], X.dtype)

@@ -49,12 +49,14 @@ def _as(array, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
-def _label(Y, X):
-    """Y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one
-    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+def _label(Y, X, classes):
+    """Y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
+    for N samples, or one column for C classes) would broadcast against the predictions and give a
+    wrong loss without a word."""
     Y = _as(Y, X.dtype)
-    if Y.ndim != 2 or (isinstance(Y, np.ndarray) and len(Y) != len(X)):
-        raise ValueError(f"Y has shape {Y.shape}; the data call for (N, C) with N = {len(X)}")
+    shape = (X.shape[0], classes)
+    if Y.shape != shape:
+        raise ValueError(f"Y has shape {Y.shape}; the data call for {shape}")
     return Y
 
 
@@ -127,7 +129,7 @@ def loss(params, X, Y):
         ln(p_j) = Z - _logsumexp(Z, 1)[:, None]
     """
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["w"])[1])
     w = _as(params["w"], X.dtype)
     b = _as(params["b"], X.dtype)
     Z = b + X @ w
@@ -155,7 +157,7 @@ def gradient(params, X, Y):
         ∂L/∂b_j = p_j - y_j
     """
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["w"])[1])
     w = _as(params["w"], X.dtype)
     b = _as(params["b"], X.dtype)
     sums = _blockwise(_gradient_sums, X, Y, w, b)
@@ -183,7 +185,7 @@ def _loss_and_gradient_sums(X, Y, w, b):
 def loss_and_gradient(params, X, Y):
     """loss(params, X, Y) and gradient(params, X, Y), from one shared forward pass."""
     X = _floating(X)
-    Y = _label(Y, X)
+    Y = _label(Y, X, np.shape(params["w"])[1])
     w = _as(params["w"], X.dtype)
     b = _as(params["b"], X.dtype)
     sums = _blockwise(_loss_and_gradient_sums, X, Y, w, b)

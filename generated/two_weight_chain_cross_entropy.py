@@ -50,11 +50,13 @@ def _as(array, dtype):
 
 
 def _label(y, x):
-    """y in x's dtype, once its shape is checked: a label of another shape ((N, 1), or one
-    value for N samples) would broadcast against the predictions and give a wrong loss without a word."""
+    """y in x's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
+    for N samples) would broadcast against the predictions and give a
+    wrong loss without a word."""
     y = _as(y, x.dtype)
-    if y.ndim != 1 or (isinstance(y, np.ndarray) and len(y) != len(x)):
-        raise ValueError(f"y has shape {y.shape}; the data call for (N,) with N = {len(x)}")
+    shape = (x.shape[0],)
+    if y.shape != shape:
+        raise ValueError(f"y has shape {y.shape}; the data call for {shape}")
     return y
 
 

@@ -464,7 +464,7 @@ def test_a_label_that_would_broadcast_is_refused(path):
     y = np.eye(3)[[0, 1, 2, 0]] if one_hot else np.array([0.0, 1.0, 1.0, 0.0])
     params = module.init_params(X, y)
     assert np.isfinite(module.loss(params, X, y))
-    wrong = [y[:, 0], y[:1], y[:3]] if one_hot else [y[:, None], y[:1], y[:3]]
+    wrong = [y[:, 0], y[:, :1], y[:1], y[:3]] if one_hot else [y[:, None], y[:1], y[:3]]
     for label in wrong:
         for function in (module.loss, module.gradient, module.loss_and_gradient):
             with pytest.raises(ValueError, match=re.escape(f"has shape {label.shape}; the data call for")):

@@ -154,21 +154,11 @@ def compiled_types(module, function: str, dtype) -> dict[str, object]:
     return {name.split(".")[0]: kind for name, kind in typemap.items() if not name.startswith(("$", "arg."))}
 
 
-@pytest.mark.parametrize("model", generatable_names("numba"))
-def test_float32_data_are_computed_in_float32(model):
-    """Numba types a literal 1 or 0.5 as int64 or float64, and float32 with either is float64: unless each number
-    is cast to the data's precision, a float32 loop runs in float64, on half as many samples an instruction.
-    Every float a loop computes is float32, but the float64 totals its parts are added to."""
+def assert_computed_in_float32(fused) -> None:
+    """Every float the loops of ``fused`` computed for float32 data (forward, and loss_and_gradient, already
+    called) is float32, but the float64 totals the sums' parts are added to."""
     import numba
 
-    stem = model.replace("-", "_")
-    fused, whole = load_uncached(stem + "_numba"), load(stem)
-    rng = np.random.default_rng(0)
-    X = (rng.normal(size=(50, 7)) if "logistic" in model else rng.normal(size=50)).astype(np.float32)
-    y = (rng.random(50) < 0.5).astype(np.float32)
-    params = whole.init_params(X, y)
-    fused.forward(params, X)
-    fused.loss_and_gradient(params, X, y)
     for function in ("_forward_values", "_loss_and_gradient_run"):
         types = compiled_types(fused, function, np.float32)
         floats = {name: kind for name, kind in types.items()
@@ -178,8 +168,23 @@ def test_float32_data_are_computed_in_float32(model):
         assert ("n" if function == "_forward_values" else "part0") in types  # the loop's own variables are seen
 
 
-#: Each Numba model, and for those with rows of features, 7 features (the loop over 8 samples at a time, and
-#: its remainder) and 40 (the loop over one row).
+@pytest.mark.parametrize("model", generatable_names("numba"))
+def test_float32_data_are_computed_in_float32(model):
+    """Numba types a literal 1 or 0.5 as int64 or float64, and float32 with either is float64: unless each number
+    is cast to the data's precision, a float32 loop runs in float64, on half as many samples an instruction."""
+    stem = model.replace("-", "_")
+    fused, whole = load_uncached(stem + "_numba"), load(stem)
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(50, 7)) if "logistic" in model else rng.normal(size=50)).astype(np.float32)
+    y = (rng.random(50) < 0.5).astype(np.float32)
+    params = whole.init_params(X, y)
+    fused.forward(params, X)
+    fused.loss_and_gradient(params, X, y)
+    assert_computed_in_float32(fused)
+
+
+#: Each Numba model, and for those with rows of features, 7 features and 40 (a row shorter and longer than a
+#: vector register of float32).
 MODEL_WIDTHS = [(model, width) for model in generatable_names("numba")
                 for width in ((7, 40) if "logistic" in model else (1,))]
 
@@ -297,6 +302,14 @@ def test_chain_variants_agree_with_their_numpy_module(tmp_path, options):
     for key, value in fused.gradient(params, x, y).items():
         assert value == pytest.approx(expected[key], rel=1e-10, abs=1e-15), key
     np.testing.assert_allclose(fused.forward(params, x), whole.forward(params, x), rtol=1e-13, atol=1e-300)
+    # float32 data: the same values to float32's precision, computed in float32 (relu's and softplus's 0 too)
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    np.testing.assert_allclose(fused.forward(params, x32), whole.forward(params, x), rtol=1e-5, atol=1e-30)
+    loss32, gradient32 = fused.loss_and_gradient(params, x32, y32)
+    assert loss32 == pytest.approx(whole.loss(params, x, y), rel=1e-5)
+    for key, value in gradient32.items():
+        assert value == pytest.approx(expected[key], rel=1e-3, abs=1e-6), key
+    assert_computed_in_float32(fused)
 
 
 def test_shapes_that_do_not_fit_the_data_are_refused():
@@ -329,8 +342,10 @@ def test_big_endian_data_are_read_in_native_order():
 
 @pytest.mark.parametrize("model", ["two-weight-chain", "logistic-regression"])
 def test_float32_sums_lose_no_more_than_the_last_bit(model):
-    """Terms summed in float32 only over a part (or block) of samples, then in float64: over 2^20 samples the
-    float32 gradient is within 2 units in float32's last place of the float64 gradient of the same data."""
+    """Terms are summed in float32 only over a part (or block) of samples, then in float64.  One run of 2^20
+    samples (the parallel kernel would cut it into 64) gives a mean loss, a sum of positive terms whose rounding
+    errors all lean one way, and a gradient within 2 units in float32's last place of the float64 results from
+    the same data."""
     stem = model.replace("-", "_")
     fused, whole = load(stem + "_numba"), load(stem)
     rng = np.random.default_rng(3)
@@ -338,7 +353,9 @@ def test_float32_sums_lose_no_more_than_the_last_bit(model):
     X = (rng.normal(size=(samples, 10)) if "logistic" in model else rng.normal(size=samples)).astype(np.float32)
     y = (rng.random(samples) < 0.4).astype(np.float32)
     params = whole.init_params(X, y, rng=1)
-    exact = whole.gradient(params, X.astype(np.float64), y.astype(np.float64))
-    for key, value in fused.gradient(params, X, y).items():
-        error = np.max(np.abs(value - exact[key])) / np.max(np.abs(exact[key]))
+    exact_loss, exact = whole.loss_and_gradient(params, X.astype(np.float64), y.astype(np.float64))
+    totals = fused._loss_and_gradient_run(X, y, *(np.asarray(params[key], np.float32)[()] for key in fused.PARAMS))
+    assert abs(totals[0] / samples - exact_loss) <= 2 * np.finfo(np.float32).eps * exact_loss
+    for total, key in zip(totals[1:], fused.PARAMS, strict=True):
+        error = np.max(np.abs(total / samples - exact[key])) / np.max(np.abs(exact[key]))
         assert error <= 2 * np.finfo(np.float32).eps, (key, error)

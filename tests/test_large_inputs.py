@@ -110,3 +110,11 @@ def test_out_of_core_example_trains_on_chunks(tmp_path, capsys):
     result = out_of_core.train(tmp_path, epochs=30, lr=2.0, rows_per_chunk=400, scheduler=None)
     assert result["cosine_to_truth"] > 0.9 and result["accuracy"] > 0.7
     assert "epoch 30:" in capsys.readouterr().out
+
+
+def test_a_dask_label_of_the_wrong_length_is_refused():
+    """A Dask label is checked like a NumPy one, from its shape (test_dask_forward_and_loss_stay_lazy: and lazily)."""
+    module = load("logistic_regression")
+    params, X, y = data(module, 40)
+    with pytest.raises(ValueError, match=r"^y has shape \(39,\); the data call for \(40,\)$"):
+        module.gradient(params, da.from_array(X, chunks=10), da.from_array(y[:39], chunks=10))

@@ -70,8 +70,7 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "title": model.description,
         "data": data,
         "label": plan.label.name,
-        "label_shape": "(N,)",  # layer_context.py: (N, C) for a one-hot label
-        "label_ndim": 1,
+        "label_columns": None,  # layer_context.py: a one-hot label's column count, read from a parameter
         "names": _name_rows(plan, dims),
         "params_literal": "{" + ", ".join(f'"{p.key}": {_shape_literal(p.dims)}' for p in plan.params) + "}",
         "params": list(plan.params),

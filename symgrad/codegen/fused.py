@@ -5,8 +5,8 @@ NumPy evaluates a formula one whole-array operation at a time, so every intermed
 trip through memory; a compiled loop computes each sample's forward pass, loss and gradient terms
 in registers and adds them to per-thread totals, reading the data once.  Only the loop structure is
 new here: the assignments, the per-sample loss and gradient terms, the names and the docstrings
-are the plan's, printed by the NumPy module's printers, so the two targets cannot disagree on a
-formula.
+are the plan's, printed by the NumPy module's printers (the Numba printer differs only in how it
+writes numbers, powers and per-sample reads), so the two targets cannot disagree on a formula.
 """
 
 from __future__ import annotations
@@ -54,11 +54,12 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         (product,) = products if row_blocks else (None,)
         blocked = row_blocks and any(a.expr.has(MatVec) for a in assignments)
         lines = [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments]
+        prints_numbers = printer.casts > casts  # as real(…): the loop needs real, the data's float type
         return {
             "lines": lines,
-            "casts": printer.casts > casts,  # numbers printed as real(…), the data's float type
-            # the sums' parts and row blocks start from real(0)
-            "real": printer.casts > casts or blocked or not all(t["row"] for t in totals),
+            "prints_numbers": prints_numbers,
+            # so do the sums' parts and row blocks, which start from real(0)
+            "real": prints_numbers or blocked or not all(t["row"] for t in totals),
             "block_lines": [{"target": a.target.name, "code": block_printer.doprint(a.expr)} for a in assignments],
             "block_totals": block_totals,
             "blocked": {"matrix": printer.doprint(product.args[0]), "vector": printer.doprint(product.args[1])}
@@ -72,7 +73,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     forward = kernel(plan.prediction)
     casts = printer.casts
     forward["result"] = printer.doprint(plan.prediction)
-    forward["real"] = forward["casts"] or printer.casts > casts  # a loop with no sums
+    forward["real"] = forward["prints_numbers"] or printer.casts > casts  # a loop with no sums
     every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
     sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(

@@ -35,8 +35,7 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
     printer = SymgradNumPyPrinter()
     context["names"] = _name_rows(plan, layout, context["names"])
     context["dims"] = [{"name": size.name, "size": size.code} for size in layout.sizes]
-    context["label_shape"] = _shape_text(layout.shapes[plan.label.name])
-    context["label_ndim"] = len(layout.shapes[plan.label.name])
+    context["label_columns"] = _label_columns(plan, layout)
     if any(size.code == HIDDEN for size in layout.sizes):
         hidden = next(size.name for size in layout.sizes if size.code == HIDDEN)
         context["init_options"] = [{"name": HIDDEN, "default": HIDDEN_DEFAULT}]
@@ -48,6 +47,17 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
         f"{text.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in layout.loss_notes
     ]
     return context
+
+
+def _label_columns(plan: Plan, layout: Layout) -> str | None:
+    """Code for a one-hot label's column count (C), read from a parameter with that axis; None for one label
+    a sample.  The check of the label's shape compares it: a single column would broadcast against C."""
+    label_shape = layout.shapes[plan.label.name]
+    if len(label_shape) < 2:
+        return None
+    columns = label_shape[1]
+    key, axis = next((p.key, p.dims.index(columns)) for p in plan.params if columns in p.dims)
+    return f'np.shape(params["{key}"])[{axis}]'
 
 
 def _shape_text(shape: tuple[str, ...]) -> str:

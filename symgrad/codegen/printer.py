@@ -70,11 +70,11 @@ class SymgradNumPyPrinter(NumPyPrinter):
         return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_relu(self, expr: sp.Expr) -> str:
-        return f"{self._np('maximum')}(0, {self._print(expr.args[0])})"
+        return f"{self._np('maximum')}({self._print(sp.S.Zero)}, {self._print(expr.args[0])})"
 
     def _print_softplus(self, expr: sp.Expr) -> str:
         """ln(1 + e^u) as logaddexp(0, u), which cannot overflow."""
-        return f"{self._np('logaddexp')}(0, {self._print(expr.args[0])})"
+        return f"{self._np('logaddexp')}({self._print(sp.S.Zero)}, {self._print(expr.args[0])})"
 
     #: The step function's name in the printed code; None for NumPy's (the Numba printer has its own).
     heaviside: str | None = None
@@ -137,8 +137,10 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
     The per-sample arrays (the label, and the input when it has one value per sample) print as
     ``y[n]``; ``Σ_i w_i x_i`` prints as ``_row_dot(X, n, w)``, a loop over one row; the sigmoid as
     the scalar helper ``_sigmoid``, whose form 1/(1 + e^-u) is exact in IEEE arithmetic at any u
-    (e^1000 = inf gives 0), so one exp a value suffices.  NumPy's scalar functions (``np.exp``,
-    ``np.logaddexp``) are what Numba compiles them as, so the rest prints as in the NumPy module.
+    (e^1000 = inf gives 0), so one exp a value suffices.  Numbers print as ``real(…)``, the data's
+    float type, and integer powers as multiplications (below).  NumPy's scalar functions
+    (``np.exp``, ``np.logaddexp``) are what Numba compiles them as, so the rest prints as in the
+    NumPy module.
     """
 
     heaviside = "_heaviside"  # Numba does not compile np.heaviside
