@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+BENCHMARKS = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCHMARKS), str(BENCHMARKS.parent)]  # cases.py, contenders.py; symgrad, also uninstalled
 
 from cases import Case, grid, make_case  # noqa: E402
 from contenders import BASELINE, CONTENDERS, Prepared, Unavailable  # noqa: E402
