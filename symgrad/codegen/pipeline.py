@@ -31,7 +31,6 @@ from .render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
 DEFAULT_OUT = "generated"
 
 
-
 @dataclass(frozen=True)
 class GeneratedFile:
     """One model's module: where it goes and what happened to it.

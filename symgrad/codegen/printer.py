@@ -195,7 +195,6 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
         matrix, vector = expr.args
         return f"_row_dot({self._print(matrix)}, {self.sample}, {self._print(vector)})"
 
-
     def _print_SampleMean(self, expr: SampleMean) -> str:
         raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
 
