@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
 HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
-           "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row"}
+           "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
+           "_block_dots", "_block_sum"}
 
 
 @pytest.fixture(scope="module")
@@ -184,9 +185,17 @@ def test_float32_data_are_computed_in_float32(model):
 
 
 #: Each Numba model, and for those with rows of features, 7 features and 40 (a row shorter and longer than a
-#: vector register of float32).
+#: vector register of float32; the block loops take four rows at a time) and 70 (one row at a time).
+ROW_WIDTHS = (7, 40, 70)
 MODEL_WIDTHS = [(model, width) for model in generatable_names("numba")
-                for width in ((7, 40) if "logistic" in model else (1,))]
+                for width in (ROW_WIDTHS if "logistic" in model else (1,))]
+
+
+def test_the_widths_tried_take_both_row_loops():
+    """_block_dots and _block_sum take four rows at a time below _NARROW features and one row at a time
+    from there; the agreement tests below must run both."""
+    narrow = load("logistic_regression_numba")._NARROW
+    assert min(ROW_WIDTHS) < narrow <= max(ROW_WIDTHS)
 
 
 @pytest.mark.parametrize(("model", "features"), MODEL_WIDTHS)

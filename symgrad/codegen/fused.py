@@ -58,8 +58,8 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         return {
             "lines": lines,
             "prints_numbers": prints_numbers,
-            # so do the sums' parts and row blocks, which start from real(0)
-            "real": prints_numbers or blocked or not all(t["row"] for t in totals),
+            # so do the sums' parts, which start from real(0)
+            "real": prints_numbers or not all(t["row"] for t in totals),
             "block_lines": [{"target": a.target.name, "code": block_printer.doprint(a.expr)} for a in assignments],
             "block_totals": block_totals,
             "blocked": {"matrix": printer.doprint(product.args[0]), "vector": printer.doprint(product.args[1])}
