@@ -51,8 +51,12 @@ def _as(array, dtype):
 def _label(y, X):
     """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
     for N samples) would broadcast against the predictions and give a
-    wrong loss without a word."""
+    wrong loss without a word.  A Dask array whose chunk sizes are unknown (after a boolean mask, say)
+    has NaN rows, which no check can compare; the means need the count, so it is refused."""
     y = _as(y, X.dtype)
+    if X.shape[0] != X.shape[0] or (y.ndim and y.shape[0] != y.shape[0]):  # NaN
+        raise ValueError("X or y has an unknown number of rows (a Dask array with unknown chunk sizes); "
+                         "call their compute_chunk_sizes() first")
     shape = (X.shape[0],)
     if y.shape != shape:
         raise ValueError(f"y has shape {y.shape}; the data call for {shape}")

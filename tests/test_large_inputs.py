@@ -118,3 +118,24 @@ def test_a_dask_label_of_the_wrong_length_is_refused():
     params, X, y = data(module, 40)
     with pytest.raises(ValueError, match=r"^y has shape \(39,\); the data call for \(40,\)$"):
         module.gradient(params, da.from_array(X, chunks=10), da.from_array(y[:39], chunks=10))
+
+
+@pytest.mark.parametrize("stem", ["logistic_regression", "two_weight_chain", "mlp_softmax"])
+def test_unknown_chunk_sizes_are_refused_in_one_line_until_they_are_computed(stem):
+    """A boolean mask leaves Dask without the chunks' lengths (NaN rows): the means cannot be taken, and
+    the refusal says what to do.  The forward pass needs no count and stays lazy."""
+    module = load(stem)
+    params, X, y = data(module, 40)
+    rows = da.from_array(X[:, 0] if X.ndim > 1 else X, chunks=10)
+    keep = rows == rows  # every row, but Dask cannot know how many each chunk keeps
+    masked_X, masked_y = da.from_array(X, chunks=10)[keep], da.from_array(y, chunks=10)[keep]
+    assert np.isnan(masked_X.shape[0])
+    with pytest.raises(ValueError, match=r"^\w+ or \w+ has an unknown number of rows \(.*\); "
+                                         r"call their compute_chunk_sizes\(\) first$"):
+        module.gradient(params, masked_X, masked_y)
+    np.testing.assert_allclose(module.forward(params, masked_X).compute(), module.forward(params, X))
+    masked_X.compute_chunk_sizes()
+    masked_y.compute_chunk_sizes()
+    lazy = module.gradient(params, masked_X, masked_y)
+    for key, value in module.gradient(params, X, y).items():
+        np.testing.assert_allclose(np.asarray(lazy[key]), value, rtol=1e-12)
