@@ -215,18 +215,24 @@ def _add_row(row_total, coefficient, matrix, n):
 
 
 #: Features below which the block loops take four rows at a time.  A row that short fills at most a
-#: few vector registers, so one row's Σ_i is a chain of dependent adds, and the loop's remainder is
-#: not vectorised at all (k = 10 in float32 is all remainder); four rows are four sums in flight.
-#: Measured (one core, 2^19 rows): four rows take 0.5-0.9 of the time for k = 4 to 48 in either
-#: precision, about the same at k = 64, and 1.4-1.8 times as long for k ≥ 80 in float64.
+#: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
+#: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
+#: Measured (one core, 2^19 rows, best of 7): four rows took 0.5-0.9 of the time for k = 4 to 48 in
+#: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
 _NARROW = 64
+
+
+@_scalar
+def _fours(rows, features):
+    """How many of a block's rows go four at a time: all but the last rows % 4, if the rows are narrow."""
+    return rows - rows % 4 if features < _NARROW else 0
 
 
 @_scalar
 def _block_dots(dots, matrix, start, rows, vector):
     """dots[r] = Σ_i matrix[start + r, i]·vector[i] for r < rows: the rows' sums over their features."""
     features = vector.shape[0]
-    fours = rows - rows % 4 if features < _NARROW else 0
+    fours = _fours(rows, features)
     real = matrix.dtype.type
     for r in range(0, fours, 4):
         n = start + r
@@ -245,8 +251,9 @@ def _block_dots(dots, matrix, start, rows, vector):
 def _block_sum(row_total, coefficients, matrix, start, rows):
     """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n."""
     features = row_total.shape[0]
-    fours = rows - rows % 4 if features < _NARROW else 0
-    row_total[:] = matrix.dtype.type(0)
+    fours = _fours(rows, features)
+    real = matrix.dtype.type
+    row_total[:] = real(0)
     for r in range(0, fours, 4):
         n = start + r
         c0, c1, c2, c3 = coefficients[r], coefficients[r + 1], coefficients[r + 2], coefficients[r + 3]

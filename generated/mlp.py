@@ -56,16 +56,22 @@ def _as(array, dtype):
 def _label(y, X):
     """y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
     for N samples) would broadcast against the predictions and give a
-    wrong loss without a word.  A Dask array whose chunk sizes are unknown (after a boolean mask, say)
-    has NaN rows, which no check can compare; the means need the count, so it is refused."""
+    wrong loss without a word."""
     y = _as(y, X.dtype)
-    if X.shape[0] != X.shape[0] or (y.ndim and y.shape[0] != y.shape[0]):  # NaN
-        raise ValueError("X or y has an unknown number of rows (a Dask array with unknown chunk sizes); "
-                         "call their compute_chunk_sizes() first")
+    _rows_known(X, "X")
+    _rows_known(y, "y")
     shape = (X.shape[0],)
     if y.shape != shape:
         raise ValueError(f"y has shape {y.shape}; the data call for {shape}")
     return y
+
+
+def _rows_known(array, name):
+    """Refuse, in one line, a Dask array whose chunk sizes are unknown (after a boolean mask, say): its
+    number of rows is NaN, which no shape check can compare, and the means need it."""
+    if array.ndim and array.shape[0] != array.shape[0]:  # NaN
+        raise ValueError(f"{name} has an unknown number of rows (a Dask array with unknown chunk sizes); "
+                         f"call {name}.compute_chunk_sizes() first")
 
 
 def _floating(X):

@@ -57,16 +57,22 @@ def _as(array, dtype):
 def _label(Y, X, classes):
     """Y in X's dtype, once its shape is checked: a label of another shape ((N, 1), or one value
     for N samples, or one column for C classes) would broadcast against the predictions and give a
-    wrong loss without a word.  A Dask array whose chunk sizes are unknown (after a boolean mask, say)
-    has NaN rows, which no check can compare; the means need the count, so it is refused."""
+    wrong loss without a word."""
     Y = _as(Y, X.dtype)
-    if X.shape[0] != X.shape[0] or (Y.ndim and Y.shape[0] != Y.shape[0]):  # NaN
-        raise ValueError("X or Y has an unknown number of rows (a Dask array with unknown chunk sizes); "
-                         "call their compute_chunk_sizes() first")
+    _rows_known(X, "X")
+    _rows_known(Y, "Y")
     shape = (X.shape[0], classes)
     if Y.shape != shape:
         raise ValueError(f"Y has shape {Y.shape}; the data call for {shape}")
     return Y
+
+
+def _rows_known(array, name):
+    """Refuse, in one line, a Dask array whose chunk sizes are unknown (after a boolean mask, say): its
+    number of rows is NaN, which no shape check can compare, and the means need it."""
+    if array.ndim and array.shape[0] != array.shape[0]:  # NaN
+        raise ValueError(f"{name} has an unknown number of rows (a Dask array with unknown chunk sizes); "
+                         f"call {name}.compute_chunk_sizes() first")
 
 
 def _floating(X):

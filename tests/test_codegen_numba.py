@@ -28,7 +28,7 @@ GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
 HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
-           "_block_dots", "_block_sum"}
+           "_block_dots", "_block_sum", "_fours"}
 
 
 @pytest.fixture(scope="module")
@@ -155,18 +155,26 @@ def compiled_types(module, function: str, dtype) -> dict[str, object]:
     return {name.split(".")[0]: kind for name, kind in typemap.items() if not name.startswith(("$", "arg."))}
 
 
+#: The compiled functions whose types are checked, each with one of its own variables (so that an empty typemap
+#: cannot pass): the loops, and the block helpers where a module has them.
+LOOPS = {"_forward_values": "n", "_loss_and_gradient_run": "part0", "_block_dots": "dot0", "_block_sum": "c0"}
+
+
 def assert_computed_in_float32(fused) -> None:
     """Every float the loops of ``fused`` computed for float32 data (forward, and loss_and_gradient, already
     called) is float32, but the float64 totals the sums' parts are added to."""
     import numba
 
-    for function in ("_forward_values", "_loss_and_gradient_run"):
+    for function, own_variable in LOOPS.items():
+        if not hasattr(fused, function):
+            assert function.startswith("_block_") and not hasattr(fused, "_ROWS")
+            continue
         types = compiled_types(fused, function, np.float32)
         floats = {name: kind for name, kind in types.items()
                   if isinstance(getattr(kind, "dtype", kind), numba.types.Float)}
         wide = {name for name, kind in floats.items() if getattr(kind, "dtype", kind) != numba.types.float32}
         assert wide == ({name for name in floats if re.fullmatch(r"total\d+", name)}), (function, wide)
-        assert ("n" if function == "_forward_values" else "part0") in types  # the loop's own variables are seen
+        assert own_variable in types, function
 
 
 @pytest.mark.parametrize("model", generatable_names("numba"))

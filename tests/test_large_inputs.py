@@ -130,9 +130,13 @@ def test_unknown_chunk_sizes_are_refused_in_one_line_until_they_are_computed(ste
     keep = rows == rows  # every row, but Dask cannot know how many each chunk keeps
     masked_X, masked_y = da.from_array(X, chunks=10)[keep], da.from_array(y, chunks=10)[keep]
     assert np.isnan(masked_X.shape[0])
-    with pytest.raises(ValueError, match=r"^\w+ or \w+ has an unknown number of rows \(.*\); "
-                                         r"call their compute_chunk_sizes\(\) first$"):
-        module.gradient(params, masked_X, masked_y)
+    data_name, label_name = module.gradient.__code__.co_varnames[1:3]  # the model's names for X and y
+    unknown = (r"^{} has an unknown number of rows \(a Dask array with unknown chunk sizes\); "
+               r"call {}\.compute_chunk_sizes\(\) first$")
+    for X_given, y_given, named in [(masked_X, masked_y, data_name), (X, masked_y, label_name),
+                                    (masked_X, y, data_name)]:
+        with pytest.raises(ValueError, match=unknown.format(named, named)):
+            module.gradient(params, X_given, y_given)
     np.testing.assert_allclose(module.forward(params, masked_X).compute(), module.forward(params, X))
     masked_X.compute_chunk_sizes()
     masked_y.compute_chunk_sizes()

@@ -90,6 +90,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
             sigmoid=any(sp.sympify(e).has(sigmoid) for e in every_body),
             rows=any(sp.sympify(e).has(MatVec) for e in every_body),
             heaviside=any(sp.sympify(e).has(sp.Heaviside) for e in every_body),
+            blocks=row_blocks,
         ),
     )
     return context

@@ -35,7 +35,7 @@ TEMPLATE_NAMES = frozenset({
     # the block loop (performance): its helpers and their local names
     "_as", "_blockwise", "_gradient_sums", "_loss_and_gradient_sums", "_BLOCK_BYTES", "_BLOCK_ROWS",
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
-    "_sigmoid", "values", "_label", "classes", "shape",
+    "_sigmoid", "values", "_label", "classes", "shape", "_rows_known", "name",
     "_logsumexp", "top", "axis",  # layers: the softmax's helper
 })
 
@@ -45,7 +45,7 @@ NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
     "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
     "arguments", "_shaped", "name", "_number", "value", "dots", "r", "rows", "_ROWS", "real", "_PART",
-    "first", "sample", "_block_dots", "_block_sum", "_NARROW",
+    "first", "sample", "_block_dots", "_block_sum", "_NARROW", "_fours",
 })
 
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``part2``, ``row_terms3``).

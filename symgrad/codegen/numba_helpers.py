@@ -88,7 +88,7 @@ def _sigmoid(u):
     return real(1) / (real(1) + _exp(-u))
 '''
 
-#: A sample's Σ_i w_i x_i and its term c·x of a vector gradient, one row at a time and a block of rows at a time.
+#: A sample's Σ_i w_i x_i, and its term c·x of a vector gradient.
 ROW_HELPERS = '''@_scalar
 def _row_dot(matrix, n, vector):
     """Σ_i matrix[n, i]·vector[i], the sum over one sample's features, in the matrix's precision."""
@@ -103,21 +103,28 @@ def _add_row(row_total, coefficient, matrix, n):
     """row_total += coefficient·matrix[n], one sample's term of a gradient Σ_n c_n·x_n."""
     for i in range(row_total.shape[0]):
         row_total[i] += coefficient * matrix[n, i]
+'''
 
-
-#: Features below which the block loops take four rows at a time.  A row that short fills at most a
-#: few vector registers, so one row's Σ_i is a chain of dependent adds, and the loop's remainder is
-#: not vectorised at all (k = 10 in float32 is all remainder); four rows are four sums in flight.
-#: Measured (one core, 2^19 rows): four rows take 0.5-0.9 of the time for k = 4 to 48 in either
-#: precision, about the same at k = 64, and 1.4-1.8 times as long for k ≥ 80 in float64.
+#: The same for a block of rows at a time, for the loops that take the samples in blocks (_ROWS).
+BLOCK_HELPERS = '''#: Features below which the block loops take four rows at a time.  A row that short fills at most a
+#: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
+#: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
+#: Measured (one core, 2^19 rows, best of 7): four rows took 0.5-0.9 of the time for k = 4 to 48 in
+#: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
 _NARROW = 64
+
+
+@_scalar
+def _fours(rows, features):
+    """How many of a block's rows go four at a time: all but the last rows % 4, if the rows are narrow."""
+    return rows - rows % 4 if features < _NARROW else 0
 
 
 @_scalar
 def _block_dots(dots, matrix, start, rows, vector):
     """dots[r] = Σ_i matrix[start + r, i]·vector[i] for r < rows: the rows' sums over their features."""
     features = vector.shape[0]
-    fours = rows - rows % 4 if features < _NARROW else 0
+    fours = _fours(rows, features)
     real = matrix.dtype.type
     for r in range(0, fours, 4):
         n = start + r
@@ -136,8 +143,9 @@ def _block_dots(dots, matrix, start, rows, vector):
 def _block_sum(row_total, coefficients, matrix, start, rows):
     """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n."""
     features = row_total.shape[0]
-    fours = rows - rows % 4 if features < _NARROW else 0
-    row_total[:] = matrix.dtype.type(0)
+    fours = _fours(rows, features)
+    real = matrix.dtype.type
+    row_total[:] = real(0)
     for r in range(0, fours, 4):
         n = start + r
         c0, c1, c2, c3 = coefficients[r], coefficients[r + 1], coefficients[r + 2], coefficients[r + 3]
@@ -157,8 +165,8 @@ def _heaviside(u, at_zero):
 '''
 
 
-def helpers_for(sigmoid: bool, rows: bool, heaviside: bool = False) -> list[str]:
+def helpers_for(sigmoid: bool, rows: bool, heaviside: bool = False, blocks: bool = False) -> list[str]:
     """The definitions a module needs: the sigmoid (and its exp) if it has one, the step function if
-    it has one, and the row helpers for a row input."""
+    it has one, the row helpers for a row input, and the block helpers for loops over blocks of rows."""
     return [*([EXP_HELPER, SIGMOID_HELPER] if sigmoid else []), *([HEAVISIDE_HELPER] if heaviside else []),
-            *([ROW_HELPERS] if rows else [])]
+            *([ROW_HELPERS] if rows else []), *([BLOCK_HELPERS] if blocks else [])]
