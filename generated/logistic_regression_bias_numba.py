@@ -65,9 +65,10 @@ _MAX_CHUNKS = 64
 _PART = 1024
 #: Samples a block of the loop over rows takes: first each row's Σ_i w_i x_i (_block_dots); then the
 #: rest of every sample's formulas, which vectorises (8 or 16 sigmoids an instruction, against one
-#: for a row at a time); then the rows' terms of the gradient (_block_sum).  (Logistic regression at
-#: N = 10⁶, float32, two cores: k = 10, 3.0 ms against 6.3 for 8 rows at a time with the features
-#: outside; k = 100, 11.4 ms against 17.5 for one row at a time: the two loops this replaced.)
+#: for a row at a time); then the rows' terms of the gradient (_block_sum).  (When the blocks came in,
+#: still one row at a time in each: logistic regression at N = 10⁶, float32, two cores, k = 10 took
+#: 3.0 ms against 6.3 for 8 rows at a time with the features outside, and k = 100 11.4 ms against
+#: 17.5 for a loop over one row: the two loops the blocks replaced.  _NARROW says what came after.)
 _ROWS = 256
 
 
@@ -217,7 +218,7 @@ def _add_row(row_total, coefficient, matrix, n):
 #: Features below which the block loops take four rows at a time.  A row that short fills at most a
 #: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
 #: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
-#: Measured (one core, 2^19 rows, best of 7): four rows took 0.5-0.9 of the time for k = 4 to 48 in
+#: Measured (one core, 2^19 rows, best times): four rows took 0.5-0.9 of the time for k = 4 to 48 in
 #: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
 _NARROW = 64
 

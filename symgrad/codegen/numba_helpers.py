@@ -109,7 +109,7 @@ def _add_row(row_total, coefficient, matrix, n):
 BLOCK_HELPERS = '''#: Features below which the block loops take four rows at a time.  A row that short fills at most a
 #: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
 #: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
-#: Measured (one core, 2^19 rows, best of 7): four rows took 0.5-0.9 of the time for k = 4 to 48 in
+#: Measured (one core, 2^19 rows, best times): four rows took 0.5-0.9 of the time for k = 4 to 48 in
 #: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
 _NARROW = 64
 
