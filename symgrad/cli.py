@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import NoReturn, Sequence
 
@@ -49,9 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`): what goes there is dropped
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
     try:
         args = build_parser().parse_args(argv)
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a full disk under standard output fails here, inside the try
+        return status
     except (UsageError, UnknownModel, OutputError) as error:
         print(f"symgrad: error: {error}", file=sys.stderr)
         return 2
@@ -59,7 +64,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("symgrad: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `symgrad derive … | head` is not an error
+        _drop_standard_output()
         return 0
+    except OSError as error:  # standard output on a full disk, say: one line, not a traceback
+        _drop_standard_output()
+        where = f": {error.filename}" if error.filename else ""
+        print(f"symgrad: error: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
+
+
+def _drop_standard_output() -> None:
+    """Point standard output at /dev/null: what is still buffered for it would fail again when Python
+    flushes it on exit, with a message of its own."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing to flush
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

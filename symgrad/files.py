@@ -23,6 +23,10 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
     a single output file's folder must already exist.
     """
     path = Path(path)
+    if path.is_symlink():  # write through the link to its file; the link stays a link
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():  # a FIFO or a device would be replaced by a plain file
+        raise OutputError(f"cannot write {path}: not a regular file")
     if not make_parents and not path.parent.is_dir():
         raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
     try:
@@ -48,17 +52,43 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
         raise
 
 
+def refuse_same_file(output: Path | str | None, *others: Path | str | None) -> None:
+    """Refuse, before any work, an output that is the same file as another file the command uses (the
+    model file it reads, a path it draws, its other output): writing it would lose that file."""
+    for other in others:
+        if output is not None and other is not None and _same_file(output, other):
+            raise OutputError(f"cannot write {output}: it is the same file as {other}, which this command also uses")
+
+
+def _same_file(first: Path | str, second: Path | str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return Path(first).resolve() == Path(second).resolve()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+#: Bytes read from an input file at most: every input symgrad reads (answer keys, model files, CSV
+#: paths) is far smaller, and an endless one (/dev/zero) must end in an error, not fill the memory.
+MAX_INPUT_BYTES = 64 << 20
+
+
 def read_text(path: Path | str) -> str:
     """Read a UTF-8 text file, or raise :class:`OutputError` with a one-line reason."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise OutputError(f"cannot read {path}: not UTF-8 text") from None
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_INPUT_BYTES + 1)
     except OSError as error:
         raise OutputError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise OutputError(f"cannot read {path}: larger than {MAX_INPUT_BYTES >> 20} MiB; not an input symgrad reads")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OutputError(f"cannot read {path}: not UTF-8 text") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # line ends as text mode reads them

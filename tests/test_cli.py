@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +97,53 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypat
 def test_python_dash_m_and_version():
     completed = run_cli("--version")
     assert completed.returncode == 0 and completed.stdout.startswith("symgrad ")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fill standard output's disk")
+def test_standard_output_on_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "symgrad", "derive", "two-weight-chain"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr == "symgrad: error: No space left on device\n"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero for an endless input")
+def test_an_endless_input_is_refused_not_read_to_the_end(capsys):
+    assert main(["check", "/dev/zero"]) == 2
+    err = capsys.readouterr().err
+    assert err == "symgrad: error: cannot read /dev/zero: larger than 64 MiB; not an input symgrad reads\n"
+
+
+def test_output_through_a_symlink_keeps_the_link_and_a_fifo_is_not_replaced(tmp_path, capsys):
+    target, link, fifo = tmp_path / "target.md", tmp_path / "link.md", tmp_path / "pipe.md"
+    target.write_text("old\n")
+    link.symlink_to(target)
+    assert main(["derive", "sigmoid", "-o", str(link)]) == 0
+    assert link.is_symlink() and target.read_text().startswith("# ")
+    os.mkfifo(fifo)
+    assert main(["derive", "sigmoid", "-o", str(fifo)]) == 2
+    assert capsys.readouterr().err == f"symgrad: error: cannot write {fifo}: not a regular file\n"
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, capsys):
+    model_text = (Path(__file__).resolve().parent.parent / "docs" / "examples" / "three-weight-chain.toml").read_text()
+    toml = tmp_path / "chain.toml"
+    module_named_like_it = tmp_path / "three_weight_chain.py"  # what generate --out tmp_path would write
+    for model_file, args in [
+        (toml, ["derive", "--model-file", str(toml), "-o", str(toml)]),
+        (toml, ["generate", "--model-file", str(toml), "-o", str(toml)]),
+        (module_named_like_it, ["generate", "--model-file", str(module_named_like_it), "--out", str(tmp_path)]),
+    ]:
+        model_file.write_text(model_text)
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith(f"symgrad: error: cannot write {model_file}: it is the same file as "), err
+        assert model_file.read_text() == model_text
+
+
+def test_a_file_name_too_long_for_the_file_system_is_one_line(tmp_path, capsys):
+    assert main(["generate", "two-weight-chain", "--out", str(tmp_path / ("a" * 300))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad: error: cannot ") and err.endswith("File name too long\n") and err.count("\n") == 1

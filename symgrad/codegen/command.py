@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..files import refuse_same_file
 from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
@@ -66,6 +67,7 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     if args.target and len(set(args.target)) > 1:
         raise UsageError("--model-file writes one module; give one --target")
     target = args.target[0] if args.target else "numpy"
+    refuse_same_file(args.output, args.model_file)
     derivation = derive_model_file(args.model_file)
     model = derivation.model
     source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}", target=target)
@@ -78,4 +80,5 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
         whose = "is a catalogue model's name" if model.name in catalogue_names() else "names a catalogue module"
         raise UsageError(f"{args.model_file}: {model.name!r} {whose}; its module would replace "
                          f"the catalogue's {DEFAULT_OUT}/{path.name} (rename the model, or use --out or -o)")
+    refuse_same_file(path, args.model_file)
     return write_module(model.name, path, source, check=args.check, target=target)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..derivation import Derivation
 from ..errors import UsageError
-from ..files import write_atomic
+from ..files import OutputError, write_atomic
 from ..graph import Model
 from ..models import catalogue_names, derive_named, lookup
 from .context import build_context
@@ -141,7 +141,10 @@ def write_module(
     ``make_parents`` creates a missing output folder (symgrad's own ``generated/``); a file the
     user names (``-o FILE``) must go into a folder that exists.
     """
-    existing = path.read_bytes() if path.is_file() else None
+    try:
+        existing = path.read_bytes() if path.is_file() else None
+    except OSError as error:  # a name too long for the file system, say
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     new = source.encode("utf-8")
     if check:
         status = "missing" if existing is None else "current" if existing == new else "stale"

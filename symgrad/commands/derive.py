@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import write_atomic
+from ..files import refuse_same_file, write_atomic
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
 from ..render import FORMATS, render
 
@@ -85,6 +85,7 @@ def _run_model_file(args: argparse.Namespace) -> int:
         raise UsageError("--model-file names the model; give no MODEL or --all with it")
     if _options(args):
         raise UsageError("--loss and the activation options choose catalogue variants; a model file states its own")
+    refuse_same_file(args.output, args.model_file)
     text = render(derive_model_file(args.model_file), _format_for(args))
     if args.output:
         write_atomic(args.output, text)

@@ -19,6 +19,7 @@ import re
 import sys
 
 from ..errors import UsageError
+from ..files import refuse_same_file
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
@@ -119,6 +120,8 @@ def _draw(args: argparse.Namespace) -> int:
             "say where to write: -o FILE.png|.svg|.pdf for the picture, "
             "--csv FILE for the paths (- for standard output)"
         )
+    refuse_same_file(args.output, args.draw)
+    refuse_same_file(None if args.csv == "-" else args.csv, args.draw, args.output)
     drawing = None
     if args.output:
         drawing = drawing_module()  # before any work: without matplotlib, say so at once
@@ -210,6 +213,8 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--check needs --ascent or --descent: which kind of path should it be?")
     if args.step_tolerance is not None and not args.constant_step:
         raise UsageError("--step-tolerance is for --constant-step")
+    refuse_same_file(args.output, args.draw)
+    refuse_same_file(None if args.csv == "-" else args.csv, args.draw, args.output)
     drawing = None
     if args.output:
         drawing = drawing_module()
