@@ -234,8 +234,9 @@ def test_a_csv_written_over_the_drawn_path_or_the_picture_is_refused(tmp_path, c
     assert main(["trajectory", "--step", "0.1", "--csv", str(drawn)]) == 0
     kept = drawn.read_text()
     assert main(["trajectory", "--draw", str(drawn), "--csv", str(drawn)]) == 2
-    assert main(["trajectory", "--step", "0.1", "-o", str(tmp_path / "same.svg"), "--csv", str(tmp_path / "same.svg")]) == 2
+    picture = str(tmp_path / "same.svg")
+    assert main(["trajectory", "--step", "0.1", "-o", picture, "--csv", picture]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert [line.split(": it is the same file as ")[0] for line in errors[-2:]] == [
-        f"symgrad: error: cannot write {drawn}", f"symgrad: error: cannot write {tmp_path / 'same.svg'}"]
-    assert drawn.read_text() == kept and not (tmp_path / "same.svg").exists()
+        f"symgrad: error: cannot write {drawn}", f"symgrad: error: cannot write {picture}"]
+    assert drawn.read_text() == kept and not Path(picture).exists()
