@@ -180,6 +180,16 @@ def test_hostile_math_is_unrecognized_not_a_crash():
     assert [v.verdict for v in verdicts] == ["unrecognized"] * len(verdicts) and verdicts
 
 
+def test_a_formula_whose_latex_cannot_be_read_is_reported_and_fails_the_check(tmp_path):
+    """Malformed LaTeX is a mistake in the key: its line says why, and the exit status is 1, as for a wrong claim."""
+    key = tmp_path / "key.md"
+    key.write_text((KEYS / "sigmoid.md").read_text() + "\nAnd: $a_2 = \\sigma(z_2)}$\n")
+    completed = run_check(str(key))
+    assert completed.returncode == 1, completed.stdout
+    assert "cannot read the LaTeX" in completed.stdout and completed.stdout.endswith(" 0 wrong, 1 unrecognized\n")
+    assert run_check(str(KEYS / "sigmoid.md")).returncode == 0  # the same key without it passes
+
+
 def test_a_large_key_is_handled(tmp_path):
     body = (KEYS / "two-weight-chain.md").read_text()
     prose = "Prose between the formulas, written at length. " * 200 + "\n"

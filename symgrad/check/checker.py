@@ -60,6 +60,9 @@ class Verdict:
     kind: str | None = None
     point: dict[str, float] | None = None
     values: tuple[float, float] | None = None
+    #: The LaTeX could not be read (a brace or an argument missing): the key is malformed there, which
+    #: ``symgrad check`` reports in its line and in its exit status, as it does a wrong claim.
+    malformed: bool = False
 
 
 @dataclass
@@ -160,7 +163,8 @@ class Checker:
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
-            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot read the LaTeX: {error}"), None
+            reason = f"cannot read the LaTeX: {error}"
+            return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
         except TimeoutError:
             return Verdict(statement.line, statement.latex, "unrecognized", "reading it took too long"), None
         lhs = relation.lhs

@@ -72,4 +72,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_markdown(verdicts, text, {s.line: s.end_line for s in statements}))
     else:
         sys.stdout.write(to_text(verdicts, source))
-    return 1 if any(v.verdict == "wrong" for v in verdicts) else 0
+    return 1 if any(v.verdict == "wrong" or v.malformed for v in verdicts) else 0
