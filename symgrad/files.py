@@ -22,11 +22,7 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
     ``make_parents`` creates missing folders (for output folders symgrad owns);
     a single output file's folder must already exist.
     """
-    path = Path(path)
-    if path.is_symlink():  # write through the link to its file; the link stays a link
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():  # a FIFO or a device would be replaced by a plain file
-        raise OutputError(f"cannot write {path}: not a regular file")
+    path = writable_target(path)
     if not make_parents and not path.parent.is_dir():
         raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
     try:
@@ -65,6 +61,25 @@ def _same_file(first: Path | str, second: Path | str) -> bool:
         return os.path.samefile(first, second)
     except OSError:  # one of them does not exist (yet): not the same file
         return Path(first).resolve() == Path(second).resolve()
+
+
+def writable_target(path: Path | str) -> Path:
+    """The file that writing ``path`` replaces: a symlink's target (the link stays a link); refused in one
+    line if it is there and not a regular file (a folder, a FIFO, a device would be replaced by a file).
+
+    Commands that write several files check every one of them first, so that a bad one stops them
+    before the first is written."""
+    path = Path(path)
+    try:
+        if path.is_symlink():
+            path = Path(os.path.realpath(path))
+        if path.exists() and not path.is_file():
+            raise OutputError(f"cannot write {path}: not a regular file")
+    except OSError as error:
+        if isinstance(error, OutputError):
+            raise
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    return path
 
 
 def _umask() -> int:

@@ -147,3 +147,10 @@ def test_a_file_name_too_long_for_the_file_system_is_one_line(tmp_path, capsys):
     assert main(["generate", "two-weight-chain", "--out", str(tmp_path / ("a" * 300))]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symgrad: error: cannot ") and err.endswith("File name too long\n") and err.count("\n") == 1
+
+
+def test_derive_all_checks_every_target_before_writing_the_first(tmp_path, capsys):
+    (tmp_path / "mlp.md").mkdir()  # a folder where one of the files would go
+    assert main(["derive", "--all", "--out-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"symgrad: error: cannot write {tmp_path / 'mlp.md'}: not a regular file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.md"]  # nothing written beside it

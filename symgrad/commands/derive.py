@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import refuse_same_file, write_atomic
+from ..files import refuse_same_file, writable_target, write_atomic
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
 from ..render import FORMATS, render
 
@@ -48,13 +48,13 @@ def _format_for(args: argparse.Namespace) -> str:
 def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> list[Path]:
     """Derive every model and variant; write one file per format; return the paths written."""
     documents = {name: derive_named(name) for name in catalogue_names()}
-    written = []
-    for name, derivation in documents.items():
-        for fmt in formats:
-            path = out_dir / f"{name}{SUFFIXES[fmt]}"
-            write_atomic(path, render(derivation, fmt), make_parents=True)
-            written.append(path)
-    return written
+    texts = {out_dir / f"{name}{SUFFIXES[fmt]}": render(derivation, fmt)
+             for name, derivation in documents.items() for fmt in formats}
+    for path in texts:  # all checked before the first is written: a bad one leaves no set half-written
+        writable_target(path)
+    for path, text in texts.items():
+        write_atomic(path, text, make_parents=True)
+    return list(texts)
 
 
 def run(args: argparse.Namespace) -> int:
