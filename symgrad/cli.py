@@ -77,9 +77,12 @@ def _drop_standard_output() -> None:
     """Point standard output at /dev/null: what is still buffered for it would fail again when Python
     flushes it on exit, with a message of its own."""
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        descriptor = sys.stdout.fileno()
     except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing to flush
-        pass
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover
