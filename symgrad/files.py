@@ -73,12 +73,11 @@ def writable_target(path: Path | str) -> Path:
     try:
         if path.is_symlink():
             path = Path(os.path.realpath(path))
-        if path.exists() and not path.is_file():
-            raise OutputError(f"cannot write {path}: not a regular file")
-    except OSError as error:
-        if isinstance(error, OutputError):
-            raise
+        irregular = path.exists() and not path.is_file()
+    except OSError as error:  # a name too long for the file system, say
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    if irregular:
+        raise OutputError(f"cannot write {path}: not a regular file")
     return path
 
 
