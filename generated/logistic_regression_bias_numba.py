@@ -103,18 +103,24 @@ def _shaped(name, array, shape):
     return array
 
 
+#: For the means: inside the compiled functions they cost no NumPy call (at one sample those took as
+#: long as the loop).  fastmath=False, said outright (a function that does not say inherits its caller's
+#: flags), so that a total is divided by the count, as np.mean does, never multiplied by its rounded
+#: reciprocal in one caller and divided in another.
+_divide = numba.njit(fastmath=False, error_model="numpy", cache=_CACHE)
+
+
+@_divide
 def _mean(total, X):
-    """A total over the samples divided by their number, in X's dtype (NaN for no samples, as np.mean)."""
-    count = len(X)
-    if count == 0:
-        return X.dtype.type(total * np.nan)
-    return X.dtype.type(total / count)
+    """A float64 total over the samples divided by their number (NaN for no samples, as np.mean); the caller
+    casts it to X's dtype, since Numba returns a float32 number to Python as a float."""
+    return total / X.shape[0]
 
 
-def _sums(kernel, run, *arguments):
-    """The totals over the samples: from the parallel kernel, or for fewer than _CHUNK samples (one
-    run) from the run's loop itself, which spares the few microseconds of starting the threads."""
-    return run(*arguments) if len(arguments[0]) < _CHUNK else kernel(*arguments)
+@_divide
+def _mean_row(totals, X):
+    """_mean of each of a row of totals, in X's dtype."""
+    return (totals / X.shape[0]).astype(X.dtype)
 
 
 @_scalar
@@ -322,10 +328,11 @@ def _loss_run(X, y, w, b):
 
 
 @_kernel
-def _loss_sums(X, y, w, b):
-    """The loss, each summed over the samples (in float64), as a tuple.
+def _loss_means(X, y, w, b):
+    """The loss, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = X.shape[0]
     chunks = _chunks(samples)
@@ -336,7 +343,19 @@ def _loss_sums(X, y, w, b):
         run = _loss_run(X[start:stop], y[start:stop], w, b)
         totals0[chunk] = run[0]
     return (
-        totals0.sum(),
+        _mean(totals0.sum(), X),
+    )
+
+
+@_scalar
+def _loss_serial(X, y, w, b):
+    """The loss, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _loss_run(X, y, w, b)
+    return (
+        _mean(run[0], X),
     )
 
 
@@ -354,7 +373,7 @@ def loss(params, X, y):
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
     b = _number('params["b"]', params["b"], X.dtype)
-    return _mean(_sums(_loss_sums, _loss_run, X, y, w, b)[0], X)
+    return X.dtype.type((_loss_serial if len(X) < _CHUNK else _loss_means)(X, y, w, b)[0])
 
 
 @_scalar
@@ -388,10 +407,11 @@ def _gradient_run(X, y, w, b):
 
 
 @_kernel
-def _gradient_sums(X, y, w, b):
-    """The gradient's entries, each summed over the samples (in float64), as a tuple.
+def _gradient_means(X, y, w, b):
+    """The gradient's entries, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = X.shape[0]
     chunks = _chunks(samples)
@@ -404,8 +424,21 @@ def _gradient_sums(X, y, w, b):
         totals0[chunk] = run[0]
         totals1[chunk] = run[1]
     return (
-        totals0.sum(axis=0),
-        totals1.sum(),
+        _mean_row(totals0.sum(axis=0), X),
+        _mean(totals1.sum(), X),
+    )
+
+
+@_scalar
+def _gradient_serial(X, y, w, b):
+    """The gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _gradient_run(X, y, w, b)
+    return (
+        _mean_row(run[0], X),
+        _mean(run[1], X),
     )
 
 
@@ -419,10 +452,10 @@ def gradient(params, X, y):
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
     b = _number('params["b"]', params["b"], X.dtype)
-    sums = _sums(_gradient_sums, _gradient_run, X, y, w, b)
+    means = (_gradient_serial if len(X) < _CHUNK else _gradient_means)(X, y, w, b)
     return {
-        "w": _mean(sums[0], X),
-        "b": _mean(sums[1], X),
+        "w": means[0],
+        "b": X.dtype.type(means[1]),
     }
 
 
@@ -461,10 +494,11 @@ def _loss_and_gradient_run(X, y, w, b):
 
 
 @_kernel
-def _loss_and_gradient_sums(X, y, w, b):
-    """The loss and the gradient's entries, each summed over the samples (in float64), as a tuple.
+def _loss_and_gradient_means(X, y, w, b):
+    """The loss and the gradient's entries, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = X.shape[0]
     chunks = _chunks(samples)
@@ -479,9 +513,23 @@ def _loss_and_gradient_sums(X, y, w, b):
         totals1[chunk] = run[1]
         totals2[chunk] = run[2]
     return (
-        totals0.sum(),
-        totals1.sum(axis=0),
-        totals2.sum(),
+        _mean(totals0.sum(), X),
+        _mean_row(totals1.sum(axis=0), X),
+        _mean(totals2.sum(), X),
+    )
+
+
+@_scalar
+def _loss_and_gradient_serial(X, y, w, b):
+    """The loss and the gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _loss_and_gradient_run(X, y, w, b)
+    return (
+        _mean(run[0], X),
+        _mean_row(run[1], X),
+        _mean(run[2], X),
     )
 
 
@@ -491,10 +539,10 @@ def loss_and_gradient(params, X, y):
     y = _shaped("y", _as(y, X.dtype), X.shape[:1])
     w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
     b = _number('params["b"]', params["b"], X.dtype)
-    sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, X, y, w, b)
-    return _mean(sums[0], X), {
-        "w": _mean(sums[1], X),
-        "b": _mean(sums[2], X),
+    means = (_loss_and_gradient_serial if len(X) < _CHUNK else _loss_and_gradient_means)(X, y, w, b)
+    return X.dtype.type(means[0]), {
+        "w": means[1],
+        "b": X.dtype.type(means[2]),
     }
 
 

@@ -97,18 +97,24 @@ def _shaped(name, array, shape):
     return array
 
 
+#: For the means: inside the compiled functions they cost no NumPy call (at one sample those took as
+#: long as the loop).  fastmath=False, said outright (a function that does not say inherits its caller's
+#: flags), so that a total is divided by the count, as np.mean does, never multiplied by its rounded
+#: reciprocal in one caller and divided in another.
+_divide = numba.njit(fastmath=False, error_model="numpy", cache=_CACHE)
+
+
+@_divide
 def _mean(total, x):
-    """A total over the samples divided by their number, in x's dtype (NaN for no samples, as np.mean)."""
-    count = len(x)
-    if count == 0:
-        return x.dtype.type(total * np.nan)
-    return x.dtype.type(total / count)
+    """A float64 total over the samples divided by their number (NaN for no samples, as np.mean); the caller
+    casts it to x's dtype, since Numba returns a float32 number to Python as a float."""
+    return total / x.shape[0]
 
 
-def _sums(kernel, run, *arguments):
-    """The totals over the samples: from the parallel kernel, or for fewer than _CHUNK samples (one
-    run) from the run's loop itself, which spares the few microseconds of starting the threads."""
-    return run(*arguments) if len(arguments[0]) < _CHUNK else kernel(*arguments)
+@_divide
+def _mean_row(totals, x):
+    """_mean of each of a row of totals, in x's dtype."""
+    return (totals / x.shape[0]).astype(x.dtype)
 
 
 @_scalar
@@ -255,10 +261,11 @@ def _loss_run(x, y, w2, w1):
 
 
 @_kernel
-def _loss_sums(x, y, w2, w1):
-    """The loss, each summed over the samples (in float64), as a tuple.
+def _loss_means(x, y, w2, w1):
+    """The loss, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = x.shape[0]
     chunks = _chunks(samples)
@@ -269,7 +276,19 @@ def _loss_sums(x, y, w2, w1):
         run = _loss_run(x[start:stop], y[start:stop], w2, w1)
         totals0[chunk] = run[0]
     return (
-        totals0.sum(),
+        _mean(totals0.sum(), x),
+    )
+
+
+@_scalar
+def _loss_serial(x, y, w2, w1):
+    """The loss, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _loss_run(x, y, w2, w1)
+    return (
+        _mean(run[0], x),
     )
 
 
@@ -287,7 +306,7 @@ def loss(params, x, y):
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
     w2 = _number('params["w2"]', params["w2"], x.dtype)
     w1 = _number('params["w1"]', params["w1"], x.dtype)
-    return _mean(_sums(_loss_sums, _loss_run, x, y, w2, w1)[0], x)
+    return x.dtype.type((_loss_serial if len(x) < _CHUNK else _loss_means)(x, y, w2, w1)[0])
 
 
 @_scalar
@@ -319,10 +338,11 @@ def _gradient_run(x, y, w2, w1):
 
 
 @_kernel
-def _gradient_sums(x, y, w2, w1):
-    """The gradient's entries, each summed over the samples (in float64), as a tuple.
+def _gradient_means(x, y, w2, w1):
+    """The gradient's entries, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = x.shape[0]
     chunks = _chunks(samples)
@@ -335,8 +355,21 @@ def _gradient_sums(x, y, w2, w1):
         totals0[chunk] = run[0]
         totals1[chunk] = run[1]
     return (
-        totals0.sum(),
-        totals1.sum(),
+        _mean(totals0.sum(), x),
+        _mean(totals1.sum(), x),
+    )
+
+
+@_scalar
+def _gradient_serial(x, y, w2, w1):
+    """The gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _gradient_run(x, y, w2, w1)
+    return (
+        _mean(run[0], x),
+        _mean(run[1], x),
     )
 
 
@@ -350,10 +383,10 @@ def gradient(params, x, y):
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
     w2 = _number('params["w2"]', params["w2"], x.dtype)
     w1 = _number('params["w1"]', params["w1"], x.dtype)
-    sums = _sums(_gradient_sums, _gradient_run, x, y, w2, w1)
+    means = (_gradient_serial if len(x) < _CHUNK else _gradient_means)(x, y, w2, w1)
     return {
-        "w2": _mean(sums[0], x),
-        "w1": _mean(sums[1], x),
+        "w2": x.dtype.type(means[0]),
+        "w1": x.dtype.type(means[1]),
     }
 
 
@@ -390,10 +423,11 @@ def _loss_and_gradient_run(x, y, w2, w1):
 
 
 @_kernel
-def _loss_and_gradient_sums(x, y, w2, w1):
-    """The loss and the gradient's entries, each summed over the samples (in float64), as a tuple.
+def _loss_and_gradient_means(x, y, w2, w1):
+    """The loss and the gradient's entries, each averaged over the samples, as a tuple.
 
-    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop.
+    The samples are cut into _chunks(N) runs, spread over the threads; each run is one loop, and
+    the runs' float64 totals are added before they are divided.
     """
     samples = x.shape[0]
     chunks = _chunks(samples)
@@ -408,9 +442,23 @@ def _loss_and_gradient_sums(x, y, w2, w1):
         totals1[chunk] = run[1]
         totals2[chunk] = run[2]
     return (
-        totals0.sum(),
-        totals1.sum(),
-        totals2.sum(),
+        _mean(totals0.sum(), x),
+        _mean(totals1.sum(), x),
+        _mean(totals2.sum(), x),
+    )
+
+
+@_scalar
+def _loss_and_gradient_serial(x, y, w2, w1):
+    """The loss and the gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _loss_and_gradient_run(x, y, w2, w1)
+    return (
+        _mean(run[0], x),
+        _mean(run[1], x),
+        _mean(run[2], x),
     )
 
 
@@ -420,10 +468,10 @@ def loss_and_gradient(params, x, y):
     y = _shaped("y", _as(y, x.dtype), x.shape[:1])
     w2 = _number('params["w2"]', params["w2"], x.dtype)
     w1 = _number('params["w1"]', params["w1"], x.dtype)
-    sums = _sums(_loss_and_gradient_sums, _loss_and_gradient_run, x, y, w2, w1)
-    return _mean(sums[0], x), {
-        "w2": _mean(sums[1], x),
-        "w1": _mean(sums[2], x),
+    means = (_loss_and_gradient_serial if len(x) < _CHUNK else _loss_and_gradient_means)(x, y, w2, w1)
+    return x.dtype.type(means[0]), {
+        "w2": x.dtype.type(means[1]),
+        "w1": x.dtype.type(means[2]),
     }
 
 

@@ -26,7 +26,7 @@ from symgrad.models import derive_named
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_number", "_floating", "_mean", "_sums", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
+HELPERS = {"_as", "_number", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
            "_block_dots", "_block_sum", "_fours"}
 
@@ -77,7 +77,7 @@ def test_names_in_the_model_s_scope_are_declared(sources):
             reserved = {u for u in used if NUMBA_TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
             stray = used - model_side - reserved - NUMBA_TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
             stray -= {"_forward_values"} | {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
-                                            for kind in ("sums", "run")}
+                                            for kind in ("means", "serial", "run")}
             assert not stray, (name, function.name, stray)
 
 
@@ -274,7 +274,7 @@ def test_imported_by_name_it_caches_its_loops_and_a_package_import_does_not_trip
     (package / "__init__.py").write_text("")
     (package / "chain_cached.py").write_bytes((GENERATED / "two_weight_chain_numba.py").read_bytes())
     call = ("print(m._CACHE, m.gradient({'w1': 0.5, 'w2': -0.3}, np.linspace(-1, 1, 9), np.full(9, 0.25))['w1'], "
-            "sum(m._gradient_run.stats.cache_hits.values()))\n")
+            "sum(m._gradient_serial.stats.cache_hits.values()))\n")
     top_level = "import numpy as np, chain_cached as m\n" + call
     runs = [subprocess.run([sys.executable, "-c", top_level], capture_output=True, text=True, cwd=package)
             for _ in range(2)]

@@ -43,8 +43,8 @@ TEMPLATE_NAMES = frozenset({
 #: loop indices and totals.  Only a model generated for that target must avoid them.
 NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
-    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_sums", "kernel", "count", "_heaviside",
-    "arguments", "_shaped", "name", "_number", "value", "dots", "r", "rows", "_ROWS", "real", "_PART",
+    "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_CHUNK", "_divide", "_mean_row", "means",
+    "_heaviside", "_shaped", "name", "_number", "value", "dots", "r", "rows", "_ROWS", "real", "_PART",
     "first", "sample", "_block_dots", "_block_sum", "_NARROW", "_fours",
 })
 
