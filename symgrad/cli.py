@@ -1,4 +1,4 @@
-"""The ``symgrad`` command: ``list``, ``derive``, ``generate``, ``check``.
+"""The ``symgrad`` command: ``list``, ``derive``, ``generate``, ``check``, ``trajectory``.
 
 Each subcommand is a pair ``configure(parser)`` / ``run(args) -> int`` in its
 own module; this file only wires them up and turns every user error into one
@@ -11,7 +11,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .errors import UsageError
@@ -24,7 +25,8 @@ COMMANDS = {
     "derive": ("symgrad.commands.derive", "derive a model step by step and print it (LaTeX, Markdown, text, JSON)"),
     "check": ("symgrad.check.command", "check an answer key's equations against the derivations"),
     "generate": ("symgrad.codegen.command", "write the NumPy module of each model (or a model file's) into generated/"),
-    "trajectory": ("symgrad.trajectory.command", "plot gradient descent/ascent paths on contours, or check whether a path is feasible"),
+    "trajectory": ("symgrad.trajectory.command",
+                   "plot gradient descent/ascent paths on contours, or check whether a path is feasible"),
 }
 
 

@@ -7,6 +7,8 @@ run or a full disk leaves the old file intact, never half a file.
 
 from __future__ import annotations
 
+import argparse
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -14,6 +16,14 @@ from pathlib import Path
 
 class OutputError(OSError):
     """A file that could not be read or written; the message is one line, for the user."""
+
+
+def file_name(text: str) -> str:
+    """An argparse ``type`` for an option that names a file or folder: an empty name is refused, because
+    ``Path("")`` is the current folder, so ``--out ""`` would write there and ``-o ""`` would mean no file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder name, not {text!r}")
+    return text
 
 
 def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False) -> None:
@@ -25,11 +35,13 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
     path = writable_target(path)
     if not make_parents and not path.parent.is_dir():
         raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+    created: list[Path] = []  # the folders this call makes: a failed write takes them away again
     try:
         if make_parents:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            created = _make_folders(path)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
+        _remove_empty(created)
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     try:
         if isinstance(text, bytes):
@@ -42,10 +54,41 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
+        _remove_empty(created)
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        _remove_empty(created)
         raise
+
+
+def _make_folders(path: Path) -> list[Path]:
+    """Create the missing folders above ``path``; return them, deepest first, so that a write that fails
+    can remove them: a failed command must not leave behind an empty folder it made."""
+    missing, folder = [], path.parent
+    while not os.path.lexists(folder):  # lexists: a dangling symlink is there, and mkdir says so
+        missing.append(folder)
+        folder = folder.parent
+    if not folder.is_dir():  # mkdir would say only "File exists" or "Not a directory"
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a folder")
+    made: list[Path] = []
+    try:
+        for new in reversed(missing):
+            new.mkdir()
+            made.insert(0, new)
+    except OSError:
+        _remove_empty(made)
+        raise
+    return made
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove each folder (deepest first) if it is empty; one that is not, or cannot be removed, stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def refuse_same_file(output: Path | str | None, *others: Path | str | None) -> None:
@@ -93,7 +136,11 @@ MAX_INPUT_BYTES = 64 << 20
 
 
 def read_text(path: Path | str) -> str:
-    """Read a UTF-8 text file, or raise :class:`OutputError` with a one-line reason."""
+    """Read a UTF-8 text file, or raise :class:`OutputError` with a one-line reason.
+
+    A leading byte-order mark is dropped (``utf-8-sig``): Windows editors and Excel's "CSV UTF-8" write one,
+    and it is not part of the text; left in, it would be the first character of a TOML key or a CSV header.
+    """
     try:
         with open(path, "rb") as stream:
             data = stream.read(MAX_INPUT_BYTES + 1)
@@ -102,7 +149,7 @@ def read_text(path: Path | str) -> str:
     if len(data) > MAX_INPUT_BYTES:
         raise OutputError(f"cannot read {path}: larger than {MAX_INPUT_BYTES >> 20} MiB; not an input symgrad reads")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise OutputError(f"cannot read {path}: not UTF-8 text") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")  # line ends as text mode reads them

@@ -73,7 +73,12 @@ def load_model_file(path: Path | str) -> Model:
 
 
 def parse_model_file(text: str, source: str = "<model file>") -> Model:
-    """The model described by TOML ``text``; ``source`` names the file in error messages."""
+    """The model described by TOML ``text``; ``source`` names the file in error messages.
+
+    A leading byte-order mark (text read as ``utf-8`` rather than ``utf-8-sig``) is dropped: TOML
+    would refuse it as a stray character before the first key, though it is no part of the file's text.
+    """
+    text = text.removeprefix("\ufeff")
     if len(text) > MAX_FILE_CHARACTERS:
         raise ModelFileError(f"{source}: larger than {MAX_FILE_CHARACTERS:,} characters; not a model file")
     if tomllib is None:  # pragma: no cover

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from symgrad.cli import main
+from symgrad.commands.derive import SUFFIXES
 from symgrad.models import catalogue_names
 
 
@@ -57,14 +58,20 @@ def test_derive_all_writes_markdown_and_tex(tmp_path):
         (["derive", "logistic-regression", "--activation", "tanh"], "takes no option 'activation'"),
         (["derive"], "name a MODEL"),
         (["derive", "--all", "sigmoid"], "--all derives every model"),
+        (["derive", "--all", "-o", "all.md"], "--all derives every model"),
+        (["derive", "sigmoid", "--out-dir", "folder"], "--out-dir is the folder for --all"),
+        (["derive", "--model-file", "net.toml", "--out-dir", "folder"], "--out-dir is the folder for --all"),
+        (["derive", "sigmoid", "-o", ""], "argument -o/--output: expected a file or folder name, not ''"),
+        (["derive", "--all", "--out-dir", ""], "argument --out-dir: expected a file or folder name, not ''"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "required: COMMAND"),
     ],
 )
-def test_usage_errors_are_one_line_with_status_2(args, message):
-    completed = run_cli(*args)
+def test_usage_errors_are_one_line_with_status_2(args, message, tmp_path):
+    completed = run_cli(*args, cwd=tmp_path)
     assert completed.returncode == 2
     assert completed.stdout == ""
+    assert not any(tmp_path.iterdir())  # no file or folder written, whatever an option named
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("symgrad: error: "), completed.stderr
     assert message in lines[0]
@@ -154,3 +161,56 @@ def test_derive_all_checks_every_target_before_writing_the_first(tmp_path, capsy
     assert main(["derive", "--all", "--out-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"symgrad: error: cannot write {tmp_path / 'mlp.md'}: not a regular file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["mlp.md"]  # nothing written beside it
+
+
+def test_an_output_suffix_that_names_no_format_is_refused_unless_format_says(tmp_path, capsys):
+    pdf = tmp_path / "s.pdf"
+    assert main(["derive", "sigmoid", "-o", str(pdf)]) == 2  # plain text in a .pdf would be no PDF
+    err = capsys.readouterr().err
+    assert err.startswith(f"symgrad: error: cannot tell a format from the suffix of {pdf}") and err.count("\n") == 1
+    assert "--format" in err and all(suffix in err for suffix in SUFFIXES.values())
+    assert not pdf.exists()
+    assert main(["derive", "sigmoid", "-o", str(pdf), "--format", "markdown"]) == 0  # an explicit --format wins
+    assert main(["derive", "sigmoid", "--format", "markdown"]) == 0
+    assert pdf.read_text() == capsys.readouterr().out
+
+
+def test_an_output_without_a_suffix_is_text_and_a_suffix_in_capitals_counts(tmp_path, capsys):
+    plain, shouted = tmp_path / "notes", tmp_path / "S.MD"
+    assert main(["derive", "sigmoid", "-o", str(plain)]) == 0
+    assert main(["derive", "sigmoid", "-o", str(shouted)]) == 0
+    capsys.readouterr()
+    for path, fmt in ((plain, "text"), (shouted, "markdown")):
+        assert main(["derive", "sigmoid", "--format", fmt]) == 0
+        assert path.read_text() == capsys.readouterr().out
+
+
+def test_out_dir_without_all_writes_nothing_anywhere(tmp_path):
+    completed = run_cli("derive", "sigmoid", "--out-dir", str(tmp_path / "out"))
+    assert completed.returncode == 2 and completed.stdout == ""  # it used to print to stdout, ignoring --out-dir
+    assert "--out-dir" in completed.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_failed_write_removes_the_folders_it_made(tmp_path, monkeypatch):
+    from symgrad import files
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", broken_replace)
+    with pytest.raises(files.OutputError, match="No space left"):
+        files.write_atomic(tmp_path / "new" / "deeper" / "out.md", "text", make_parents=True)
+    assert list(tmp_path.iterdir()) == []  # neither folder stays behind
+    (tmp_path / "kept").mkdir()  # a folder that was there before is not the write's to remove
+    with pytest.raises(files.OutputError):
+        files.write_atomic(tmp_path / "kept" / "new" / "out.md", "text", make_parents=True)
+    assert list(tmp_path.iterdir()) == [tmp_path / "kept"] and not any((tmp_path / "kept").iterdir())
+
+
+def test_an_output_folder_below_a_file_says_which_is_not_a_folder(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("kept")
+    assert main(["derive", "--all", "--out-dir", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad: error: cannot write ") and err.endswith(f": {blocker} is not a folder\n")
+    assert blocker.read_text() == "kept"

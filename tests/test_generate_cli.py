@@ -243,3 +243,36 @@ def test_generate_is_quick(tmp_path):
     start = time.perf_counter()
     generate(out_dir=tmp_path)
     assert time.perf_counter() - start < 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Options that do not go together, and folders a failed run leaves behind
+# ---------------------------------------------------------------------------------------------
+
+EXAMPLE = REPO / "docs" / "examples" / "three-weight-chain.toml"
+
+
+def test_out_and_o_together_are_refused_before_anything_is_written(capsys, tmp_path):
+    folder, target = tmp_path / "folder", tmp_path / "net.py"
+    status, out, err = run_cli(capsys, "--model-file", str(EXAMPLE), "--out", str(folder), "-o", str(target))
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("symgrad: error: ") and "--out" in err and "-o" in err
+    assert not any(tmp_path.iterdir())  # --out used to be ignored: the module went to -o alone
+
+
+def test_an_empty_folder_name_is_refused_not_taken_for_the_current_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli(capsys, "two-weight-chain", "--out", "")
+    assert status == 2 and err == "symgrad: error: argument --out: expected a file or folder name, not ''\n"
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_generate_leaves_no_folder_it_made(capsys, tmp_path):
+    """A module name one character short of the file system's limit: the folder is made, then the temporary
+    file beside the module (a longer name) cannot be; the run fails and must take the folder away again."""
+    name = "m" * 250  # three_weight_chain → mmm…m.py is 253 characters; its temporary file is longer than 255
+    model_file = tmp_path / "long.toml"
+    model_file.write_text(EXAMPLE.read_text().replace('name = "three-weight-chain"', f'name = "{name}"'))
+    status, _, err = run_cli(capsys, "--model-file", str(model_file), "--out", str(tmp_path / "new" / "sub"))
+    assert status == 2 and err.startswith("symgrad: error: cannot write ") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]

@@ -482,3 +482,31 @@ def test_vectors_outside_a_weighted_sum_keep_their_components_and_are_not_genera
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"cannot generate {name}" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_leading_byte_order_mark_is_accepted(tmp_path, capsys):
+    """Windows editors save UTF-8 with a byte-order mark (EF BB BF); it is not part of the TOML."""
+    marked = tmp_path / "marked.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.read_bytes())
+    plain = load_model_file(EXAMPLE)
+    for model in (load_model_file(marked), parse_model_file("\ufeff" + EXAMPLE.read_text(encoding="utf-8"))):
+        assert [model.name, model.params, model.nodes, model.loss] == [
+            plain.name, plain.params, plain.nodes, plain.loss]
+    assert main(["derive", "--model-file", str(marked), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == plain.name
+    assert main(["generate", "--model-file", str(marked), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_the_page_says_what_generate_does_with_matrix_parameters(tmp_path, capsys):
+    """docs/model-files.md said that generate refuses matrix parameters, while its mlp example (w[i, j]) generates."""
+    import sympy as sp
+
+    mlp = REPO / "docs" / "examples" / "mlp.toml"
+    assert any(isinstance(p, sp.Indexed) and len(p.indices) == 2 for p in load_model_file(mlp).params)
+    assert main(["generate", "--model-file", str(mlp), "--out", str(tmp_path)]) == 0
+    assert main(["generate", "--model-file", str(mlp), "--target", "numba", "--out", str(tmp_path / "numba")]) == 2
+    capsys.readouterr()
+    page = " ".join((REPO / "docs" / "model-files.md").read_text().split())
+    assert "refuses matrix parameters" not in page
+    assert "`symgrad generate` writes the NumPy module of such a model" in page
+    assert "`--target numba` for every layered model" in page

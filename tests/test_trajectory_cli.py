@@ -159,6 +159,13 @@ def test_a_file_with_several_paths_gets_a_verdict_for_each(capsys, tmp_path):
         (["--size", "big", "-o", "x.png"], "expected WxH"),
         (["--tolerance", "5", "--csv", "-"], "--tolerance is for --check"),
         (["--ascent", "--descent", "--csv", "-"], "not allowed with argument"),
+        (["--title", "bowl", "--csv", "-"], "--title is for the picture; give -o FILE"),
+        (["--title", "", "--csv", "-"], "--title is for the picture"),
+        (["--size", "800x600", "--csv", "-"], "--size is for the picture"),
+        (["--dpi", "300", "--csv", "-"], "--dpi is for the picture"),
+        (["--no-field", "--csv", "-"], "--no-field is for the picture"),
+        (["--csv", ""], "argument --csv: expected a file or folder name, not ''"),
+        (["-o", "", "--csv", "-"], "argument -o/--output: expected a file or folder name"),
     ],
 )
 def test_drawing_errors(capsys, args, message):
@@ -196,6 +203,9 @@ def test_check_errors(capsys, tmp_path):
             "line 3: expected 2 values",
         ),
         (["--check", str(write(tmp_path / "binary.csv", "")), "--descent", "--objective", "bowl"], "has no points"),
+        (["--check", str(good), "--descent", "--objective", "bowl", "--range=0,1,0,1"], "--range is for the picture"),
+        (["--check", str(good), "--descent", "--objective", "bowl", "--title", "t"], "--title is for the picture"),
+        (["--check", "", "--descent"], "argument --check: expected a file or folder name"),
     ]
     (tmp_path / "latin1.csv").write_bytes(b"x,y\n\xff,1\n")
     cases.append((["--check", str(tmp_path / "latin1.csv"), "--descent", "--objective", "bowl"], "not UTF-8"))
@@ -240,3 +250,64 @@ def test_a_csv_written_over_the_drawn_path_or_the_picture_is_refused(tmp_path, c
     assert [line.split(": it is the same file as ")[0] for line in errors[-2:]] == [
         f"symgrad: error: cannot write {drawn}", f"symgrad: error: cannot write {picture}"]
     assert drawn.read_text() == kept and not Path(picture).exists()
+
+
+# ---- paths on which f stops being finite: flagged, exit 1 ------------------------------------------------------
+def paths_in(text: str) -> dict[str, np.ndarray]:
+    """The points of each path in CSV text, by label."""
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    labels = dict.fromkeys(row["path"] for row in rows)
+    return {label: np.array([(float(r["x"]), float(r["y"])) for r in rows if r["path"] == label]) for label in labels}
+
+
+def test_a_path_that_overflows_is_flagged_and_exits_1(capsys, tmp_path):
+    """η = 0.5 is twice the bowl's limit 2/λ_max: with enough steps f overflows to inf, which used to exit 0."""
+    target = tmp_path / "diverging.csv"
+    status, out, err = run(capsys, "--objective", "bowl", "--step", "0.5", "--steps", "2000", "--csv", str(target))
+    assert status == 1 and err == ""
+    paths = paths_in(target.read_text())  # the files are still written, whole
+    x, y = paths["1"][:, 0], paths["1"][:, 1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        first_inf = int(np.flatnonzero(~np.isfinite(x**2 + x * y + 4 * y**2))[0])
+    lines = out.splitlines()
+    assert lines[0].startswith("path 1:") and f"f is inf at step {first_inf}," in lines[0]
+    assert f"{len(paths)} of {len(paths)} paths reach a point where f is not finite" in out
+    assert f"wrote {target}" in out
+
+
+def test_a_path_that_leaves_the_domain_of_f_is_flagged_and_exits_1(capsys):
+    """ln x: from x = 1 with η = 0.5 the first step lands at 0.5 and the second at 0.5 − 0.5/0.5 < 0."""
+    status, out, err = run(
+        capsys, "--objective", "ln(x) + y^2", "--start", "1,1", "--step", "0.5", "--steps", "5", "--csv", "-"
+    )
+    assert status == 1
+    step = int(np.flatnonzero(paths_in(out)["1"][:, 0] <= 0)[0])
+    assert f"f is undefined (NaN) at step {step}" in err  # the report goes to stderr when the CSV is on stdout
+    assert "1 of 1 path reaches a point where f is not finite" in err
+
+
+def test_paths_on_which_f_stays_finite_exit_0(capsys):
+    status, _, err = run(capsys, "--objective", "bowl", "--step", "0.2", "--steps", "200", "--csv", "-")
+    assert status == 0 and "not finite" not in err
+
+
+def test_a_byte_order_mark_before_the_header_is_read(capsys, tmp_path):
+    """Excel's 'CSV UTF-8' starts with a byte-order mark; the header after it is still path,step,x,y."""
+    written = tmp_path / "paths.csv"
+    assert run(capsys, "--objective", "bowl", "--csv", str(written))[0] == 0
+    rows = [line for line in written.read_text().splitlines() if not line.startswith("#")]
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + "\n".join(rows).encode())
+    status, out, _ = run(capsys, "--check", str(marked), "--descent", "--objective", "bowl")
+    count = len(paths_in(written.read_text()))
+    assert status == 0 and f"{count} of {count} paths feasible" in out, out
+
+
+def test_steps_with_draw_computes_paths_beside_the_drawn_ones(capsys, tmp_path):
+    """--draw alone draws the file's paths; --steps used to be ignored with it, as --step and --start were not."""
+    drawn = write(tmp_path / "hand.csv", "x,y\n-2,1\n-1.5,0.5\n")
+    status, out, _ = run(capsys, "--draw", str(drawn), "--steps", "3", "--csv", "-")
+    assert status == 0
+    paths = paths_in(out)
+    assert len(paths["1"]) == 2 and len(paths) > 1
+    assert all(len(points) == 4 for label, points in paths.items() if label != "1")

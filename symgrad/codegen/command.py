@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import refuse_same_file
+from ..files import file_name, refuse_same_file
 from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
@@ -24,11 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=list(TARGETS), action="append",
                         help="numpy or numba; repeat for both "
                              "(default: both for catalogue models, numpy for --model-file)")
-    parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--model-file", metavar="FILE",
+    parser.add_argument("--out", metavar="DIR", type=file_name, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--model-file", metavar="FILE", type=file_name,
                         help="the module of the model defined in a TOML model file (docs/model-files.md) instead")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="with --model-file: write the module to FILE instead of DIR/<model>.py")
+    parser.add_argument("-o", "--output", metavar="FILE", type=file_name,
+                        help="with --model-file: write the module to FILE instead of DIR/<model>.py (no --out)")
     parser.add_argument(
         "--check", action="store_true",
         help="write nothing; exit 1 naming each module that is stale or missing, 0 when all are current",
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.output is not None:
         raise UsageError("-o FILE is for one model from --model-file; catalogue modules go into --out DIR")
     else:
-        report = generate(args.models or None, args.out, check=args.check, targets=tuple(args.target or TARGETS))
+        out = args.out or DEFAULT_OUT
+        report = generate(args.models or None, out, check=args.check, targets=tuple(args.target or TARGETS))
     if args.check:
         outdated = [f for f in report if f.status != "current"]
         for file in outdated:
@@ -66,6 +67,8 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
         raise UsageError("--model-file names the model; give no MODEL with it")
     if args.target and len(set(args.target)) > 1:
         raise UsageError("--model-file writes one module; give one --target")
+    if args.output is not None and args.out is not None:
+        raise UsageError("-o FILE names the module's file and --out DIR its folder; give one of them")
     target = args.target[0] if args.target else "numpy"
     refuse_same_file(args.output, args.model_file)
     derivation = derive_model_file(args.model_file)
@@ -73,7 +76,7 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}", target=target)
     if args.output is not None:
         return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False, target=target)
-    path = Path(args.out) / f"{module_name(model.name, target)}.py"
+    path = Path(args.out or DEFAULT_OUT) / f"{module_name(model.name, target)}.py"
     catalogue = Path(DEFAULT_OUT).resolve()
     catalogue_files = {catalogue / f"{module_name(name, t)}.py" for t in TARGETS for name in catalogue_names()}
     if path.resolve() in catalogue_files:  # however the folder is spelled: generated, ./generated/, its full path

@@ -7,23 +7,29 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import refuse_same_file, writable_target, write_atomic
+from ..files import file_name, refuse_same_file, writable_target, write_atomic
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
 from ..render import FORMATS, render
 
 #: what ``--all`` writes for each model, and the file suffix of each format
 SUFFIXES = {"latex": ".latex.tex", "tex": ".tex", "markdown": ".md", "text": ".txt", "json": ".json"}
 ALL_FORMATS = ("markdown", "tex")
+DEFAULT_OUT_DIR = "derivations"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(catalogue_names())}")
-    parser.add_argument("--model-file", metavar="FILE",
+    parser.add_argument("--model-file", metavar="FILE", type=file_name,
                         help="derive the model defined in a TOML model file instead (docs/model-files.md)")
     parser.add_argument("--all", action="store_true", help="derive every model and variant into --out-dir")
-    parser.add_argument("--format", choices=FORMATS, help="output format (default: text; with -o, from the file suffix)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    parser.add_argument("--out-dir", metavar="DIR", default="derivations", help="folder for --all (default: derivations)")
+    understood = ", ".join(f"{suffix} ({fmt})" for fmt, suffix in SUFFIXES.items())
+    parser.add_argument("--format", choices=FORMATS,
+                        help=f"output format (default: text; with -o FILE, the one its suffix names: {understood}; "
+                             "text for a FILE without a suffix; any other suffix needs --format)")
+    parser.add_argument("-o", "--output", metavar="FILE", type=file_name,
+                        help="write to FILE instead of standard output")
+    parser.add_argument("--out-dir", metavar="DIR", type=file_name,
+                        help=f"the folder --all writes into (default: {DEFAULT_OUT_DIR})")
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="the loss of a network model")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="every activation of a network model")
     parser.add_argument("--hidden-activation", choices=ACTIVATION_CHOICES, help="the hidden activation g1")
@@ -35,14 +41,22 @@ def _options(args: argparse.Namespace) -> dict[str, str]:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def _format_for(args: argparse.Namespace) -> str:
-    if args.format:
-        return args.format
-    if args.output:
-        for fmt, suffix in sorted(SUFFIXES.items(), key=lambda item: -len(item[1])):
-            if args.output.endswith(suffix):
-                return fmt
-    return "text"
+def _format_for(fmt: str | None, output: str | None) -> str:
+    """The format to write: ``fmt`` if given, else the one ``output``'s suffix names (text for standard output
+    or a name without a suffix).  Any other suffix is refused rather than given plain text: ``-o s.pdf``
+    would otherwise be a text file named like a PDF."""
+    if fmt:
+        return fmt
+    if output is None:
+        return "text"
+    name = Path(output).name.lower()
+    for known, suffix in sorted(SUFFIXES.items(), key=lambda item: -len(item[1])):
+        if name.endswith(suffix):
+            return known
+    if not Path(output).suffix:
+        return "text"
+    understood = ", ".join(f"{suffix} ({known})" for known, suffix in SUFFIXES.items())
+    raise UsageError(f"cannot tell a format from the suffix of {output}; name it {understood}, or give --format")
 
 
 def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> list[Path]:
@@ -58,22 +72,21 @@ def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> li
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out_dir is not None and not args.all:
+        raise UsageError("--out-dir is the folder for --all; to write one model to a file, use -o FILE")
     if args.model_file is not None:
         return _run_model_file(args)
     if args.all:
         if args.model or _options(args) or args.output:
             raise UsageError("--all derives every model with its default options; give no MODEL, -o or option with it")
         formats = (args.format,) if args.format else ALL_FORMATS
-        for path in write_catalogue(Path(args.out_dir), formats):
+        for path in write_catalogue(Path(args.out_dir or DEFAULT_OUT_DIR), formats):
             print(f"wrote {path}")
         return 0
     if not args.model:
         raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}), or use --all or --model-file FILE")
-    text = render(derive_named(args.model, **_options(args)), _format_for(args))
-    if args.output:
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
+    fmt = _format_for(args.format, args.output)  # before the derivation: a bad suffix fails at once
+    _emit(render(derive_named(args.model, **_options(args)), fmt), args.output)
     return 0
 
 
@@ -86,9 +99,14 @@ def _run_model_file(args: argparse.Namespace) -> int:
     if _options(args):
         raise UsageError("--loss and the activation options choose catalogue variants; a model file states its own")
     refuse_same_file(args.output, args.model_file)
-    text = render(derive_model_file(args.model_file), _format_for(args))
-    if args.output:
-        write_atomic(args.output, text)
+    fmt = _format_for(args.format, args.output)
+    _emit(render(derive_model_file(args.model_file), fmt), args.output)
+    return 0
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Write ``text`` to the file ``output`` (whole or not at all), or to standard output."""
+    if output is not None:
+        write_atomic(output, text)
     else:
         sys.stdout.write(text)
-    return 0

@@ -18,8 +18,10 @@ import math
 import re
 import sys
 
+import numpy as np
+
 from ..errors import UsageError
-from ..files import refuse_same_file
+from ..files import file_name, refuse_same_file
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
@@ -33,7 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "CSV files have one row per point, columns path,step,x,y (a plain x,y file is one path); '#' lines are "
         "comments, and '# objective: NAME' names the objective for --check and --draw.  --check exits with 0 when "
-        "every path is feasible, 1 when one is not, 2 when the input cannot be used.  Negative numbers need '=': "
+        "every path is feasible, 1 when one is not, 2 when the input cannot be used.  Drawing exits with 1, after "
+        "writing its files, when a path it computes reaches a point where f is not finite (it overflows: the step "
+        "is too large; or it leaves f's domain).  Negative numbers need '=': "
         f"--start=-2,1.5 --range=-3,3,-2,2.  Without matplotlib, -o fails with: {PLOT_HINT}"
     )
     parser.add_argument(
@@ -59,11 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     drawing.add_argument("--steps", metavar="N", type=_count, help="the number of steps of each path")
     drawing.add_argument("--range", metavar="XMIN,XMAX,YMIN,YMAX", type=_bounds, help="the window to draw")
-    drawing.add_argument("-o", "--output", metavar="FILE", help="write the picture to FILE: .png, .svg or .pdf")
+    drawing.add_argument(
+        "-o", "--output", metavar="FILE", type=file_name, help="write the picture to FILE: .png, .svg or .pdf"
+    )
     drawing.add_argument(
         "--size",
         metavar="WxH",
-        default=DEFAULT_SIZE,
         type=_size,
         help=f"the picture's size: pixels (800x600) or inches with 'in' (8x6in); default {DEFAULT_SIZE} pixels",
     )
@@ -71,7 +76,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dpi",
         metavar="N",
         type=_dpi,
-        default=DEFAULT_DPI,
         help="dots per inch: turns a size in inches into pixels for PNG (default 100)",
     )
     drawing.add_argument(
@@ -79,11 +83,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     drawing.add_argument("--no-field", action="store_true", help="do not draw the gradient field's arrows")
     drawing.add_argument(
-        "--csv", metavar="FILE", help="write the paths as CSV (path,step,x,y) to FILE ('-' for standard output)"
+        "--csv",
+        metavar="FILE",
+        type=file_name,
+        help="write the paths as CSV (path,step,x,y) to FILE ('-' for standard output)",
     )
-    drawing.add_argument("--draw", metavar="CSV", help="also draw the paths in this CSV file (hand-made answers, say)")
+    drawing.add_argument(
+        "--draw",
+        metavar="CSV",
+        type=file_name,
+        help="also draw the paths in this CSV file (hand-made answers, say); with it, paths are computed only "
+        "when --step, --start or --steps is given",
+    )
     checking = parser.add_argument_group("checking")
-    checking.add_argument("--check", metavar="CSV", help="check whether each path in CSV is a feasible gradient path")
+    checking.add_argument(
+        "--check", metavar="CSV", type=file_name, help="check whether each path in CSV is a feasible gradient path"
+    )
     checking.add_argument(
         "--tolerance",
         metavar="DEGREES",
@@ -103,9 +118,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _picture_options(args)
     if args.check:
         return _check(args)
     return _draw(args)
+
+
+def _picture_options(args: argparse.Namespace) -> None:
+    """Refuse the options that shape the picture when there is no picture (no -o): they would be ignored.
+    With --check, --range is one of them; when drawing, it also bounds the summary's 'leaves the drawn range'.
+    Then fill in the defaults of --size and --dpi."""
+    if not args.output:
+        given = {"--size": args.size, "--dpi": args.dpi, "--title": args.title, "--no-field": args.no_field or None}
+        if args.check:
+            given["--range"] = args.range
+        for flag, value in given.items():
+            if value is not None:
+                raise UsageError(f"{flag} is for the picture; give -o FILE.png|.svg|.pdf with it")
+    args.size = args.size or _size(DEFAULT_SIZE)
+    args.dpi = args.dpi or DEFAULT_DPI
 
 
 # ---- drawing --------------------------------------------------------------------------------------------
@@ -134,7 +165,7 @@ def _draw(args: argparse.Namespace) -> int:
     target = objective(args.objective if args.objective is not None else comments.get("objective") or "bowl")
     ascent = bool(args.ascent)
     generated: list[Trajectory] = []
-    if not args.draw or args.step or args.start:
+    if not args.draw or args.step or args.start or args.steps:
         generated = generate(
             target,
             args.step or list(target.steps),
@@ -147,8 +178,15 @@ def _draw(args: argparse.Namespace) -> int:
     bounds = args.range or target.bounds
     to_stdout = args.csv == "-"
     report = sys.stderr if to_stdout else sys.stdout
+    problems = 0
     for path in generated:
-        print(_summary(target, path, bounds), file=report)
+        problem = _non_finite(target, path)
+        problems += problem is not None
+        summary = _summary(target, path, bounds)
+        print(f"{summary}; {problem}" if problem else summary, file=report)
+    if problems:
+        paths_text = f"path{'s' if len(generated) != 1 else ''} {'reaches' if problems == 1 else 'reach'}"
+        print(f"{problems} of {len(generated)} {paths_text} a point where f is not finite; exit status 1", file=report)
     if args.csv:
         if to_stdout:
             sys.stdout.write(format_csv(paths, target, ascent))
@@ -169,7 +207,7 @@ def _draw(args: argparse.Namespace) -> int:
         )
         drawing.save(figure, args.output, dpi=args.dpi)
         print(f"wrote {args.output}", file=report)
-    return 0
+    return 1 if problems else 0
 
 
 def _relabel(paths: list[Trajectory], taken: set[str]) -> list[Trajectory]:
@@ -196,6 +234,21 @@ def _summary(target: Objective, path: Trajectory, bounds: tuple[float, float, fl
     if not inside.all():
         text += "; leaves the drawn range"
     return text
+
+
+def _non_finite(target: Objective, path: Trajectory) -> str | None:
+    """Where f first stops being a finite number along ``path``, in words; None if it never does.  From there
+    on the path means nothing (it overflowed, or left f's domain as ln x does at x < 0), so the command flags
+    it and exits 1 rather than report it as a path like any other."""
+    values = target.value(path.points[:, 0], path.points[:, 1])
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size == 0:
+        return None
+    step = int(bad[0])
+    x, y = path.points[step]
+    if np.isnan(values[step]):
+        return f"f is undefined (NaN) at step {step}, at ({x:.4g}, {y:.4g}): the path leaves f's domain"
+    return f"f is {values[step]:g} at step {step}, at ({x:.4g}, {y:.4g}): the path diverges or meets a pole of f"
 
 
 # ---- checking -------------------------------------------------------------------------------------------
