@@ -224,6 +224,8 @@ class ModelBuilder:
         for param in self._params:
             if self._name_of(param) not in used:
                 raise ModelError(f"the loss does not depend on the parameter {self._name_of(param)!r}", "loss.formula")
+        for param in self._params:
+            self._check_one_way_to_the_loss(self._name_of(param), reaches)
         if self._name_of(self._label) not in used:
             raise ModelError(f"the loss does not use the label {self._name_of(self._label)!r}", "loss.formula")
         for quantity in self._inputs:
@@ -358,14 +360,36 @@ class ModelBuilder:
             raise ModelError(f"the index {index} is free in this formula: sum over it with sum(…, {index})"
                              f"{' or make this a layer node' if key.startswith('nodes.') else ''}", key)
 
+    def _check_one_way_to_the_loss(self, param: str, reaches: dict[sp.Expr, set[str]]) -> None:
+        """Refuse a loss that reads ``param`` itself and also through a node (an L2 penalty on a weight of the net).
+
+        The derivation writes ∂L/∂w both for the gradient and for the chain's factor of the edge L → w (the
+        loss's own slope in w, the nodes held fixed); with that edge beside other paths the two meanings
+        collide and the chain rule cannot be stated.  The same term in a node of its own derives correctly.
+        """
+        direct = self._direct_names(self._loss.expr)
+        through = [name for name, _ in self._nodes if name in direct and param in reaches[name]]
+        if param in direct and through:
+            raise ModelError(
+                f"the loss uses the parameter {param!r} both directly and through the node {through[0]!r}; "
+                f"the loss may read a parameter only one way: make the term with {param!r} a node of its own "
+                f'(such as penalty = "0.01 * {param}^2") and use that node in the loss',
+                "loss.formula",
+            )
+
+    def _direct_names(self, expr: sp.Expr) -> set[str]:
+        """The declared names ``expr`` reads itself (not through a node)."""
+        direct = {self._owners[s] for s in expr.free_symbols if s in self._owners}
+        direct |= {self._owners[a.base] for a in expr.atoms(sp.Indexed) if a.base in self._owners}
+        for application in expr.atoms(AppliedUndef):  # an abstract g(z) depends on z
+            direct |= {self._owners[s] for s in application.free_symbols if s in self._owners}
+        return direct
+
     def _dependencies(self) -> dict[sp.Expr, set[str]]:
         """Each node (by symbol) and its name → every declared name it depends on, directly or through earlier nodes."""
         reaches: dict = {}
         for name, node in [*self._nodes, (None, self._loss)]:
-            direct = {self._owners[s] for s in node.expr.free_symbols if s in self._owners}
-            direct |= {self._owners[a.base] for a in node.expr.atoms(sp.Indexed) if a.base in self._owners}
-            for application in node.expr.atoms(AppliedUndef):  # an abstract g(z) depends on z
-                direct |= {self._owners[s] for s in application.free_symbols if s in self._owners}
+            direct = self._direct_names(node.expr)
             closure = set(direct)
             for used in direct:
                 closure |= reaches.get(used, set())

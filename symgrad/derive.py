@@ -79,6 +79,10 @@ class _GraphDerivation:
         paths = model.paths(param)
         if not paths:
             raise ValueError(f"{model.name}: the loss does not depend on {param}")
+        if len(paths) > 1 and any(len(path.quantities) == 2 for path in paths):
+            # ∂L/∂w would be both the gradient and the chain's factor for the edge L → w: no equation can say it
+            raise ValueError(f"{model.name}: the loss reads {param} both directly and through other nodes; "
+                             "the loss may read a parameter only one way (put the direct term in a node of its own)")
         chains = [_summed(product(*self.chain_factors(p)), p.sums) for p in paths]
         chain = chains[0] if len(chains) == 1 else sp.Add(*chains, evaluate=False)
         explanation: tuple = ("The chain rule along the graph from the loss to ", param,

@@ -184,6 +184,30 @@ def test_an_unwritable_folder_is_one_line(capsys, tmp_path):
     assert status == 2 and err.startswith("symgrad: error: cannot write ") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("blocker", ["folder", "fifo"])
+@pytest.mark.parametrize("which", [0, -1])
+def test_a_bad_target_anywhere_in_the_set_writes_nothing(capsys, tmp_path, blocker, which):
+    """A folder or a FIFO where one module goes, even the last one written, fails the run before the first
+    module is written: a failed generate leaves no half-written set behind."""
+    name, target = every_module()[which]
+    out = tmp_path / "out"
+    out.mkdir()
+    bad = out / f"{module_name(name, target)}.py"
+    if blocker == "folder":
+        bad.mkdir()
+    else:
+        os.mkfifo(bad)
+    status, text, err = run_cli(capsys, "--out", str(out))
+    assert status == 2 and text == ""
+    assert err == f"symgrad: error: cannot write {bad}: not a regular file\n"
+    assert [p.name for p in out.iterdir()] == [bad.name]
+    with pytest.raises(OSError, match="not a regular file"):
+        generate(out_dir=out)
+    assert [p.name for p in out.iterdir()] == [bad.name]
+    status, text, _ = run_cli(capsys, "--check", "--out", str(out))  # --check writes nothing and says so
+    assert status == 1 and f"missing: {bad}" in text.splitlines()
+
+
 # ---------------------------------------------------------------------------------------------
 # Names that cannot become Python identifiers
 # ---------------------------------------------------------------------------------------------

@@ -176,6 +176,11 @@ def _edit(old: str, new: str) -> str:
         (_edit('formula = "quadratic(z3, y)"', 'formula = "quadratic(a2, y)"'),
          "nodes.z3: the loss never uses this node"),
         (_edit('z3 = "a2 * w3"', 'z3 = "a2 * w2"'), "loss.formula: the loss does not depend on the parameter 'w3'"),
+        (_edit('formula = "quadratic(z3, y)"', 'formula = "quadratic(z3, y) + 0.01 * w1^2"'),
+         "loss.formula: the loss uses the parameter 'w1' both directly and through the node 'z3'; "
+         "the loss may read a parameter only one way"),
+        (_edit('formula = "quadratic(z3, y)"', 'formula = "(z3 - y)^2 + w3 * w3"'),
+         "loss.formula: the loss uses the parameter 'w3' both directly and through the node 'z3'"),
         (_edit('label = "y"', 'label = "y y"'), "label: 'y y' is not an identifier"),
         (_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", "w2"]'), "params: 'w2' is already declared"),
         (_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", 3]'), "params: item 3 is an integer"),
@@ -510,3 +515,51 @@ def test_the_page_says_what_generate_does_with_matrix_parameters(tmp_path, capsy
     assert "refuses matrix parameters" not in page
     assert "`symgrad generate` writes the NumPy module of such a model" in page
     assert "`--target numba` for every layered model" in page
+
+
+# ---- a loss that reads a parameter ----------------------------------------------------------------------------
+PENALISED = _edit('z3 = "a2 * w3"', 'z3 = "a2 * w3"\npenalty = "0.01 * w1^2"').replace(
+    'formula = "quadratic(z3, y)"', 'formula = "quadratic(z3, y) + penalty"')
+
+
+def test_a_penalty_in_a_node_of_its_own_derives_the_penalised_gradient(tmp_path, gradient_pairs):
+    """The route the refusal names: L2 on w1 as a node.  The gradient agrees with a finite difference of the
+    composed loss, and differs from the unpenalised example's by exactly d(0.01 w1²)/dw1 = w1/50 (by hand)."""
+    import sympy as sp
+
+    path = tmp_path / "penalised.toml"
+    path.write_text(PENALISED)
+    penalised, plain = derive_model_file(path), derive_model_file(EXAMPLE)
+    for param, symbolic, numeric in gradient_pairs(penalised, seed=7, points=3):
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), param
+    w1, w2, w3 = penalised.model.params
+    for param, extra in ((w1, w1 / 50), (w2, 0), (w3, 0)):
+        difference = penalised.model.explicit(penalised.gradient(param)) - plain.model.explicit(plain.gradient(param))
+        assert sp.simplify(difference - extra) == 0, param
+
+
+def test_a_parameter_the_loss_reads_only_itself_still_derives(tmp_path, gradient_pairs):
+    """One way to the loss is fine: an output bias added inside the loss reaches it directly and no other way."""
+    path = tmp_path / "bias.toml"
+    path.write_text(_edit('params = ["w1", "w2", "w3"]', 'params = ["w1", "w2", "w3", "c"]').replace(
+        'formula = "quadratic(z3, y)"', 'formula = "quadratic(z3 + c, y)"'))
+    derivation = derive_model_file(path)
+    for param, symbolic, numeric in gradient_pairs(derivation, seed=8, points=3):
+        assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), param
+
+
+def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways():
+    """A Model made without the builder gets the same reason from derive(), not an unprovable chain rule."""
+    import dataclasses
+
+    from symgrad.graph import Node
+    from symgrad.modelfile import derive_model
+
+    model = load_model_file(EXAMPLE)
+    w1 = model.params[0]
+    loss = Node(model.loss.symbol, model.loss.expr + w1**2 / 100)
+    with pytest.raises(ModelFileError) as refused:
+        derive_model(dataclasses.replace(model, nodes=(*model.forward_nodes, loss)), "net.toml")
+    message = str(refused.value)
+    assert "\n" not in message and "cannot prove" not in message
+    assert "the loss reads w_1 both directly and through other nodes" in message

@@ -305,6 +305,36 @@ def test_moving_away_from_a_stationary_point_is_infeasible():
     assert result.first_bad_step == 1 and "∇f = 0" in result.reason
 
 
+@pytest.mark.parametrize(
+    ("name", "point"),
+    [("bowl", (0.0, 0.0)), ("x^2 - y^2", (0.0, 0.0)), ("x^2 + 3y^2", (0.0, 0.0)), ("(x - 1)^2 + (y + 2)^2", (1, -2))],
+)
+@pytest.mark.parametrize("ascent", [False, True])
+def test_a_path_started_at_a_stationary_point_is_one_point_and_feasible(name, point, ascent):
+    """The minimum of a bowl, a saddle: gradient descent (and ascent) stays put there; the one-point path it
+    makes is the path the checker accepts, with the point named."""
+    target = objective(name)
+    path = descend(target, point, 0.1, 10, ascent=ascent)
+    np.testing.assert_array_equal(path, [point])
+    result = check_path(target, path, ascent=ascent)
+    assert result.feasible and result.first_bad_step is None
+    assert result.reason.startswith("feasible: starts at a stationary point (∇f = 0)")
+    assert check_path(target, path, ascent=ascent, constant_step=True).feasible
+
+
+@pytest.mark.parametrize("point", [(0.0, 1.0), (-2.6, 1.6), (1e-3, 0.0)])
+def test_one_point_where_the_gradient_is_not_zero_is_infeasible_at_step_one(point):
+    assert np.hypot(*bowl_gradient(point)) > 1e-6  # the hand-written gradient: not a stationary point
+    result = check_path(objective("bowl"), [point])
+    assert (result.feasible, result.first_bad_step) == (False, 1)
+    assert "no steps, but ∇f ≠ 0" in result.reason and "moves from there" in result.reason
+
+
+def test_one_point_where_the_gradient_is_undefined_is_a_usage_error():
+    with pytest.raises(UsageError, match="not defined at the path's only point"):
+        check_path(objective(r"\sqrt{x} + y"), [(-1.0, 0.0)])
+
+
 # ---- one common step size --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("k", [1, 2, 6, 10])
 def test_a_doubled_step_fails_the_constant_step_check_at_that_step(k):
@@ -332,7 +362,7 @@ def test_a_constant_step_path_reports_its_step_size():
 @pytest.mark.parametrize(
     ("points", "message"),
     [
-        ([(0.0, 1.0)], "at least two points"),
+        (np.empty((0, 2)), "at least one point"),
         ([(0.0, 1.0), (float("nan"), 1.0)], "not finite"),
         ([(0.0, 1.0), (float("inf"), 1.0)], "not finite"),
         ([(0.0, 1.0, 2.0), (1.0, 1.0, 1.0)], "shape (n, 2)"),
@@ -365,6 +395,22 @@ def test_csv_round_trip_is_exact(tmp_path):
         assert np.array_equal(original.points, again.points)  # exact: floats are written in full
 
 
+def test_a_one_point_path_round_trips_through_csv(tmp_path):
+    """What descent from the bowl's minimum writes, the CSV reader reads back: the checker then accepts it."""
+    bowl = objective("bowl")
+    paths = generate(bowl, [0.1], [(0.0, 0.0), (-2.6, 1.6)], 10)
+    assert [len(p.points) for p in paths] == [1, 11]
+    target = tmp_path / "paths.csv"
+    write_csv(target, paths, bowl, ascent=False)
+    read, _ = read_csv(target)
+    assert [p.label for p in read] == ["1", "2"] and [p.step for p in read] == [0.1, 0.1]
+    for original, again in zip(paths, read, strict=True):
+        assert np.array_equal(original.points, again.points)
+        assert check_path(bowl, again.points).feasible
+    (alone,), _ = parse_csv("x,y\n1,2\n")
+    np.testing.assert_array_equal(alone.points, [[1.0, 2.0]])
+
+
 def test_csv_rows_are_the_points_in_order():
     text = format_csv([Trajectory("A", np.array([[1.0, 2.0], [3.0, 4.5]]), None)])
     rows = [line for line in text.splitlines() if not line.startswith("#")]
@@ -393,7 +439,6 @@ def test_plain_two_column_files_are_one_path(text):
     [
         ("", "has no points"),
         ("# only a comment\n", "has no points"),
-        ("x,y\n1,2\n", "has 1 point; a path needs at least two"),
         ("x,y\n1,2\n3,abc\n", "line 3: y is not a number: 'abc'"),
         ("x,y\n1,2\n3\n", "line 3: expected 2 values"),
         ("x,y\n1,2\nnan,4\n", "line 3: x is not finite"),

@@ -191,10 +191,6 @@ def test_check_errors(capsys, tmp_path):
             "bad.csv, line 3: y is not a number: 'one'",
         ),
         (
-            ["--check", str(write(tmp_path / "short.csv", "x,y\n0,1\n")), "--descent", "--objective", "bowl"],
-            "a path needs at least two",
-        ),
-        (
             ["--check", str(write(tmp_path / "nan.csv", "x,y\n0,1\nnan,2\n")), "--descent", "--objective", "bowl"],
             "line 3: x is not finite",
         ),
@@ -311,3 +307,55 @@ def test_steps_with_draw_computes_paths_beside_the_drawn_ones(capsys, tmp_path):
     paths = paths_in(out)
     assert len(paths["1"]) == 2 and len(paths) > 1
     assert all(len(points) == 4 for label, points in paths.items() if label != "1")
+
+
+# ---- paths that take no step ---------------------------------------------------------------------------------
+def test_a_start_at_a_stationary_point_is_written_read_back_drawn_and_checked(capsys, tmp_path):
+    """Descent from the bowl's minimum (∇f = (2x + y, x + 8y) = 0 at the origin) stays there: the CSV holds that
+    one point, and --check and --draw read it back instead of refusing it."""
+    assert not bowl_gradient(0.0, 0.0).any()
+    target = tmp_path / "still.csv"
+    status, out, err = run(capsys, "--objective", "bowl", "--start=0,0", "--start=-2,1", "--step", "0.1",
+                           "--csv", str(target))
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == (
+        "path 1: η = 0.1, start (0, 0): 0 steps, f = 0; starts at a stationary point (∇f = 0) and stays there"
+    )
+    assert lines[1].startswith("path 2: η = 0.1, start (-2, 1): ") and "stationary" not in lines[1]
+    paths = paths_in(target.read_text())
+    np.testing.assert_array_equal(paths["1"], [[0.0, 0.0]])
+    assert len(paths["2"]) > 2
+
+    status, out, _ = run(capsys, "--check", str(target), "--descent")
+    assert status == 0, out
+    assert "path 1: feasible: starts at a stationary point (∇f = 0), (0, 0), where gradient descent stays put" in out
+    assert "2 of 2 paths feasible" in out
+
+    status, out, err = run(capsys, "--draw", str(target), "--csv", "-")
+    assert status == 0 and err == ""
+    again = paths_in(out)
+    np.testing.assert_array_equal(again["1"], paths["1"])
+    np.testing.assert_array_equal(again["2"], paths["2"])
+
+
+def test_a_hand_drawn_single_point_away_from_a_stationary_point_is_infeasible(capsys, tmp_path):
+    answer = write(tmp_path / "short.csv", "x,y\n0,1\n")
+    assert bowl_gradient(0.0, 1.0).any()
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl")
+    assert status == 1
+    assert "path 1: infeasible: the path has no steps, but ∇f ≠ 0 at its start (0, 1)" in out
+    assert "0 of 1 path feasible" in out
+
+
+def test_a_path_whose_first_step_overflows_is_flagged_and_the_checker_agrees(capsys, tmp_path):
+    """η = 1e308 sends the first step past the largest float: no step is taken, which is no gradient path, so
+    the command says why and exits 1; the checker calls the one point it wrote infeasible too."""
+    target = tmp_path / "huge.csv"  # f(-2, 1) = 4 - 2 + 4 = 6 by hand
+    status, out, _ = run(capsys, "--objective", "bowl", "--start=-2,1", "--step", "1e308", "--csv", str(target))
+    assert status == 1
+    assert "path 1: η = 1e+308, start (-2, 1): 0 steps, f = 6; it takes no step: the step overflows" in out
+    assert "1 of 1 path takes no step from a start that is not stationary; exit status 1" in out
+    assert f"wrote {target}" in out
+    status, out, _ = run(capsys, "--check", str(target), "--descent")
+    assert status == 1 and "path 1: infeasible: the path has no steps" in out

@@ -181,3 +181,21 @@ def test_save_writes_each_format(tmp_path):
         assert (tmp_path / f"bumps{suffix}").read_bytes().startswith(magic)
     assert png_size(tmp_path / "bumps.png") == (200, 150)
     assert no_leftovers(tmp_path)
+
+
+def test_a_path_that_stays_at_its_start_is_drawn_as_a_point(capsys, tmp_path):
+    """Descent from the bowl's minimum is one point: drawn as its start marker (with --draw too), not refused."""
+    bowl = objective("bowl")
+    still = descend(bowl, (0.0, 0.0), 0.1, 10)
+    figure = plot(bowl, [still])
+    drawn = [line for line in figure.axes[0].get_lines() if len(line.get_xdata()) == 1]
+    assert drawn and all(tuple(line.get_xydata()[0]) == (0.0, 0.0) for line in drawn)
+
+    paths = tmp_path / "still.csv"
+    status, _, _ = run(capsys, "--objective", "bowl", "--start=0,0", "--csv", str(paths), "-o", str(tmp_path / "a.png"))
+    assert status == 0
+    target = tmp_path / "b.png"
+    status, out, err = run(capsys, "--draw", str(paths), "-o", str(target))
+    assert (status, err) == (0, "") and f"wrote {target}" in out
+    assert png_size(target) == (800, 650)
+    assert_not_blank(target)

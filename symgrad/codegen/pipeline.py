@@ -5,8 +5,9 @@ Two targets share the plan: ``numpy`` (``generated/<model>.py``, whole-array Num
 samples are a value or a row of one input: the layered models are matrix products, which NumPy
 already hands to BLAS).
 
-Every module is rendered in memory first; only when all of them render (every name checked) is
-anything written, each file atomically.  A file whose bytes already match is left untouched, so
+Every module is rendered in memory first, and every target path checked; only when all of them render
+(every name checked) and every target can take a file (none is a folder or a FIFO) is anything written,
+each file atomically.  A file whose bytes already match is left untouched, so
 its modification time says when its content last changed.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..derivation import Derivation
 from ..errors import UsageError
-from ..files import OutputError, write_atomic
+from ..files import OutputError, writable_target, write_atomic
 from ..graph import Model
 from ..models import catalogue_names, derive_named, lookup
 from .context import build_context
@@ -141,6 +142,18 @@ def write_module(
     ``make_parents`` creates a missing output folder (symgrad's own ``generated/``); a file the
     user names (``-o FILE``) must go into a folder that exists.
     """
+    planned = plan_module(name, path, source, check, target)
+    if planned.status == "written":
+        write_atomic(path, source, make_parents=make_parents)
+    return planned
+
+
+def plan_module(name: str, path: Path, source: str, check: bool = False, target: str = "numpy") -> GeneratedFile:
+    """What :func:`write_module` would do with ``path``, doing none of it: ``written`` means it is to be written.
+
+    A target that is to be written is checked here (:func:`~symgrad.files.writable_target`), so that a
+    command writing several modules can plan them all and refuse a bad one before writing the first.
+    """
     try:
         existing = path.read_bytes() if path.is_file() else None
     except OSError as error:  # a name too long for the file system, say
@@ -151,7 +164,7 @@ def write_module(
     elif existing == new:
         status = "unchanged"
     else:
-        write_atomic(path, source, make_parents=make_parents)
+        writable_target(path)  # a folder or a FIFO where the module goes: refused before anything is written
         status = "written"
     return GeneratedFile(name, path, status, target)
 
@@ -165,6 +178,8 @@ def generate(
     """Render the modules of ``names`` (default: every model that has one) for ``targets`` into ``out_dir``.
 
     With ``check`` nothing is written: each file is reported ``current``, ``stale`` or ``missing``.
+    Otherwise every module is rendered and every target checked before the first file is written, so a
+    bad target (a folder where a module goes) fails the run with nothing written, not half the set.
     """
     out_dir = Path(out_dir)
     unknown = [t for t in targets if t not in TARGETS]
@@ -173,7 +188,11 @@ def generate(
     wanted = _resolve(names, targets)
     derivations = {name: _derive(name) for name in dict.fromkeys(name for name, _ in wanted)}  # once for all targets
     sources = {(name, target): derivation_source(derivations[name], name, target=target) for name, target in wanted}
-    return [
-        write_module(name, out_dir / f"{module_name(name, target)}.py", source, check, target=target)
+    plan = [
+        (plan_module(name, out_dir / f"{module_name(name, target)}.py", source, check, target), source)
         for (name, target), source in sources.items()
     ]
+    for planned, source in plan:
+        if planned.status == "written":
+            write_atomic(planned.path, source, make_parents=True)
+    return [planned for planned, _ in plan]

@@ -25,7 +25,7 @@ from ..files import file_name, refuse_same_file
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
-from .paths import MAX_STEPS, Trajectory, format_csv, generate, read_csv, write_csv
+from .paths import MAX_STEPS, STATIONARY, Trajectory, format_csv, generate, next_point, read_csv, write_csv
 
 DEFAULT_SIZE = "800x650"
 DEFAULT_DPI = 100.0
@@ -37,7 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "comments, and '# objective: NAME' names the objective for --check and --draw.  --check exits with 0 when "
         "every path is feasible, 1 when one is not, 2 when the input cannot be used.  Drawing exits with 1, after "
         "writing its files, when a path it computes reaches a point where f is not finite (it overflows: the step "
-        "is too large; or it leaves f's domain).  Negative numbers need '=': "
+        "is too large; or it leaves f's domain), or takes no step from a start that is not stationary.  A path "
+        "started at a stationary point (∇f = 0) is that one point: written, drawn and checked as a path that "
+        "stays there.  Negative numbers need '=': "
         f"--start=-2,1.5 --range=-3,3,-2,2.  Without matplotlib, -o fails with: {PLOT_HINT}"
     )
     parser.add_argument(
@@ -178,15 +180,24 @@ def _draw(args: argparse.Namespace) -> int:
     bounds = args.range or target.bounds
     to_stdout = args.csv == "-"
     report = sys.stderr if to_stdout else sys.stdout
-    problems = 0
+    non_finite = stuck = 0
     for path in generated:
         problem = _non_finite(target, path)
-        problems += problem is not None
+        non_finite += problem is not None
+        if problem is None:
+            problem = _stuck(target, path, ascent)
+            stuck += problem is not None
         summary = _summary(target, path, bounds)
         print(f"{summary}; {problem}" if problem else summary, file=report)
-    if problems:
-        paths_text = f"path{'s' if len(generated) != 1 else ''} {'reaches' if problems == 1 else 'reach'}"
-        print(f"{problems} of {len(generated)} {paths_text} a point where f is not finite; exit status 1", file=report)
+    if non_finite:
+        paths_text = f"path{'s' if len(generated) != 1 else ''} {'reaches' if non_finite == 1 else 'reach'}"
+        print(f"{non_finite} of {len(generated)} {paths_text} a point where f is not finite; exit status 1",
+              file=report)
+    if stuck:
+        paths_text = f"path{'s' if len(generated) != 1 else ''} {'takes' if stuck == 1 else 'take'}"
+        print(f"{stuck} of {len(generated)} {paths_text} no step from a start that is not stationary; exit status 1",
+              file=report)
+    problems = non_finite + stuck
     if args.csv:
         if to_stdout:
             sys.stdout.write(format_csv(paths, target, ascent))
@@ -227,13 +238,29 @@ def _summary(target: Objective, path: Trajectory, bounds: tuple[float, float, fl
     points = path.points
     inside = (points[:, 0] >= x_min) & (points[:, 0] <= x_max) & (points[:, 1] >= y_min) & (points[:, 1] <= y_max)
     end = points[-1]
-    text = (
-        f"path {path.label}: η = {path.step:g}, start ({points[0, 0]:g}, {points[0, 1]:g}): {len(points) - 1} steps, "
-        f"f from {values[0]:.4g} to {values[-1]:.4g}, ends at ({end[0]:.4g}, {end[1]:.4g})"
-    )
+    start = f"path {path.label}: η = {path.step:g}, start ({points[0, 0]:g}, {points[0, 1]:g})"
+    if len(points) == 1:
+        text = f"{start}: 0 steps, f = {values[0]:.4g}"
+    else:
+        text = (
+            f"{start}: {len(points) - 1} steps, "
+            f"f from {values[0]:.4g} to {values[-1]:.4g}, ends at ({end[0]:.4g}, {end[1]:.4g})"
+        )
+    if len(points) == 1 and next_point(target, points[0], path.step)[1] == STATIONARY:
+        text += f"; starts at a {STATIONARY} and stays there"
     if not inside.all():
         text += "; leaves the drawn range"
     return text
+
+
+def _stuck(target: Objective, path: Trajectory, ascent: bool) -> str | None:
+    """Why a computed path took no step from a start that is not stationary (its first step overflows, say);
+    None for any other path.  Such a path is no gradient path (the checker says its step 1 is missing), so
+    the command flags it and exits 1, as it does for a path on which f stops being finite."""
+    if len(path.points) != 1 or path.step is None:
+        return None
+    _, reason = next_point(target, path.points[0], path.step, ascent)
+    return None if reason in (None, STATIONARY) else f"it takes no step: {reason}"
 
 
 def _non_finite(target: Objective, path: Trajectory) -> str | None:
@@ -303,7 +330,7 @@ def _check(args: argparse.Namespace) -> int:
         except UsageError as error:
             raise UsageError(f"{args.check}, path {path.label!r} (line {path.line}): {error}") from None
         if result.feasible:
-            sizes = "" if args.constant_step else f"; {describe_sizes(result)}"
+            sizes = "" if args.constant_step or len(path.points) == 1 else f"; {describe_sizes(result)}"
             print(f"path {path.label}: {result.reason}{sizes}")
         else:
             marks[index] = result.first_bad_step

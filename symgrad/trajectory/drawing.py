@@ -230,9 +230,17 @@ def _paths(axes, paths: list[Trajectory], marks: dict[int, int], bounds: Bounds)
         bad = marks.get(index)
         if bad is not None:
             label += f" (infeasible at step {bad})"
-            segment = points[bad - 1 : bad + 1]
+            segment = points[bad - 1 : bad + 1]  # one point when the path stops where it should move on
             axes.plot(
-                segment[:, 0], segment[:, 1], color="#ffd400", linewidth=9, alpha=0.9, solid_capstyle="round", zorder=3
+                segment[:, 0],
+                segment[:, 1],
+                color="#ffd400",
+                linewidth=9,
+                marker="o" if len(segment) == 1 else None,
+                markersize=16,
+                alpha=0.9,
+                solid_capstyle="round",
+                zorder=3,
             )
             axes.annotate(
                 f"step {bad} infeasible",

@@ -64,16 +64,21 @@ def check_path(
     constant_step: bool = False,
     step_tolerance: float = DEFAULT_STEP_TOLERANCE,
 ) -> Feasibility:
-    """Whether ``points`` (an (n, 2) polyline, n ≥ 2) is a feasible gradient descent/ascent path of ``objective``.
+    """Whether ``points`` (an (n, 2) polyline, n ≥ 1) is a feasible gradient descent/ascent path of ``objective``.
 
-    Raises :class:`~symgrad.errors.UsageError` for input that cannot be judged: fewer than two points,
-    a non-finite coordinate, a tolerance outside (0°, 90°), or a point where ∇f is undefined.
+    A path of one point takes no step: it is feasible exactly when that point is stationary (∇f = 0),
+    where gradient descent stays put; anywhere else its missing step 1 is the infeasible one.
+
+    Raises :class:`~symgrad.errors.UsageError` for input that cannot be judged: no points, a non-finite
+    coordinate, a tolerance outside (0°, 90°), or a point where ∇f is undefined.
     """
     points = _validated(points)
     if not (isinstance(tolerance_degrees, (int, float)) and 0 < tolerance_degrees < 90):
         raise UsageError(f"the angle tolerance must be between 0 and 90 degrees, not {tolerance_degrees!r}")
     if not (isinstance(step_tolerance, (int, float)) and 0 < step_tolerance < 1):
         raise UsageError(f"the step-size tolerance must be a fraction between 0 and 1, not {step_tolerance!r}")
+    if len(points) == 1:
+        return _stays_put(objective, points[0], ascent, float(tolerance_degrees))
     starts, moves = points[:-1], np.diff(points, axis=0)
     gradients = objective.gradient(starts[:, 0], starts[:, 1])
     undefined = np.flatnonzero(~np.all(np.isfinite(gradients), axis=1))
@@ -157,6 +162,31 @@ def check_path(
     return verdict(None, reason)
 
 
+def _stays_put(objective: Objective, point: np.ndarray, ascent: bool, tolerance_degrees: float) -> Feasibility:
+    """The verdict on a path of one point: right at a stationary point, where gradient descent does not move."""
+    gradient = objective.gradient_at(point)
+    if not np.all(np.isfinite(gradient)):
+        raise UsageError(f"the gradient of the objective is not defined at the path's only point, {_point(point)}")
+    kind = "ascent" if ascent else "descent"
+    stationary = bool(np.hypot(*gradient) < GRADIENT_ZERO)
+    if stationary:
+        reason = f"feasible: starts at a stationary point (∇f = 0), {_point(point)}, where gradient {kind} stays put"
+    else:
+        reason = (
+            f"the path has no steps, but ∇f ≠ 0 at its start {_point(point)}: gradient {kind} moves from there "
+            "(a path of one point is feasible only at a stationary point)"
+        )
+    return Feasibility(
+        feasible=stationary,
+        first_bad_step=None if stationary else 1,
+        reason=reason,
+        angles=np.empty(0),
+        step_sizes=np.empty(0),
+        ascent=ascent,
+        tolerance_degrees=tolerance_degrees,
+    )
+
+
 def _validated(points: np.ndarray | list[tuple[float, float]]) -> np.ndarray:
     try:
         array = np.asarray(points, dtype=float)
@@ -164,8 +194,8 @@ def _validated(points: np.ndarray | list[tuple[float, float]]) -> np.ndarray:
         raise UsageError("a path is an array of (x, y) points, shape (n, 2)") from None
     if array.ndim != 2 or array.shape[1] != 2:
         raise UsageError(f"a path is an array of (x, y) points, shape (n, 2), not shape {array.shape}")
-    if len(array) < 2:
-        raise UsageError(f"a path needs at least two points, got {len(array)}")
+    if len(array) < 1:
+        raise UsageError("a path needs at least one point, got none")
     bad = np.flatnonzero(~np.all(np.isfinite(array), axis=1))
     if bad.size:
         raise UsageError(f"point {int(bad[0])} of the path is not finite: {tuple(array[bad[0]])}")

@@ -17,7 +17,8 @@ CSV format (what ``--csv`` writes and ``--check`` and ``--draw`` read)::
     2,0.2,-2.6,1.6
     ...
 
-* one row per point, in order along the path; ``#`` lines are comments;
+* one row per point, in order along the path; ``#`` lines are comments; a path of one point stays at
+  its start (gradient descent started at a stationary point, where ∇f = 0, does not move);
 * ``path`` names the path the point belongs to (any text: ``1``, ``A``); the rows of one path are
   consecutive;
 * ``step`` is the step size η that generated the path, or empty for a path drawn by hand;
@@ -51,6 +52,8 @@ GRADIENT_ZERO = 1e-12
 #: :func:`descend` stops once a step would move the point by less than this fraction of its size:
 #: beyond that, rounding, not the gradient, decides the step's direction.
 CONVERGED = 1e-9
+#: Why a path takes no step at all from a point where ∇f = 0 (see :func:`next_point`).
+STATIONARY = "stationary point (∇f = 0)"
 #: The most steps one path may take (a guard for ``--steps``).
 MAX_STEPS = 100_000
 COLUMNS = ("path", "step", "x", "y")
@@ -87,10 +90,10 @@ def descend(
 ) -> np.ndarray:
     """The path of ``steps`` gradient steps p ← p − η∇f(p) (or + for ``ascent``), as an (n + 1, 2) array.
 
-    The path stops early, and so has fewer points, where gradient descent itself cannot go on: at a
-    stationary point (‖∇f‖ < :data:`GRADIENT_ZERO`), where f is undefined or the point overflows, or
-    once it has converged (a step smaller than :data:`CONVERGED` times the point's size).  Every step it
-    does take is therefore one the checker accepts.
+    The path stops early, and so has fewer points, where gradient descent itself cannot go on (see
+    :func:`next_point`).  Every step it does take is therefore one the checker accepts.  A path started at a
+    stationary point is that one point: gradient descent stays there, and the CSV, the picture and the
+    checker all take a one-point path as "stays at its start".
     """
     if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
         raise UsageError(f"the step size must be a positive number, not {step!r}")
@@ -99,20 +102,38 @@ def descend(
     point = np.asarray(start, dtype=float).reshape(-1)
     if point.shape != (2,) or not np.all(np.isfinite(point)):
         raise UsageError(f"a start is two finite numbers x,y, not {start!r}")
-    sign = 1.0 if ascent else -1.0
     points = [point]
     for _ in range(steps):
-        gradient = objective.gradient_at(point)
-        if not np.all(np.isfinite(gradient)) or np.hypot(*gradient) < GRADIENT_ZERO:
-            break
-        with np.errstate(all="ignore"):
-            following = point + sign * step * gradient
-        moved = np.hypot(*(following - point))
-        if not np.all(np.isfinite(following)) or moved <= CONVERGED * max(1.0, float(np.hypot(*point))):
+        following, _ = next_point(objective, point, step, ascent)
+        if following is None:
             break
         points.append(following)
         point = following
     return np.array(points)
+
+
+def next_point(
+    objective: Objective, point: np.ndarray, step: float, ascent: bool = False
+) -> tuple[np.ndarray | None, str | None]:
+    """The point one gradient step from ``point``, or None and why gradient descent cannot take that step.
+
+    It cannot at a stationary point (‖∇f‖ < :data:`GRADIENT_ZERO`, the reason is :data:`STATIONARY`), where
+    ∇f is undefined, where the step overflows, or once it has converged (a step smaller than
+    :data:`CONVERGED` times the point's size).  :func:`descend` stops there, and ``symgrad trajectory``
+    says which of these ended a path that took no step at all.
+    """
+    gradient = objective.gradient_at(point)
+    if not np.all(np.isfinite(gradient)):
+        return None, "∇f is not defined there"
+    if np.hypot(*gradient) < GRADIENT_ZERO:
+        return None, STATIONARY
+    with np.errstate(all="ignore"):
+        following = point + (1.0 if ascent else -1.0) * step * gradient
+    if not np.all(np.isfinite(following)):
+        return None, "the step overflows (the step size is too large)"
+    if np.hypot(*(following - point)) <= CONVERGED * max(1.0, float(np.hypot(*point))):
+        return None, "the step is too small to move the point in floating point (∇f is nearly 0 there)"
+    return following, None
 
 
 def generate(
@@ -260,6 +281,6 @@ def _number(cell: str, column: str, source: str, number: int, allow_empty: bool 
 
 
 def _path(label: str, points: list[tuple[float, float]], step: float | None, line: int, source: str) -> Trajectory:
-    if len(points) < 2:
-        raise UsageError(f"{source}, line {line}: path {label!r} has {len(points)} point; a path needs at least two")
+    """One path of the file.  A single point is a path too: the one gradient descent writes when it starts
+    at a stationary point and stays there; whether that is right is the checker's question, not the reader's."""
     return Trajectory(label=label, points=np.array(points, dtype=float), step=step, line=line)
