@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from symgrad.check.checker import Checker
 from symgrad.check.keys import extract
+from symgrad.check.report import to_text
 from symgrad.models import catalogue_names
 
 KEYS = Path(__file__).parent / "keys"
@@ -233,3 +235,168 @@ def test_a_layer_claim_true_only_for_two_units_is_wrong():
     text = "# mlp\n$$\\frac{\\partial L}{\\partial c} = (p - y)(k - 1)$$\n$$\\frac{\\partial L}{\\partial c} = p - y$$\n"
     verdicts = Checker().check_text(text)
     assert [(v.line, v.verdict) for v in verdicts] == [(2, "wrong"), (3, "correct")]
+
+
+# ---- a `$` never closed, a side that is not finite, a formula too long to echo ----------------------------------
+SIGMOID_CLAIM = r"\frac{d}{d\gamma} s(\gamma) = s(\gamma)(1 - s(\gamma))"
+
+
+def test_an_unclosed_dollar_is_reported_on_its_line_and_fails_the_check(tmp_path):
+    key = tmp_path / "key.md"
+    key.write_text(f"Here ${SIGMOID_CLAIM}$ and then $s(\\gamma) = 1\n")
+    completed = run_check(str(key))
+    assert completed.returncode == 1, completed.stdout
+    lines = completed.stdout.splitlines()
+    assert lines[0] == f"{key}:1: ✓ correct: {SIGMOID_CLAIM}"
+    assert lines[1] == f"{key}:1: ? unrecognized: s(\\gamma) = 1"
+    assert "never closed" in lines[2] and "`$`" in lines[2]
+
+
+@pytest.mark.parametrize(
+    ("opener", "closer"),
+    [("$", "$"), ("$$", "$$"), (r"\[", r"\]"), (r"\(", r"\)"), (r"\begin{align}", r"\end{align}"),
+     (r"\begin{equation*}", r"\end{equation*}")],
+)
+def test_every_kind_of_unclosed_math_is_reported_where_it_opens(opener, closer):
+    """The unclosed formula is one malformed row on its opener's line; the math after the paragraph still counts,
+    and its closer is not taken for the unclosed one's."""
+    text = "\n".join([
+        "# Sigmoid",
+        "Prose.",
+        f"Then {opener} s(\\gamma) = 1",
+        "s(\\gamma) = 2",
+        "",
+        f"And {opener} {SIGMOID_CLAIM} {closer} at last.",
+    ]) + "\n"
+    statements = extract(text)
+    assert [(s.line, bool(s.problem)) for s in statements] == [(3, True), (6, False)]
+    assert "never closed" in statements[0].problem and opener in statements[0].problem
+    assert statements[1].latex == SIGMOID_CLAIM
+    verdicts = Checker().check_text(text)
+    assert [(v.line, v.verdict, v.malformed) for v in verdicts] == [(3, "unrecognized", True), (6, "correct", False)]
+    assert verdicts[0].reason.startswith("cannot read the LaTeX: ")
+
+
+def test_a_lone_dollar_that_is_not_a_formula_is_not_reported():
+    text = "It costs $5 per seat.\n\n```console\n$ pip install \"a==1\"\n```\n$" + SIGMOID_CLAIM + "$\n"
+    assert [(s.line, s.problem) for s in extract(text)] == [(6, "")]
+
+
+def test_a_note_on_an_unclosed_formula_at_the_end_of_the_key_is_placed(tmp_path):
+    key = tmp_path / "key.md"
+    key.write_text(f"${SIGMOID_CLAIM}$\n\\[ s(\\gamma) = 1\n")
+    markdown = run_check(str(key), "--format", "markdown").stdout
+    assert "> ? line 2: unrecognized: cannot read the LaTeX: a `\\[` that is never closed" in markdown
+
+
+NOT_FINITE = [
+    ("1/0", "divides by zero"),
+    (r"\frac{1}{0}", "divides by zero"),
+    (r"\log(0)", "divides by zero"),
+    (r"\log(1 - 1)", "divides by zero"),
+    (r"s(\gamma) + \frac{s(\gamma)}{0}", "divides by zero"),
+    ("0/0", "undefined"),
+    (r"\infty - \infty", "undefined"),
+    (r"s(\gamma)(1 - s(\gamma)) + 0 \cdot \infty", "undefined"),
+    (r"\infty", "infinite"),
+    (r"-\infty", "infinite"),
+    (r"s(\gamma) \cdot \infty", "infinite"),
+]
+
+
+@pytest.mark.parametrize(("rhs", "why"), NOT_FINITE, ids=[r for r, _ in NOT_FINITE])
+def test_a_side_that_is_not_finite_is_never_correct(tmp_path, rhs, why):
+    key = tmp_path / "key.md"
+    key.write_text(f"$\\frac{{d}}{{d\\gamma}} s(\\gamma) = {rhs}$\n")
+    completed = run_check(str(key), "--format", "json")
+    assert completed.returncode == 1, completed.stdout
+    (verdict,) = json.loads(completed.stdout)
+    assert verdict["verdict"] == "wrong" and "the right side" in verdict["reason"] and why in verdict["reason"]
+
+
+@pytest.mark.parametrize(
+    ("key", "claim"),
+    [
+        ("mlp", r"\frac{\partial L}{\partial c} = \frac{p - y}{h_j - h_j}"),  # layers, written out
+        ("mlp", r"\frac{\partial L}{\partial c} = p - y + \infty"),
+        ("mlp", r"c \leftarrow c - \eta \frac{p - y}{0}"),  # an update
+        ("two-weight-chain", r"w_2 \leftarrow w_2 - \alpha \frac{1}{0}"),
+        ("two-weight-chain", r"\frac{\partial Loss}{\partial w_2} = (a_2 - y^*) a_2 (1 - a_2) a_1 + \log(0)"),
+        ("two-weight-chain", r"\frac{1}{0} = (a_2 - y^*) a_2 (1 - a_2) a_1"),  # the left side
+    ],
+)
+def test_a_side_that_is_not_finite_is_wrong_in_every_model(key, claim):
+    (verdict,) = Checker(key).check_text(f"$${claim}$$\n")
+    assert verdict.verdict == "wrong" and "not a finite value" in verdict.reason, verdict
+
+
+@pytest.mark.parametrize(
+    ("model", "claim"),
+    [
+        # 1/(σ(γ) - σ(γ)) once s is written out: SymPy cannot see the zero, the numbers can
+        (None, r"\frac{d}{d\gamma} s(\gamma) = \frac{1}{s(\gamma) - \frac{1}{1 + e^{-\gamma}}}"),
+        # both sides divide by zero: nan and nan are no numbers, so they are not equal numbers
+        (None, r"\frac{1}{s(\gamma) - \frac{1}{1 + e^{-\gamma}}} = \frac{2}{s(\gamma) - \frac{1}{1 + e^{-\gamma}}}"),
+        ("mlp", r"\frac{\partial L}{\partial c} = \frac{p - y}{p - \sigma(u)}"),  # p is σ(u): layers' numbers
+    ],
+)
+def test_a_side_that_divides_by_zero_at_the_points_tried_is_wrong(model, claim):
+    (verdict,) = Checker(model).check_text(f"$${claim}$$\n")
+    assert verdict.verdict == "wrong", verdict
+    assert "no finite value at this point" in verdict.reason and verdict.point
+
+
+def test_a_json_report_of_a_value_that_is_no_number_is_strict_json(tmp_path):
+    key = tmp_path / "key.md"
+    key.write_text(r"$\frac{d}{d\gamma} s(\gamma) = \frac{1}{s(\gamma) - \frac{1}{1 + e^{-\gamma}}}$" + "\n")
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    (verdict,) = json.loads(run_check(str(key), "--format", "json").stdout, parse_constant=refuse)
+    assert verdict["values"]["claimed"] is None and isinstance(verdict["values"]["expected"], float)
+
+
+def test_a_long_formula_is_judged_whole_and_echoed_short(tmp_path):
+    """A 12 KB formula that is right is judged right (what is judged is not cut), and its line in the text
+    report is cut; the JSON report keeps it whole."""
+    formula = SIGMOID_CLAIM + " + 0" * 3000
+    key = tmp_path / "key.md"
+    key.write_text(f"${formula}$\n")
+    completed = run_check(str(key))
+    assert completed.returncode == 0, completed.stdout[:500]
+    first = completed.stdout.splitlines()[0]
+    assert first.startswith(f"{key}:1: ✓ correct: {SIGMOID_CLAIM}") and first.endswith("…")
+    assert len(first) < len(str(key)) + 250
+    (verdict,) = json.loads(run_check(str(key), "--format", "json").stdout)
+    assert verdict["latex"] == formula
+
+
+def test_a_huge_formula_is_refused_and_echoed_short(tmp_path):
+    key = tmp_path / "key.md"
+    key.write_text("$a = " + "x + " * 25_000 + "1$\n")  # 100 KB on one line
+    completed = run_check(str(key))
+    assert completed.returncode == 1
+    assert all(len(line) < 700 for line in completed.stdout.splitlines()), completed.stdout[:300]
+    assert "longer than" in completed.stdout and "…" in completed.stdout
+
+
+def test_a_reason_that_quotes_a_long_formula_is_cut():
+    formula = "Q = " + " + ".join(f"q_{{{n}}}" for n in range(1500))
+    (verdict,) = Checker().check_text(f"${formula}$\n")
+    assert verdict.verdict == "unrecognized" and "q_1000" in verdict.reason
+    assert len(to_text([verdict], "key.md").splitlines()[1]) < 700
+
+
+def test_unclosed_math_is_found_in_time_linear_in_the_key():
+    """Each unclosed opener used to be searched to the end of the key: 100 KB of them took 10 s."""
+    start = time.perf_counter()
+    for text in ["\\[ a = " * 20_000, "\\( a " * 20_000, "\\begin{align} " * 20_000, "$a = " * 20_000 + "\n"]:
+        extract(text)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_side_that_is_only_a_layer_size_is_judged():
+    """p = k used to stop inside the written-out comparison (k became a Python int) as "cannot judge it"."""
+    (verdict,) = Checker("mlp").check_text("$p = k$\n")
+    assert verdict.verdict == "wrong" and verdict.point, verdict

@@ -157,6 +157,9 @@ class Checker:
         self, statement: Statement, previous_lhs: sp.Expr | None
     ) -> tuple[Verdict | None, sp.Expr | None]:
         """The verdict on one statement, and the left side a following continuation row refers to."""
+        if statement.problem:  # its container never closes: where the formula ends is unknown
+            reason = f"cannot read the LaTeX: {statement.problem}"
+            return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
         try:
             with _time_limit(CLAIM_SECONDS):
                 relation = parse_relation(statement.latex)
@@ -180,7 +183,7 @@ class Checker:
             try:
                 translated = [context.translate(e) for e in (lhs, *relation.rhs)]
             except UnknownSymbols as unknown:
-                failures.append(f"{name}: {unknown}")
+                failures.append(f"{name}: {_one_line(unknown)}")  # a long formula may name hundreds
                 continue
             except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
                 failures.append(f"{name}: cannot read it in this model ({_one_line(error)})")

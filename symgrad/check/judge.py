@@ -16,6 +16,7 @@ a wrong verdict says why in one sentence.
 
 from __future__ import annotations
 
+import cmath
 import random
 from dataclasses import dataclass
 
@@ -27,11 +28,18 @@ from ..graph import Partial
 from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
-from .layers import Layers
+from .layers import Layers, agree
 from .vocabulary import STEP_NAMES
 
 POINTS = 5
-TOLERANCE = 1e-9
+#: What SymPy makes of 1/0 and \log 0 (zoo), of 0/0, ∞ - ∞ and 0·∞ (nan), and of \infty: no side of a true
+#: claim about these models is any of them.
+NOT_FINITE = {
+    sp.zoo: "divides by zero (or takes the logarithm of 0)",
+    sp.nan: "is undefined (0/0, ∞ - ∞ or 0·∞)",
+    sp.oo: "is infinite",
+    -sp.oo: "is infinite",
+}
 
 
 @dataclass
@@ -78,7 +86,7 @@ class Judge:
             return self.layers.differs(left, right)
         for point in self._points(left, right):
             a, b = self._values(left, point), self._values(right, point)
-            if abs(a - b) > TOLERANCE * max(1.0, abs(a), abs(b)):
+            if not agree(a, b):
                 return point, a, b
         return None
 
@@ -109,12 +117,15 @@ class Judge:
 
     def judge_value(self, lhs: sp.Expr, rhs: sp.Expr, kind: str, expected: sp.Expr | None = None) -> Judgement:
         shown = self.show(expected) if expected is not None else None
+        unbounded = _not_finite(lhs, rhs)
+        if unbounded:
+            return Judgement("wrong", kind, unbounded, expected=shown)
         counterexample = self.differs(lhs, rhs)
         if counterexample is None:
             note = "" if self.proven(lhs, rhs) else f"equal at {POINTS} random points (not proven symbolically)"
             return Judgement("correct", kind, note, expected=shown)
         point, claimed, true = counterexample[0], counterexample[2], counterexample[1]
-        reason = self._why(lhs, rhs, kind)
+        reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind)
         return Judgement("wrong", kind, reason, shown, point.describe(), (_real(claimed), _real(true)))
 
     def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> str:
@@ -291,6 +302,9 @@ class Judge:
         alpha = model.step_size
         expected = self._expected_update(lhs)
         shown = self.show(expected)
+        unbounded = _not_finite(lhs, rhs)
+        if unbounded:
+            return Judgement("wrong", "update", unbounded, shown)
         step = sp.expand(rhs - lhs)
         foreign = sorted((s for s in step.free_symbols if isinstance(s, sp.Symbol) and self._is_step_name(s)
                           and s != alpha), key=str)
@@ -385,6 +399,29 @@ def _replace_chosen(expr: sp.Expr, old: sp.Expr, new: sp.Expr, chosen: int, posi
     if not expr.args:
         return expr
     return expr.func(*(_replace_chosen(a, old, new, chosen, position) for a in expr.args))
+
+
+def _not_finite(lhs: sp.Expr, rhs: sp.Expr) -> str:
+    """Why a side has no finite value, as SymPy has already worked out ("" when both may have one).
+
+    A sum's limits are not looked at: only what is added up must be finite.
+    """
+    for side, expr in (("left", lhs), ("right", rhs)):
+        pending = [expr]
+        while pending:
+            part = pending.pop()
+            if part in NOT_FINITE:
+                return f"the {side} side {NOT_FINITE[part]}, so it is not a finite value"
+            pending.extend([part.function] if isinstance(part, (sp.Sum, sp.Product)) else part.args)
+    return ""
+
+
+def _not_finite_at_point(left: complex, right: complex) -> str:
+    """Why a side's number is no number (a division by zero once the model's quantities are put in), or ""."""
+    for side, value in (("left", left), ("right", right)):
+        if not cmath.isfinite(value):
+            return f"the {side} side has no finite value at this point: it divides by zero or is undefined there"
+    return ""
 
 
 def _real(value: complex) -> float:

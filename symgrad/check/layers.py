@@ -11,6 +11,7 @@ the numbers agree, cancelled exactly.
 
 from __future__ import annotations
 
+import cmath
 import itertools
 import random
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ from .vocabulary import STEP_NAMES
 PRECISION = 30
 #: random numbers tried for each assignment of the free indices
 DRAWS = 2
+#: relative difference below which two sides' numbers count as equal
+TOLERANCE = 1e-9
+
+
+def agree(a: complex, b: complex) -> bool:
+    """Whether two sides' numbers are equal: both finite (nan is no number, and nan == nan must not pass
+    a claim that divides by zero) and equal up to rounding."""
+    return cmath.isfinite(a) and cmath.isfinite(b) and abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,14 @@ class LayerPoint:
         shown = {str(k): float(v) for k, v in self.indices.items()}
         shown.update({str(k): float(v) for k, v in self.values.items()})
         return dict(sorted(shown.items()))
+
+
+def _written_out(model: Model, expr: sp.Expr, size: int = PROOF_SIZE) -> sp.Expr:
+    """``write_out_sums``, also for a side that is only a layer size (``p = k``), which it would turn into a
+    Python int (SymPy's xreplace of a whole expression) and then fail on."""
+    if any(isinstance(high, sp.Symbol) and expr == high for _, high in model.index_ranges.values()):
+        return sp.Integer(size)
+    return write_out_sums(model, expr, size)
 
 
 class Layers:
@@ -69,7 +86,7 @@ class Layers:
     def written(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` down to inputs and parameters, node partials worked out, sums written out at size 2."""
         if expr not in self._written:
-            self._written[expr] = write_out_sums(self.model, self.explicit(expr))
+            self._written[expr] = _written_out(self.model, self.explicit(expr))
         return self._written[expr]
 
     def instances(self, left: sp.Expr, right: sp.Expr):
@@ -87,7 +104,8 @@ class Layers:
         size = max(PROOF_SIZE + 1, len(free) + 1)
         assignment = {f: n for n, f in enumerate(free, start=1)}
         return assignment, *(apply_one_hot(self.model, to_elementary(
-            write_out_sums(self.model, self.explicit(side), size).xreplace(assignment)), size) for side in (left, right))
+            _written_out(self.model, self.explicit(side), size).xreplace(assignment)), size)
+            for side in (left, right))
 
     def _value(self, quantity: sp.Expr) -> sp.Expr:
         base = quantity.base.label if isinstance(quantity, sp.Indexed) else quantity
@@ -112,7 +130,7 @@ class Layers:
                 values = self._numbers(a, b)
                 left_value = complex(sp.N(a.xreplace(values), PRECISION))
                 right_value = complex(sp.N(b.xreplace(values), PRECISION))
-                if abs(left_value - right_value) > 1e-9 * max(1.0, abs(left_value), abs(right_value)):
+                if not agree(left_value, right_value):
                     return LayerPoint(assignment, values), left_value, right_value
         return None
 

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 
 from .checker import Verdict
 
 FORMATS = ("text", "json", "markdown")
 MARKS = {"correct": "✓", "wrong": "✗", "unrecognized": "?"}
+#: The most of a formula the text report echoes (the key has it whole; the JSON report carries it whole).
+ECHO_WIDTH = 200
+#: The most of a reason a report shows: a reason may quote the key (the unknown symbols of a long formula).
+REASON_WIDTH = 600
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one '…' when cut: a 100 KB formula must not flood a report."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _number(value: float) -> float | None:
+    """A value for JSON, which has no NaN or infinity (a claim that divides by zero gives them)."""
+    return value if math.isfinite(value) else None
 
 
 def summary(verdicts: list[Verdict]) -> str:
@@ -27,10 +42,10 @@ def _point_text(verdict: Verdict) -> str:
 def to_text(verdicts: list[Verdict], source: str) -> str:
     lines = []
     for v in verdicts:
-        lines.append(f"{source}:{v.line}: {MARKS[v.verdict]} {v.verdict}: {v.latex}")
+        lines.append(f"{source}:{v.line}: {MARKS[v.verdict]} {v.verdict}: {clip(v.latex, ECHO_WIDTH)}")
         if v.verdict != "correct":
             if v.reason:
-                lines.append(f"    why: {v.reason}")
+                lines.append(f"    why: {clip(v.reason, REASON_WIDTH)}")
             if v.expected:
                 lines.append(f"    expected: {v.expected}")
             if v.point:
@@ -44,7 +59,8 @@ def to_json(verdicts: list[Verdict]) -> str:
         {
             "line": v.line, "latex": v.latex, "verdict": v.verdict, "reason": v.reason, "expected": v.expected,
             "model": v.model, "kind": v.kind, "point": v.point,
-            "values": None if v.values is None else {"claimed": v.values[0], "expected": v.values[1]},
+            "values": None if v.values is None else {"claimed": _number(v.values[0]),
+                                                     "expected": _number(v.values[1])},
         }
         for v in verdicts
     ]
@@ -57,7 +73,7 @@ def to_markdown(verdicts: list[Verdict], text: str, end_lines: dict[int, int]) -
     for v in verdicts:
         note = f"> {MARKS[v.verdict]} line {v.line}: {v.verdict}"
         if v.verdict != "correct":
-            note += f": {v.reason}" if v.reason else ""
+            note += f": {clip(v.reason, REASON_WIDTH)}" if v.reason else ""
             note += f"; expected ${v.expected}$" if v.expected else ""
         notes.setdefault(end_lines.get(v.line, v.line), []).append(note)
     out = []
