@@ -64,7 +64,9 @@ def concrete(expr: sp.Expr, index: int) -> sp.Expr:
     sizes = {}
     for symbol in expr.free_symbols:
         if isinstance(symbol, sp.Symbol) and symbol.is_integer:
-            sizes[symbol] = CONCRETE_SIZE if symbol.name in ("k", "m", "n", "C") else index
+            # SymPy integers, not ints: an expression that is only a size (the claim "p = k") becomes a number
+            # that still has .doit()
+            sizes[symbol] = sp.Integer(CONCRETE_SIZE if symbol.name in ("k", "m", "n", "C") else index)
     return expr.xreplace(sizes).doit() if sizes else expr
 
 

@@ -396,7 +396,9 @@ def test_unclosed_math_is_found_in_time_linear_in_the_key():
     assert time.perf_counter() - start < 2
 
 
-def test_a_side_that_is_only_a_layer_size_is_judged():
-    """p = k used to stop inside the written-out comparison (k became a Python int) as "cannot judge it"."""
-    (verdict,) = Checker("mlp").check_text("$p = k$\n")
+@pytest.mark.parametrize("model", ["mlp", "logistic-regression-bias"])
+def test_a_side_that_is_only_a_size_is_judged(model):
+    """p = k used to stop where k was given a number (it became a Python int, without .doit()) as "cannot judge
+    it": in the written-out comparison of the layered models, and in numeric.concrete for the others."""
+    (verdict,) = Checker(model).check_text("$p = k$\n")
     assert verdict.verdict == "wrong" and verdict.point, verdict
