@@ -118,7 +118,8 @@ def _mean(total, X):
 
 @_divide
 def _mean_row(totals, X):
-    """_mean of each of a row of totals, in X's dtype."""
+    """Each float64 total of a row divided by the number of samples, cast to X's dtype here (an array
+    keeps its dtype on the way to Python; a float32 number would not)."""
     return (totals / X.shape[0]).astype(X.dtype)
 
 

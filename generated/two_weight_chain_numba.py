@@ -113,7 +113,8 @@ def _mean(total, x):
 
 @_divide
 def _mean_row(totals, x):
-    """_mean of each of a row of totals, in x's dtype."""
+    """Each float64 total of a row divided by the number of samples, cast to x's dtype here (an array
+    keeps its dtype on the way to Python; a float32 number would not)."""
     return (totals / x.shape[0]).astype(x.dtype)
 
 
