@@ -366,6 +366,8 @@ class ModelBuilder:
         The derivation writes ∂L/∂w both for the gradient and for the chain's factor of the edge L → w (the
         loss's own slope in w, the nodes held fixed); with that edge beside other paths the two meanings
         collide and the chain rule cannot be stated.  The same term in a node of its own derives correctly.
+        ``derive`` keeps the same rule, with the same message less the model file's key and example, as a
+        backstop for a Model built without this builder; refusing here names the key and shows the fix.
         """
         direct = self._direct_names(self._loss.expr)
         through = [name for name, _ in self._nodes if name in direct and param in reaches[name]]

@@ -80,9 +80,14 @@ class _GraphDerivation:
         if not paths:
             raise ValueError(f"{model.name}: the loss does not depend on {param}")
         if len(paths) > 1 and any(len(path.quantities) == 2 for path in paths):
-            # ∂L/∂w would be both the gradient and the chain's factor for the edge L → w: no equation can say it
-            raise ValueError(f"{model.name}: the loss reads {param} both directly and through other nodes; "
-                             "the loss may read a parameter only one way (put the direct term in a node of its own)")
+            # ∂L/∂w would be both the gradient and the chain's factor for the edge L → w: no equation can say it.
+            # Model files never get here: build.py's _check_one_way_to_the_loss refuses them earlier, naming the
+            # file's key and suggesting a penalty node.  This is the backstop for Models built by hand, with the
+            # same rule and, in substance, the same message.
+            through = next(path.quantities[1] for path in paths if len(path.quantities) > 2)
+            raise ValueError(f"{model.name}: the loss uses the parameter {param} both directly and through the "
+                             f"node {through}; the loss may read a parameter only one way: make the term with "
+                             f"{param} a node of its own and use that node in the loss")
         chains = [_summed(product(*self.chain_factors(p)), p.sums) for p in paths]
         chain = chains[0] if len(chains) == 1 else sp.Add(*chains, evaluate=False)
         explanation: tuple = ("The chain rule along the graph from the loss to ", param,

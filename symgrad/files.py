@@ -63,8 +63,9 @@ def write_atomic(path: Path | str, text: str | bytes, make_parents: bool = False
 
 
 def _make_folders(path: Path) -> list[Path]:
-    """Create the missing folders above ``path``; return them, deepest first, so that a write that fails
-    can remove them: a failed command must not leave behind an empty folder it made."""
+    """Create the missing folders above ``path``; return those this call made, deepest first, so that a write
+    that fails can remove them: a failed command must not leave behind an empty folder it made (and must not
+    remove one that another run made meanwhile, see :func:`_make_folder`)."""
     missing, folder = [], path.parent
     while not os.path.lexists(folder):  # lexists: a dangling symlink is there, and mkdir says so
         missing.append(folder)
@@ -74,12 +75,28 @@ def _make_folders(path: Path) -> list[Path]:
     made: list[Path] = []
     try:
         for new in reversed(missing):
-            new.mkdir()
-            made.insert(0, new)
+            if _make_folder(new):
+                made.insert(0, new)
     except OSError:
         _remove_empty(made)
         raise
     return made
+
+
+def _make_folder(folder: Path) -> bool:
+    """Create ``folder``; True if this call made it, False if another process made it first.
+
+    Two runs writing into the same new folder (``generate`` twice at once) both see it missing, and the
+    second ``mkdir`` fails with "File exists": that is no error when the path is now a folder.  The folder is
+    then not this call's, so a failed write must not remove it (the other run may be writing into it).
+    """
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        if not folder.is_dir():
+            raise
+        return False
+    return True
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -207,6 +207,65 @@ def test_a_failed_write_removes_the_folders_it_made(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == [tmp_path / "kept"] and not any((tmp_path / "kept").iterdir())
 
 
+def _another_run_makes(folder: Path, monkeypatch) -> list[Path]:
+    """Simulate a second run that creates ``folder`` just after this one found it missing: the first mkdir of
+    ``folder`` makes it (as the other run would) and then does what mkdir does when it is there.  Returns the
+    folders whose mkdir was called, for the test to see the race happened."""
+    original = Path.mkdir
+    calls: list[Path] = []
+
+    def racing_mkdir(self, *args, **kwargs):
+        calls.append(self)
+        if self == folder and calls.count(folder) == 1:
+            os.mkdir(self)  # the other run wins
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", racing_mkdir)
+    return calls
+
+
+def test_a_folder_another_run_makes_meanwhile_is_written_into_and_never_removed(tmp_path, monkeypatch):
+    """Two runs writing into the same new folder: the one that loses the race to mkdir writes there too, instead
+    of failing with 'File exists', and a failed write of its own removes only the folders it made."""
+    from symgrad import files
+
+    shared = tmp_path / "shared"
+    calls = _another_run_makes(shared, monkeypatch)
+    files.write_atomic(shared / "deeper" / "out.md", "text", make_parents=True)
+    assert (shared / "deeper" / "out.md").read_text() == "text"
+    assert calls[0] == shared  # the race did happen: this run found shared missing and tried to make it
+
+    other = tmp_path / "other"
+    calls = _another_run_makes(other, monkeypatch)
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", broken_replace)
+    with pytest.raises(files.OutputError, match="No space left"):
+        files.write_atomic(other / "deeper" / "out.md", "text", make_parents=True)
+    assert calls[0] == other
+    assert other.is_dir() and list(other.iterdir()) == []  # its own 'deeper' is gone; the other run's folder stays
+
+
+def test_a_file_made_where_a_folder_was_missing_is_still_refused(tmp_path, monkeypatch):
+    """The race excuses 'File exists' only when a folder is there now, not a file."""
+    from symgrad import files
+
+    blocker = tmp_path / "taken"
+    original = Path.mkdir
+
+    def file_appears(self, *args, **kwargs):
+        if self == blocker and not blocker.exists():
+            blocker.write_text("kept")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", file_appears)
+    with pytest.raises(files.OutputError, match="cannot write .*File exists"):
+        files.write_atomic(blocker / "out.md", "text", make_parents=True)
+    assert blocker.read_text() == "kept"
+
+
 def test_an_output_folder_below_a_file_says_which_is_not_a_folder(tmp_path, capsys):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("kept")

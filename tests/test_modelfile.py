@@ -548,8 +548,14 @@ def test_a_parameter_the_loss_reads_only_itself_still_derives(tmp_path, gradient
         assert symbolic == pytest.approx(numeric, rel=1e-6, abs=1e-8), param
 
 
-def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways():
-    """A Model made without the builder gets the same reason from derive(), not an unprovable chain rule."""
+#: The reason both the model-file builder and derive() give for a loss that reads a parameter two ways.
+ONE_WAY_REASON = ("the loss uses the parameter {param} both directly and through the node {node}; the loss may read "
+                  "a parameter only one way: make the term with {param} a node of its own")
+
+
+def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways(tmp_path):
+    """A Model made without the builder gets the same reason from derive() as a model file gets from the builder,
+    not an unprovable chain rule."""
     import dataclasses
 
     from symgrad.graph import Node
@@ -562,4 +568,10 @@ def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways():
         derive_model(dataclasses.replace(model, nodes=(*model.forward_nodes, loss)), "net.toml")
     message = str(refused.value)
     assert "\n" not in message and "cannot prove" not in message
-    assert "the loss reads w_1 both directly and through other nodes" in message
+    assert ONE_WAY_REASON.format(param="w_1", node="z_3") in message  # the symbols: w1 and z3 are w_1 and z_3
+
+    path = tmp_path / "penalised.toml"  # the same loss in a model file: the builder refuses it first
+    path.write_text(_edit('formula = "quadratic(z3, y)"', 'formula = "quadratic(z3, y) + w1^2 / 100"'))
+    with pytest.raises(ModelFileError) as refused_early:
+        load_model_file(path)
+    assert ONE_WAY_REASON.format(param="'w1'", node="'z3'") in str(refused_early.value)

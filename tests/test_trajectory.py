@@ -25,6 +25,7 @@ from symgrad.trajectory import (
     read_csv,
     write_csv,
 )
+from symgrad.trajectory.paths import CONVERGED, GRADIENT_ZERO, STATIONARY, is_stationary, next_point
 
 TOLERANCE = 10.0
 
@@ -333,6 +334,57 @@ def test_one_point_where_the_gradient_is_not_zero_is_infeasible_at_step_one(poin
 def test_one_point_where_the_gradient_is_undefined_is_a_usage_error():
     with pytest.raises(UsageError, match="not defined at the path's only point"):
         check_path(objective(r"\sqrt{x} + y"), [(-1.0, 0.0)])
+
+
+@pytest.mark.parametrize("ascent", [False, True])
+def test_a_start_too_close_to_the_minimum_to_move_is_one_point_and_feasible_given_its_step(ascent):
+    """1e-11 from the bowl's minimum ∇f ≠ 0, but a step of η∇f is far below what moves the point in floating
+    point: descent stops there, and the checker, told η, accepts the one point it wrote instead of calling it
+    a missing step."""
+    start, eta = (1e-11, 0.0), 0.1
+    length = float(np.hypot(*bowl_gradient(start)))  # (2e-11, 1e-11) by hand
+    assert GRADIENT_ZERO < length and eta * length < CONVERGED  # not stationary, yet the step is too small
+    bowl = objective("bowl")
+    path = descend(bowl, start, eta, 10, ascent=ascent)
+    np.testing.assert_array_equal(path, [start])
+    result = check_path(bowl, path, ascent=ascent, step=eta)
+    assert (result.feasible, result.first_bad_step) == (True, None), result.reason
+    assert result.reason.startswith(f"feasible: starts where ∇f is too small for a step of η = {eta:g}")
+    assert f"‖∇f‖ = {length:.2g}" in result.reason and "stays put" in result.reason
+    unknown = check_path(bowl, path, ascent=ascent)  # without η no step size is too small: ∇f ≠ 0 is a move
+    assert (unknown.feasible, unknown.first_bad_step) == (False, 1)
+
+
+@pytest.mark.parametrize(("point", "eta"), [((0.0, 1.0), 0.1), ((-2.6, 1.6), 1e-3), ((-2.0, 1.0), 1e308)])
+def test_one_point_that_its_step_moves_or_overflows_from_is_still_infeasible(point, eta):
+    """A known η does not excuse a path that stays where a step of η∇f moves the point (or overflows)."""
+    with np.errstate(over="ignore"):
+        moved = np.asarray(point) - eta * bowl_gradient(point)
+    assert not np.all(np.isfinite(moved)) or np.hypot(*(moved - point)) > CONVERGED
+    result = check_path(objective("bowl"), [point], step=eta)
+    assert (result.feasible, result.first_bad_step) == (False, 1)
+    assert "no steps, but ∇f ≠ 0" in result.reason
+
+
+@pytest.mark.parametrize("eta", [0.0, -0.1, math.nan, math.inf])
+def test_a_step_size_for_the_checker_must_be_positive(eta):
+    with pytest.raises(UsageError, match="the step size must be a positive number"):
+        check_path(objective("bowl"), [(0.0, 0.0)], step=eta)
+
+
+def test_generator_and_checker_share_one_rule_for_stationary():
+    """∇(x² + y²) = (2x, 2y): just under the threshold every part calls the point stationary, just over it none
+    does, whether it asks for one gradient or for the gradients of a whole path."""
+    circle = objective("x^2 + y^2")
+    still, moving = 0.25 * GRADIENT_ZERO, GRADIENT_ZERO  # ‖∇f‖ = 0.5 and 2 times the threshold
+    np.testing.assert_array_equal(is_stationary(np.array([[2 * still, 0.0], [2 * moving, 0.0]])), [True, False])
+    assert next_point(circle, np.array([still, 0.0]), 1.0)[1] == STATIONARY
+    assert next_point(circle, np.array([moving, 0.0]), 1.0)[1] != STATIONARY
+    assert check_path(circle, [(still, 0.0)]).feasible
+    assert not check_path(circle, [(moving, 0.0)]).feasible
+    away = check_path(circle, [(still, 0.0), (still - 0.1, 0.0)])  # a step along −∇f, from a point it must not leave
+    assert away.first_bad_step == 1 and "starts where ∇f = 0" in away.reason
+    assert check_path(circle, [(moving, 0.0), (moving - 0.1, 0.0)]).feasible
 
 
 # ---- one common step size --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 import symgrad.trajectory
 from symgrad.cli import main
 from symgrad.trajectory import PLOT_HINT
+from symgrad.trajectory import command as trajectory_command
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -355,7 +356,84 @@ def test_a_path_whose_first_step_overflows_is_flagged_and_the_checker_agrees(cap
     status, out, _ = run(capsys, "--objective", "bowl", "--start=-2,1", "--step", "1e308", "--csv", str(target))
     assert status == 1
     assert "path 1: η = 1e+308, start (-2, 1): 0 steps, f = 6; it takes no step: the step overflows" in out
-    assert "1 of 1 path takes no step from a start that is not stationary; exit status 1" in out
+    assert "1 of 1 path takes no step from a start where it should move; exit status 1" in out
     assert f"wrote {target}" in out
     status, out, _ = run(capsys, "--check", str(target), "--descent")
     assert status == 1 and "path 1: infeasible: the path has no steps" in out
+
+
+def test_paths_whose_first_step_overflows_are_counted_in_the_plural(capsys):
+    """Two of three step sizes overflow from (-2, 1), where ∇f = (-3, 6): 6e308 and 6·1.7e308 pass the largest
+    float, 0.6 does not.  The closing line counts them: 'paths' for the three, 'take' for the two."""
+    assert np.all(bowl_gradient(-2.0, 1.0) == [-3.0, 6.0])
+    status, _, err = run(capsys, "--objective", "bowl", "--start=-2,1", "--step", "1e308", "--step", "1.7e308",
+                         "--step", "0.1", "--csv", "-")
+    assert status == 1
+    assert err.count("it takes no step: the step overflows") == 2
+    assert "2 of 3 paths take no step from a start where it should move; exit status 1" in err
+
+
+@pytest.mark.parametrize("direction", ["--descent", "--ascent"])
+def test_a_start_too_close_to_the_minimum_to_move_is_converged_not_stuck(capsys, tmp_path, direction):
+    """1e-11 from the bowl's minimum ∇f = (2e-11, 1e-11) ≠ 0, but a step of 0.1∇f cannot move the point in floating
+    point: the path is that one point, exit 0, and --check accepts it with the CSV's step size (it used to say
+    'takes no step from a start that is not stationary', exit 1, and the checker called the path infeasible)."""
+    x = 1e-11
+    length = float(np.hypot(*bowl_gradient(x, 0.0)))
+    assert 1e-12 < length and 0.1 * length < 1e-9  # ∇f ≠ 0, but the move, 2.2e-12, is far below 1e-9 of |p| ≤ 1
+    target = tmp_path / "close.csv"
+    args = ["--objective", "bowl", f"--start={x},0", "--step", "0.1", "--csv", str(target)]
+    status, out, err = run(capsys, *args, *(["--ascent"] if direction == "--ascent" else []))
+    assert (status, err) == (0, ""), out
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"path 1: η = 0.1, start ({x:g}, 0): 0 steps, f = {x * x:.4g}; starts where ∇f is too small for the step to "
+        f"move it (‖∇f‖ = {length:.2g}) and stays there"
+    )
+    assert "takes no step" not in out
+    np.testing.assert_array_equal(paths_in(target.read_text())["1"], [[x, 0.0]])
+
+    status, out, _ = run(capsys, "--check", str(target), direction)
+    assert status == 0, out
+    assert "path 1: feasible: starts where ∇f is too small for a step of η = 0.1 to move it in floating point" in out
+    assert "1 of 1 path feasible" in out
+
+    hand_drawn = write(tmp_path / "hand.csv", f"x,y\n{x},0\n")  # no step size: ∇f ≠ 0 means it should move
+    status, out, _ = run(capsys, "--check", str(hand_drawn), direction, "--objective", "bowl")
+    assert status == 1 and f"path 1: infeasible: the path has no steps, but ∇f ≠ 0 at its start ({x:g}, 0)" in out
+
+
+def test_a_one_point_path_with_a_step_that_moves_it_is_still_infeasible(capsys, tmp_path):
+    """A step size in the CSV excuses only a step too small to move the point: from (0, 1), where ∇f = (1, 8),
+    a step of 0.1∇f moves it by 0.8, so the missing step is still the infeasible one."""
+    assert np.hypot(*(0.1 * bowl_gradient(0.0, 1.0))) > 0.5
+    answer = write(tmp_path / "short.csv", "path,step,x,y\n1,0.1,0,1\n")
+    status, out, _ = run(capsys, "--check", str(answer), "--descent", "--objective", "bowl")
+    assert status == 1 and "path 1: infeasible: the path has no steps, but ∇f ≠ 0 at its start (0, 1)" in out
+
+
+def test_ascent_summaries_follow_the_ascent(capsys, monkeypatch):
+    """Ascent from the bowl's minimum stays there; from (-2, 1) it climbs, f as the hand-written ascent says.
+    Each one-point path asks next_point why it took no step once, in its own direction."""
+    asked: list[bool] = []
+    original = trajectory_command.next_point
+
+    def recording(target, point, step, ascent=False):
+        asked.append(ascent)
+        return original(target, point, step, ascent)
+
+    monkeypatch.setattr(trajectory_command, "next_point", recording)
+    status, _, err = run(capsys, "--objective", "bowl", "--ascent", "--start=0,0", "--start=-2,1", "--step", "0.1",
+                         "--steps", "5", "--csv", "-")
+    assert status == 0
+    point = np.array([-2.0, 1.0])
+    for _ in range(5):
+        point = point + 0.1 * bowl_gradient(*point)
+    f_end = point[0] ** 2 + point[0] * point[1] + 4 * point[1] ** 2
+    lines = err.splitlines()
+    assert lines[0] == (
+        "path 1: η = 0.1, start (0, 0): 0 steps, f = 0; starts at a stationary point (∇f = 0) and stays there"
+    )
+    assert lines[1].startswith(f"path 2: η = 0.1, start (-2, 1): 5 steps, f from 6 to {f_end:.4g}, ")
+    assert f_end > 6 and "stays there" not in lines[1]
+    assert asked == [True]  # once, for path 1, as ascent; path 2 moved and needs no reason

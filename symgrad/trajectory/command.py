@@ -25,7 +25,18 @@ from ..files import file_name, refuse_same_file
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
-from .paths import MAX_STEPS, STATIONARY, Trajectory, format_csv, generate, next_point, read_csv, write_csv
+from .paths import (
+    MAX_STEPS,
+    STATIONARY,
+    TOO_SMALL,
+    Trajectory,
+    format_csv,
+    generate,
+    next_point,
+    read_csv,
+    stays_put,
+    write_csv,
+)
 
 DEFAULT_SIZE = "800x650"
 DEFAULT_DPI = 100.0
@@ -37,9 +48,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "comments, and '# objective: NAME' names the objective for --check and --draw.  --check exits with 0 when "
         "every path is feasible, 1 when one is not, 2 when the input cannot be used.  Drawing exits with 1, after "
         "writing its files, when a path it computes reaches a point where f is not finite (it overflows: the step "
-        "is too large; or it leaves f's domain), or takes no step from a start that is not stationary.  A path "
-        "started at a stationary point (∇f = 0) is that one point: written, drawn and checked as a path that "
-        "stays there.  Negative numbers need '=': "
+        "is too large; or it leaves f's domain), or takes no step from a start where gradient descent moves (its "
+        "first step overflows, say).  A path started at a stationary point (∇f = 0), or where ∇f is too small "
+        "for a step to move the point in floating point, is that one point: written, drawn and checked as a "
+        "path that stays there.  Negative numbers need '=': "
         f"--start=-2,1.5 --range=-3,3,-2,2.  Without matplotlib, -o fails with: {PLOT_HINT}"
     )
     parser.add_argument(
@@ -182,21 +194,21 @@ def _draw(args: argparse.Namespace) -> int:
     report = sys.stderr if to_stdout else sys.stdout
     non_finite = stuck = 0
     for path in generated:
+        no_step = _no_step(target, path, ascent)
         problem = _non_finite(target, path)
         non_finite += problem is not None
         if problem is None:
-            problem = _stuck(target, path, ascent)
+            problem = _stuck(no_step)
             stuck += problem is not None
-        summary = _summary(target, path, bounds)
+        summary = _summary(target, path, bounds, no_step)
         print(f"{summary}; {problem}" if problem else summary, file=report)
     if non_finite:
-        paths_text = f"path{'s' if len(generated) != 1 else ''} {'reaches' if non_finite == 1 else 'reach'}"
-        print(f"{non_finite} of {len(generated)} {paths_text} a point where f is not finite; exit status 1",
-              file=report)
+        print(_how_many(non_finite, len(generated), ("reaches", "reach"), "a point where f is not finite"), file=report)
     if stuck:
-        paths_text = f"path{'s' if len(generated) != 1 else ''} {'takes' if stuck == 1 else 'take'}"
-        print(f"{stuck} of {len(generated)} {paths_text} no step from a start that is not stationary; exit status 1",
-              file=report)
+        print(
+            _how_many(stuck, len(generated), ("takes", "take"), "no step from a start where it should move"),
+            file=report,
+        )
     problems = non_finite + stuck
     if args.csv:
         if to_stdout:
@@ -232,7 +244,27 @@ def _relabel(paths: list[Trajectory], taken: set[str]) -> list[Trajectory]:
     return relabelled
 
 
-def _summary(target: Objective, path: Trajectory, bounds: tuple[float, float, float, float]) -> str:
+def _how_many(count: int, total: int, verbs: tuple[str, str], rest: str) -> str:
+    """The closing line for ``count`` of ``total`` computed paths with a problem, such as '1 of 3 paths reaches
+    a point where f is not finite; exit status 1': 'paths' agrees with the total, the verb with the count."""
+    singular, plural = verbs
+    return (
+        f"{count} of {total} path{'' if total == 1 else 's'} {singular if count == 1 else plural} {rest}; exit status 1"
+    )
+
+
+def _no_step(target: Objective, path: Trajectory, ascent: bool) -> str | None:
+    """Why a computed path of one point took no step (:func:`next_point`'s reason, in the path's direction);
+    None for a path that moved.  Asked once per path, for both the summary and :func:`_stuck`."""
+    if len(path.points) != 1 or path.step is None:
+        return None
+    return next_point(target, path.points[0], path.step, ascent)[1]
+
+
+def _summary(
+    target: Objective, path: Trajectory, bounds: tuple[float, float, float, float], no_step: str | None
+) -> str:
+    """One line on a computed path: its steps, how f changed, where it ended; ``no_step`` is :func:`_no_step`."""
     values = target.value(path.points[:, 0], path.points[:, 1])
     x_min, x_max, y_min, y_max = bounds
     points = path.points
@@ -246,21 +278,23 @@ def _summary(target: Objective, path: Trajectory, bounds: tuple[float, float, fl
             f"{start}: {len(points) - 1} steps, "
             f"f from {values[0]:.4g} to {values[-1]:.4g}, ends at ({end[0]:.4g}, {end[1]:.4g})"
         )
-    if len(points) == 1 and next_point(target, points[0], path.step)[1] == STATIONARY:
+    if no_step == STATIONARY:
         text += f"; starts at a {STATIONARY} and stays there"
+    elif no_step == TOO_SMALL:
+        norm = float(np.hypot(*target.gradient_at(points[0])))
+        text += f"; starts where ∇f is too small for the step to move it (‖∇f‖ = {norm:.2g}) and stays there"
     if not inside.all():
         text += "; leaves the drawn range"
     return text
 
 
-def _stuck(target: Objective, path: Trajectory, ascent: bool) -> str | None:
-    """Why a computed path took no step from a start that is not stationary (its first step overflows, say);
-    None for any other path.  Such a path is no gradient path (the checker says its step 1 is missing), so
-    the command flags it and exits 1, as it does for a path on which f stops being finite."""
-    if len(path.points) != 1 or path.step is None:
-        return None
-    _, reason = next_point(target, path.points[0], path.step, ascent)
-    return None if reason in (None, STATIONARY) else f"it takes no step: {reason}"
+def _stuck(no_step: str | None) -> str | None:
+    """Why a computed path took no step from a start where gradient descent moves (its first step overflows,
+    say), from :func:`_no_step`'s reason; None for any other path, including one that stays put rightly (at a
+    stationary point, or where the step is too small to move it: it has converged).  A stuck path is no
+    gradient path (the checker says its step 1 is missing), so the command flags it and exits 1, as it does
+    for a path on which f stops being finite."""
+    return None if no_step is None or stays_put(no_step) else f"it takes no step: {no_step}"
 
 
 def _non_finite(target: Objective, path: Trajectory) -> str | None:
@@ -326,6 +360,7 @@ def _check(args: argparse.Namespace) -> int:
                 tolerance_degrees=tolerance,
                 constant_step=args.constant_step,
                 step_tolerance=step_tolerance,
+                step=path.step,
             )
         except UsageError as error:
             raise UsageError(f"{args.check}, path {path.label!r} (line {path.line}): {error}") from None

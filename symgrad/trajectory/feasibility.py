@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .objectives import Objective
-from .paths import GRADIENT_ZERO
+from .paths import STATIONARY, TOO_SMALL, is_stationary, next_point, stays_put
 
 DEFAULT_TOLERANCE_DEGREES = 10.0
 #: With ``constant_step``, each ηₖ may differ from the common η by this fraction of it.
@@ -63,11 +63,15 @@ def check_path(
     tolerance_degrees: float = DEFAULT_TOLERANCE_DEGREES,
     constant_step: bool = False,
     step_tolerance: float = DEFAULT_STEP_TOLERANCE,
+    step: float | None = None,
 ) -> Feasibility:
     """Whether ``points`` (an (n, 2) polyline, n ≥ 1) is a feasible gradient descent/ascent path of ``objective``.
 
-    A path of one point takes no step: it is feasible exactly when that point is stationary (∇f = 0),
-    where gradient descent stays put; anywhere else its missing step 1 is the infeasible one.
+    A path of one point takes no step: it is feasible exactly where gradient descent stays put, which is at a
+    stationary point (∇f = 0) and, when ``step`` (the η that made the path, such as the CSV's step column)
+    is known, where η∇f is too small to move the point in floating point: :func:`~.paths.descend` stops
+    there by the same rule (:func:`~.paths.next_point`).  Anywhere else its missing step 1 is the infeasible
+    one.  ``step`` is used for nothing else: the steps of a longer path say what η they used.
 
     Raises :class:`~symgrad.errors.UsageError` for input that cannot be judged: no points, a non-finite
     coordinate, a tolerance outside (0°, 90°), or a point where ∇f is undefined.
@@ -77,8 +81,10 @@ def check_path(
         raise UsageError(f"the angle tolerance must be between 0 and 90 degrees, not {tolerance_degrees!r}")
     if not (isinstance(step_tolerance, (int, float)) and 0 < step_tolerance < 1):
         raise UsageError(f"the step-size tolerance must be a fraction between 0 and 1, not {step_tolerance!r}")
+    if step is not None and not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
+        raise UsageError(f"the step size must be a positive number, not {step!r}")
     if len(points) == 1:
-        return _stays_put(objective, points[0], ascent, float(tolerance_degrees))
+        return _stays_put(objective, points[0], ascent, float(tolerance_degrees), step)
     starts, moves = points[:-1], np.diff(points, axis=0)
     gradients = objective.gradient(starts[:, 0], starts[:, 1])
     undefined = np.flatnonzero(~np.all(np.isfinite(gradients), axis=1))
@@ -94,7 +100,7 @@ def check_path(
     if too_long.size:
         k = int(too_long[0])
         raise UsageError(f"step {k + 1} is too long to measure in floating point, from {_point(starts[k])}")
-    stationary = gradient_lengths < GRADIENT_ZERO
+    stationary = is_stationary(gradients)
     with np.errstate(all="ignore"):  # unit vectors first: products of huge coordinates would overflow
         unit_moves = moves / move_lengths[:, None]
         unit_direction = direction / gradient_lengths[:, None]
@@ -162,28 +168,46 @@ def check_path(
     return verdict(None, reason)
 
 
-def _stays_put(objective: Objective, point: np.ndarray, ascent: bool, tolerance_degrees: float) -> Feasibility:
-    """The verdict on a path of one point: right at a stationary point, where gradient descent does not move."""
+def _stays_put(
+    objective: Objective, point: np.ndarray, ascent: bool, tolerance_degrees: float, step: float | None
+) -> Feasibility:
+    """The verdict on a path of one point: right where gradient descent does not move, by the rule that stops
+    :func:`~.paths.descend` (a stationary point; with a known η, also a step too small to move the point)."""
     gradient = objective.gradient_at(point)
     if not np.all(np.isfinite(gradient)):
         raise UsageError(f"the gradient of the objective is not defined at the path's only point, {_point(point)}")
-    kind = "ascent" if ascent else "descent"
-    stationary = bool(np.hypot(*gradient) < GRADIENT_ZERO)
-    if stationary:
-        reason = f"feasible: starts at a stationary point (∇f = 0), {_point(point)}, where gradient {kind} stays put"
+    if step is None:
+        why = STATIONARY if is_stationary(gradient) else None
     else:
-        reason = (
-            f"the path has no steps, but ∇f ≠ 0 at its start {_point(point)}: gradient {kind} moves from there "
-            "(a path of one point is feasible only at a stationary point)"
-        )
+        why = next_point(objective, point, step, ascent)[1]
+    stays = stays_put(why)
     return Feasibility(
-        feasible=stationary,
-        first_bad_step=None if stationary else 1,
-        reason=reason,
+        feasible=stays,
+        first_bad_step=None if stays else 1,
+        reason=_one_point_reason(why, point, gradient, ascent, step),
         angles=np.empty(0),
         step_sizes=np.empty(0),
         ascent=ascent,
         tolerance_degrees=tolerance_degrees,
+    )
+
+
+def _one_point_reason(
+    why: str | None, point: np.ndarray, gradient: np.ndarray, ascent: bool, step: float | None
+) -> str:
+    """Why a path of one point is feasible or not, given :func:`~.paths.next_point`'s reason for staying."""
+    kind = "ascent" if ascent else "descent"
+    if why == STATIONARY:
+        return f"feasible: starts at a stationary point (∇f = 0), {_point(point)}, where gradient {kind} stays put"
+    if why == TOO_SMALL:
+        return (
+            f"feasible: starts where ∇f is too small for a step of η = {step:g} to move it in floating point "
+            f"(‖∇f‖ = {float(np.hypot(*gradient)):.2g}), {_point(point)}, where gradient {kind} stays put"
+        )
+    return (
+        f"the path has no steps, but ∇f ≠ 0 at its start {_point(point)}: gradient {kind} moves from there "
+        "(a path of one point is feasible only at a stationary point, or where its step size η is known and too "
+        "small to move it)"
     )
 
 

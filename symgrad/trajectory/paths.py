@@ -18,7 +18,8 @@ CSV format (what ``--csv`` writes and ``--check`` and ``--draw`` read)::
     ...
 
 * one row per point, in order along the path; ``#`` lines are comments; a path of one point stays at
-  its start (gradient descent started at a stationary point, where ∇f = 0, does not move);
+  its start (gradient descent started at a stationary point, where ∇f = 0, does not move, nor does it where
+  ∇f is so small that a step of η∇f cannot move the point in floating point);
 * ``path`` names the path the point belongs to (any text: ``1``, ``A``); the rows of one path are
   consecutive;
 * ``step`` is the step size η that generated the path, or empty for a path drawn by hand;
@@ -54,6 +55,12 @@ GRADIENT_ZERO = 1e-12
 CONVERGED = 1e-9
 #: Why a path takes no step at all from a point where ∇f = 0 (see :func:`next_point`).
 STATIONARY = "stationary point (∇f = 0)"
+#: Why a path takes no step from a point where ∇f ≠ 0 but η∇f is too small to change it (see :func:`next_point`).
+TOO_SMALL = "the step is too small to move the point in floating point (∇f is nearly 0 there)"
+#: The reasons of :func:`next_point` for which gradient descent rightly stays where it is: a path of one point
+#: that stopped for one of them is a gradient path (it has converged); one that stopped for any other is not.
+#: The command's summary and the checker both ask :func:`stays_put`, so they never disagree about such a path.
+STAYS_PUT = frozenset({STATIONARY, TOO_SMALL})
 #: The most steps one path may take (a guard for ``--steps``).
 MAX_STEPS = 100_000
 COLUMNS = ("path", "step", "x", "y")
@@ -92,8 +99,9 @@ def descend(
 
     The path stops early, and so has fewer points, where gradient descent itself cannot go on (see
     :func:`next_point`).  Every step it does take is therefore one the checker accepts.  A path started at a
-    stationary point is that one point: gradient descent stays there, and the CSV, the picture and the
-    checker all take a one-point path as "stays at its start".
+    stationary point, or where the first step is too small to move the point, is that one point: gradient
+    descent stays there, and the CSV, the picture and the checker all take a one-point path as "stays at its
+    start".
     """
     if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
         raise UsageError(f"the step size must be a positive number, not {step!r}")
@@ -117,23 +125,40 @@ def next_point(
 ) -> tuple[np.ndarray | None, str | None]:
     """The point one gradient step from ``point``, or None and why gradient descent cannot take that step.
 
-    It cannot at a stationary point (‖∇f‖ < :data:`GRADIENT_ZERO`, the reason is :data:`STATIONARY`), where
-    ∇f is undefined, where the step overflows, or once it has converged (a step smaller than
-    :data:`CONVERGED` times the point's size).  :func:`descend` stops there, and ``symgrad trajectory``
-    says which of these ended a path that took no step at all.
+    It cannot at a stationary point (:func:`is_stationary`, the reason is :data:`STATIONARY`), where ∇f is
+    undefined, where the step overflows, or once it has converged (a step smaller than :data:`CONVERGED`
+    times the point's size, the reason is :data:`TOO_SMALL`).  :func:`descend` stops there, and
+    ``symgrad trajectory`` says which of these ended a path that took no step at all.
     """
     gradient = objective.gradient_at(point)
     if not np.all(np.isfinite(gradient)):
         return None, "∇f is not defined there"
-    if np.hypot(*gradient) < GRADIENT_ZERO:
+    if is_stationary(gradient):
         return None, STATIONARY
     with np.errstate(all="ignore"):
         following = point + (1.0 if ascent else -1.0) * step * gradient
     if not np.all(np.isfinite(following)):
         return None, "the step overflows (the step size is too large)"
     if np.hypot(*(following - point)) <= CONVERGED * max(1.0, float(np.hypot(*point))):
-        return None, "the step is too small to move the point in floating point (∇f is nearly 0 there)"
+        return None, TOO_SMALL
     return following, None
+
+
+def is_stationary(gradient: np.ndarray) -> np.ndarray | np.bool_:
+    """Whether ``gradient`` (one (2,) vector, or an (n, 2) array of them) counts as ∇f = 0.
+
+    One rule, ‖∇f‖ < :data:`GRADIENT_ZERO`, for the generator and the checker alike: if they drew the line
+    in different places, a generated path could stop (or move) where the checker says it must not.
+    """
+    gradient = np.asarray(gradient, dtype=float)
+    return np.hypot(gradient[..., 0], gradient[..., 1]) < GRADIENT_ZERO
+
+
+def stays_put(reason: str | None) -> bool:
+    """Whether :func:`next_point`'s ``reason`` for taking no step is one where gradient descent rightly stays
+    (:data:`STAYS_PUT`: ∇f = 0, or a step too small to move the point), rather than one that ends the path
+    because it cannot go on (an undefined ∇f, an overflowing step)."""
+    return reason in STAYS_PUT
 
 
 def generate(
