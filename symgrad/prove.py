@@ -160,7 +160,8 @@ def local_partials(model: Model, expr: sp.Expr) -> sp.Expr:
 
 def write_out_sums(model: Model, expr: sp.Expr, size: int = PROOF_SIZE) -> sp.Expr:
     """Every layer size set to ``size`` and every sum written out term by term, innermost first."""
-    sizes = {high: size for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
+    # sp.Integer, not int: an expression that is only a size (``k``) would otherwise come back as a Python int
+    sizes = {high: sp.Integer(size) for _, high in model.index_ranges.values() if isinstance(high, sp.Symbol)}
     expr = expr.xreplace(sizes)
 
     def write_out(total: sp.Sum) -> sp.Expr:  # a layer of 1024 units is checked at the small size as well

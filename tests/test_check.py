@@ -232,7 +232,8 @@ def test_extraction_of_delimiters_rows_and_continuations():
 
 def test_a_layer_claim_true_only_for_two_units_is_wrong():
     """(p - y)(k - 1) equals p - y at k = 2, the size claims are written out at; it is still wrong."""
-    text = "# mlp\n$$\\frac{\\partial L}{\\partial c} = (p - y)(k - 1)$$\n$$\\frac{\\partial L}{\\partial c} = p - y$$\n"
+    text = ("# mlp\n$$\\frac{\\partial L}{\\partial c} = (p - y)(k - 1)$$\n"
+            "$$\\frac{\\partial L}{\\partial c} = p - y$$\n")
     verdicts = Checker().check_text(text)
     assert [(v.line, v.verdict) for v in verdicts] == [(2, "wrong"), (3, "correct")]
 
@@ -402,3 +403,133 @@ def test_a_side_that_is_only_a_size_is_judged(model):
     it": in the written-out comparison of the layered models, and in numeric.concrete for the others."""
     (verdict,) = Checker(model).check_text("$p = k$\n")
     assert verdict.verdict == "wrong" and verdict.point, verdict
+
+
+# ---- inline math over two lines, and `$` inside code ----------------------------------------------------------------
+WRAPPED_CLAIM = SIGMOID_CLAIM.replace(" = ", " =\n", 1)  # "... s(\gamma) =" / "s(\gamma)(1 - s(\gamma))"
+
+
+def test_an_inline_formula_may_wrap_onto_the_next_line(tmp_path):
+    """Only a blank line ends a paragraph, in LaTeX and in Markdown: the `$` on line 2 closes the formula begun on
+    line 1 (it opens nothing), and the formula is one statement on the line where it starts."""
+    text = f"The derivative is ${WRAPPED_CLAIM}$ as shown, and $s(\\gamma) = 1$ is a claim too.\n"
+    found = [(s.line, s.latex, s.problem, s.end_line) for s in extract(text)]
+    assert found == [(1, SIGMOID_CLAIM, "", 2), (2, "s(\\gamma) = 1", "", 2)]
+    key = tmp_path / "key.md"
+    key.write_text(f"The derivative is ${WRAPPED_CLAIM}$ as shown.\n")
+    completed = run_check(str(key))
+    assert completed.returncode == 0, completed.stdout
+    assert completed.stdout.startswith(f"{key}:1: ✓ correct: {SIGMOID_CLAIM}\n")
+    markdown = run_check(str(key), "--format", "markdown").stdout.splitlines()
+    assert markdown[markdown.index("> ✓ line 1: correct") - 2].endswith("as shown.")  # the note follows the formula
+
+
+def test_an_escaped_dollar_does_not_close_a_wrapped_formula():
+    text = "The price $p = \\$5 +\n1$ in all.\n"
+    assert [(s.line, s.latex, s.problem) for s in extract(text)] == [(1, "p = \\$5 + 1", "")]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("Then $s(\\gamma) = 1\nstill prose\n\nNext $a = b$\n", "the blank line after line 2"),
+        ("Then $s(\\gamma) = 1\nstill prose\n \t\r\nNext $a = b$\n", "the blank line after line 2"),
+        ("Then $s(\\gamma) = 1\nstill prose\n", "the end of the key"),
+        ("Then $s(\\gamma) = 1\nstill prose", "the end of the key"),
+        ("Then $s(\\gamma) = 1\nstill prose\n```\n$ make\n```\n", "the code block on line 3"),
+    ],
+)
+def test_an_unclosed_dollar_runs_to_the_end_of_its_paragraph(text, where):
+    """Worded like the other delimiters: where LaTeX (or the Markdown paragraph) gives up on it."""
+    first = extract(text)[0]
+    assert first.line == 1 and first.problem == f"a `$` that is never closed: no `$` before {where}"
+    assert first.latex.startswith("s(\\gamma) = 1 still prose")
+    assert "make" not in first.latex and "a = b" not in first.latex
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["    $ make x=1", "\t$ make x=1", "  \t$ make x=1", "    $ make x=1\n    $ make y=2",
+     "```sh\n$ make x=1\n$ make y=2\n```"],
+    ids=["spaces", "tab", "spaces-and-tab", "two-prompts", "fenced"],
+)
+def test_a_dollar_in_a_code_block_is_not_math(code):
+    text = f"Build it:\n\n{code}\n\nThen ${SIGMOID_CLAIM}$.\n"
+    assert [(s.latex, s.problem) for s in extract(text)] == [(SIGMOID_CLAIM, "")]
+
+
+def test_an_indented_line_that_continues_a_paragraph_or_a_list_item_is_not_code():
+    """Markdown code needs a blank line before it, and inside a list item four columns more than the item's text:
+    these `$` are math, and one never closed is reported."""
+    text = "\n".join([
+        "Prose,",
+        "    then $a = 1$ and $b = 2",       # continues the paragraph: unclosed math
+        "",
+        "1. Part one",
+        "",
+        "    The derivative is $c =",        # the item's second paragraph, not code
+        "    d$.",
+        "",
+        "        $ make x=1",                # code inside the item: 4 columns past its text
+    ]) + "\n"
+    found = [(s.line, s.latex, bool(s.problem)) for s in extract(text)]
+    assert found == [(2, "a = 1", False), (2, "b = 2", True), (6, "c = d", False)]
+
+
+@pytest.mark.parametrize(
+    "span",
+    ["`export N=$HOME`", "`` echo `$x` ``", "```$ a=1```", "`$a\n= b`"],
+    ids=["single", "double-with-single-inside", "triple", "over-two-lines"],
+)
+def test_a_dollar_in_inline_code_is_not_math(span):
+    text = f"Set {span} then $w = 2$ here.\n$v = 3$\n"
+    lines = span.count("\n")
+    assert [(s.line, s.latex, s.problem) for s in extract(text)] == [(1 + lines, "w = 2", ""), (2 + lines, "v = 3", "")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A lone ` backtick, $w = 2$\n", "Two `` and one `, $w = 2$\n", "A ` here\n\n$w = 2$ and ` there\n"],
+    ids=["lone", "unmatched-lengths", "not-across-a-blank-line"],
+)
+def test_backticks_without_their_partner_are_text(text):
+    assert [s.latex for s in extract(text)] == ["w = 2"]
+
+
+def test_an_indented_align_body_yields_its_statements():
+    """An align indented after a blank line looks like Markdown code, but its body lies inside its container."""
+    text = "\n".join([
+        "# Sigmoid",
+        "",
+        "    \\begin{align}",
+        f"        {SIGMOID_CLAIM.replace(' = ', ' &= ')} \\\\",
+        "        s(\\gamma) &= \\frac{1}{1 + e^{-\\gamma}}",
+        "    \\end{align}",
+    ]) + "\n"
+    found = [(s.line, s.latex, s.problem) for s in extract(text)]
+    assert found == [(4, SIGMOID_CLAIM, ""), (5, "s(\\gamma) = \\frac{1}{1 + e^{-\\gamma}}", "")]
+    assert [(v.line, v.verdict) for v in Checker().check_text(text)] == [(4, "correct"), (5, "correct")]
+
+
+def test_a_latex_document_has_no_markdown_code():
+    """In LaTeX, `` opens a quotation and indentation means nothing: neither hides math."""
+    text = "\n".join([
+        "\\documentclass{article}",
+        "\\begin{document}",
+        "The ``derivative'' is $w = 2$, the ``value'' too.",
+        "",
+        "    \\item Indented after a blank line: $v =",
+        "    3$.",
+        "\\end{document}",
+    ]) + "\n"
+    assert [(s.line, s.latex) for s in extract(text)] == [(3, "w = 2"), (5, "v = 3")]
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x1c", "\x85"], ids=["form-feed", "U+2028", "FS", "NEL"])
+def test_code_and_headings_are_numbered_like_the_lines_of_the_key(separator):
+    """str.splitlines() also splits on these; the key's lines (and the report's line numbers) do not."""
+    before = separator.join(["Intro", "more", "more"])
+    fenced = extract(f"{before}\n```\n$ make x=1\n```\n")
+    assert [s.problem for s in fenced] == []
+    (claim,) = extract(f"{before}\n# Sigmoid\n${SIGMOID_CLAIM}$\n")
+    assert (claim.line, claim.heading) == (3, "Sigmoid")

@@ -8,8 +8,8 @@ import sympy as sp
 from symgrad.derivation import DerivationBuilder, Equation
 from symgrad.functions import sigmoid
 from symgrad.graph import Partial
-from symgrad.models import two_weight_chain
-from symgrad.prove import ProofError, are_equal, is_zero
+from symgrad.models import mlp, two_weight_chain
+from symgrad.prove import ProofError, are_equal, is_zero, write_out_sums
 
 gamma = sp.Symbol("gamma")
 
@@ -41,3 +41,14 @@ def test_is_zero_handles_nested_exponentials():
     outer = 1 / (1 + sp.exp(-w2 * inner))
     assert is_zero(sp.diff(outer, w1) - outer * (1 - outer) * w2 * inner * (1 - inner) * x)
     assert not is_zero(sp.diff(outer, w1) - outer * (1 - outer) * w2 * inner * x)
+
+
+@pytest.mark.parametrize("size", [2, 5])
+def test_a_layer_size_written_out_alone_is_a_sympy_integer(size):
+    """xreplace of an expression that is only the size symbol k returns the replacement itself, so a Python int
+    in the mapping came back as an int, on which writing out the sums (and every caller) failed."""
+    model = mlp()
+    k = next(high for _, high in model.index_ranges.values() if str(high) == "k")
+    written = write_out_sums(model, k, size)
+    assert isinstance(written, sp.Integer) and written == size
+    assert isinstance(write_out_sums(model, k - 1, size), sp.Integer)

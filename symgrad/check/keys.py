@@ -7,9 +7,17 @@ environments, with ``&=`` rows split on ``\\\\``.  Each row becomes a
 :class:`Statement` that remembers its 1-based line in the key, whether it
 continues the previous statement (a row or display that starts with ``=``), and
 the nearest Markdown heading above it (a hint for which model it is about).
-A container that is never closed (no closing ``$`` on its line, no ``$$``,
-``\\]``, ``\\)`` or ``\\end{…}`` before a blank line, where LaTeX gives up too)
-becomes one Statement with a ``problem``, to be reported rather than dropped.
+An inline ``$…$`` may wrap onto the next lines, as in LaTeX and Markdown, where
+only a blank line ends a paragraph.  A container that is never closed (no
+closing ``$``, ``$$``, ``\\]``, ``\\)`` or ``\\end{…}`` before a blank line, where
+LaTeX gives up too) becomes one Statement with a ``problem``, to be reported
+rather than dropped.
+
+A ``$`` in Markdown code is a shell prompt or a variable, not math: inline code
+spans are blanked before the scan, and a ``$`` on a line of a fenced or indented
+code block reaches no further than its line and is never reported as unclosed.
+A LaTeX document (``\\documentclass``) is not Markdown: there `` opens a
+quotation and indentation means nothing, so it has no code.
 Parsing the LaTeX itself is ``latex.py``'s job.
 """
 
@@ -17,6 +25,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 #: Where a math container opens (the same openers, in the same order, LaTeX and Markdown renderers know).
@@ -27,15 +37,19 @@ _OPEN = re.compile(
     r"|\\\("
     r"|(?<![\\$])\$(?!\$)"
 )
-#: Inline ``$…$`` math: characters up to the closing ``$`` on the same line (``\$`` is a dollar inside it).
-_INLINE_BODY = re.compile(r"(?:[^$\\\n]|\\.)*(?P<close>\$)?", re.S)
 #: A blank line ends a paragraph, and LaTeX ends any math left open there with an error.
 _PARAGRAPH_END = r"\n[ \t\r]*\n"
+#: Inline ``$…$`` math: characters up to the closing ``$`` or the paragraph's end (``\$`` is a dollar inside it).
+_INLINE_BODY = re.compile(rf"(?:[^$\\\n]+|\\[^\n]?|(?!{_PARAGRAPH_END})\n)*(?P<close>\$)?")
 _CLOSERS = {"$$": "$$", "\\[": "\\]", "\\(": "\\)"}
 _DROP = re.compile(r"\\(?:nonumber|notag|displaystyle|label\{[^}]*\}|tag\*?\{[^}]*\})")
 _INNER_ENV = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|array)\}(?:\{[^}]*\})?")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+#: A Markdown list item's marker and the spaces after it: its text starts where they end.
+_LIST_ITEM = re.compile(r"(?P<marker>[ \t]*(?:[-+*]|\d{1,9}[.)]))(?P<gap>[ \t]+|$)")
+_BACKTICKS = re.compile(r"`+")
+_LATEX_DOCUMENT = re.compile(r"^[ \t]*\\(?:documentclass|begin\{document\})", re.M)
 _RELATION = re.compile(r"=|\\leftarrow|\\gets|:=|\\coloneqq|\\Leftarrow|\\to\b")
 
 MAX_KEY_BYTES = 2_000_000
@@ -62,7 +76,7 @@ class UnreadableKey(ValueError):
 @dataclass(frozen=True)
 class _Container:
     """One math container: where its body lies and, for one never closed, why (its body then runs to where
-    LaTeX gives up: the end of the line for ``$``, the end of the paragraph for the others)."""
+    LaTeX gives up, the end of the paragraph, or to the Markdown code block that ends it)."""
 
     display: bool
     start: int
@@ -81,29 +95,123 @@ class _Lines:
         return bisect.bisect_right(self.starts, offset)
 
 
-def _headings(text: str) -> list[tuple[int, int, str]]:
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
     found = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         match = _HEADING.match(line)
         if match:
             found.append((number, len(match.group(1)), match.group(2).strip()))
     return found
 
 
-def _code_lines(text: str) -> set[int]:
-    """The lines of fenced code blocks, fences included: there a lone ``$`` is a shell prompt, not math."""
-    lines: set[int] = set()
+def _columns(prefix: str) -> int:
+    """The width of the start of a line, a tab reaching the next multiple of 4 (as in CommonMark)."""
+    return len(prefix.expandtabs(4))
+
+
+def _indent(line: str) -> int:
+    """How far ``line`` is indented, in columns: Markdown decides by it what is code and what a list holds."""
+    return _columns(line[: len(line) - len(line.lstrip(" \t"))])
+
+
+def _item_text_column(line: str, item: re.Match[str]) -> int:
+    """Where a list item's text starts: after the marker and the blanks after it, unless those are more than 4
+    columns (then they begin code inside the item) or nothing follows (CommonMark: one column past the marker)."""
+    marker, gap = item.group("marker"), item.group("gap")
+    text_column = _columns(marker + gap)
+    if item.end() == len(line) or text_column - _columns(marker) > 4:
+        return _columns(marker) + 1
+    return text_column
+
+
+def _fenced_lines(lines: list[str]) -> set[int]:
+    """The lines of fenced code blocks, fences included."""
+    found: set[int] = set()
     fence = ""
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         match = _FENCE.match(line)
         if fence:
-            lines.add(number)
+            found.add(number)
             if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
                 fence = ""
         elif match:
-            lines.add(number)
+            found.add(number)
             fence = match.group(1)
-    return lines
+    return found
+
+
+def _indented_code_lines(lines: list[str], fenced: set[int]) -> set[int]:
+    """The lines of indented code blocks: four columns past the text of the list item they are in (if any),
+    where no paragraph is open.  An indented line right after text continues that text's paragraph, and one
+    after a blank line inside a list item is the item's next paragraph: both are prose, their ``$`` math."""
+    found: set[int] = set()
+    item_text = 0  # the column where the text of the open list item starts; 0 outside lists
+    after_blank = no_paragraph = True
+    for number, line in enumerate(lines, 1):
+        if number in fenced or not line.strip():
+            after_blank = no_paragraph = True
+            continue
+        indent = _indent(line)
+        if after_blank and indent < item_text:
+            item_text = 0  # less indented than the item's text after a blank line: the list has ended
+        after_blank = False
+        if no_paragraph and indent >= item_text + 4:
+            found.add(number)
+            continue
+        if item := _LIST_ITEM.match(line):
+            item_text = _item_text_column(line, item)
+        no_paragraph = bool(_HEADING.match(line))
+    return found
+
+
+def _code_lines(lines: list[str]) -> set[int]:
+    """The lines of Markdown code blocks, fenced or indented: there a lone ``$`` is a shell prompt, not math."""
+    fenced = _fenced_lines(lines)
+    return fenced | _indented_code_lines(lines, fenced)
+
+
+def _paragraphs(lines: list[str], code: set[int]) -> Iterator[tuple[int, int]]:
+    """(start, end) offsets of each run of text lines that blank lines and code blocks separate."""
+    start = offset = 0
+    for number, line in enumerate(lines, 1):
+        if number in code or not line.strip():
+            if start < offset:
+                yield start, offset
+            start = offset + len(line) + 1
+        offset += len(line) + 1
+    if start < offset:
+        yield start, offset
+
+
+def _code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The inline code spans of one paragraph, CommonMark's way: a run of n backticks opens a span that the next
+    run of exactly n closes; a run with no such partner is text.  Linear: each run is looked at once."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text, start, end)]
+    later: dict[int, deque[int]] = defaultdict(deque)  # run length → where the runs not yet passed start
+    for run_start, run_end in runs:
+        later[run_end - run_start].append(run_start)
+    spans: list[tuple[int, int]] = []
+    inside_until = start
+    for run_start, run_end in runs:
+        same = later[run_end - run_start]
+        same.popleft()  # this run
+        if run_start >= inside_until and same:
+            inside_until = same[0] + run_end - run_start
+            spans.append((run_start, inside_until))
+    return spans
+
+
+def _without_code_spans(text: str, lines: list[str], code: set[int]) -> str:
+    """``text`` with every inline code span blanked to spaces (newlines kept), so that its ``$`` opens no math
+    while every offset and line number stays as it was."""
+    if "`" not in text:
+        return text
+    pieces, copied = [], 0
+    for start, end in _paragraphs(lines, code):
+        for span_start, span_end in _code_spans(text, start, end):
+            pieces += [text[copied:span_start], re.sub(r"[^\n]", " ", text[span_start:span_end])]
+            copied = span_end
+    return "".join([*pieces, text[copied:]])
 
 
 def _heading_at(headings: list[tuple[int, int, str]], line: int) -> str:
@@ -149,7 +257,34 @@ def _split_rows(body: str) -> list[str]:
     return pieces
 
 
-def _containers(text: str, line_of: _Lines) -> list[_Container]:
+def _code_stop(line_of: _Lines, code: set[int], start: int, end: int) -> int | None:
+    """The first line that an inline body from ``start`` to ``end`` may not enter: the next line when it starts on a
+    line of code (a prompt's ``$`` pairs with nothing below it), else the first line of a code block it runs into
+    (a fence ends a Markdown paragraph without a blank line)."""
+    first = line_of(start)
+    for number in range(first + 1, line_of(max(end - 1, start)) + 1):
+        if first in code or number in code:
+            return number
+    return None
+
+
+def _inline(text: str, start: int, line_of: _Lines, code: set[int]) -> _Container:
+    """The inline ``$…$`` whose body begins at ``start``: it runs to the closing ``$``, or, never closed, to the end
+    of its paragraph (a blank line, the end of the key, or a code block)."""
+    body = _INLINE_BODY.match(text, start)
+    stop = _code_stop(line_of, code, start, body.end()) if code else None
+    if stop is not None:
+        end = line_of.starts[stop - 1] - 1  # the newline before the line it may not enter
+        where = "on its line" if line_of(start) in code else f"before the code block on line {stop}"
+        return _Container(False, start, end, end, f"a `$` that is never closed: no `$` {where}")
+    if body.group("close") is not None:
+        return _Container(False, start, body.start("close"), body.end())
+    end = body.end()
+    where = f"the blank line after line {line_of(end)}" if end < len(text) else "the end of the key"
+    return _Container(False, start, end, end, f"a `$` that is never closed: no `$` before {where}")
+
+
+def _containers(text: str, line_of: _Lines, code: set[int]) -> list[_Container]:
     """Every math container in ``text``, left to right, in one pass (a key may be megabytes).
 
     Math never spans a blank line (LaTeX stops there with an error), so an opener without its closer is
@@ -161,12 +296,8 @@ def _containers(text: str, line_of: _Lines) -> list[_Container]:
         opener, start = opening.group(), opening.end()
         display = opener not in ("$", "\\(")
         if opener == "$":
-            body = _INLINE_BODY.match(text, start)
-            closed = body.group("close") is not None
-            end = body.start("close") if closed else body.end()
-            problem = "" if closed else "a `$` that is never closed on its line"
-            found.append(_Container(display, start, end, body.end(), problem))
-            position = body.end()
+            found.append(_inline(text, start, line_of, code))
+            position = found[-1].closed_at
             continue
         env = opening.group("env")
         closer = f"\\end{{{env}{opening.group('star')}}}" if env else _CLOSERS[opener]
@@ -183,15 +314,25 @@ def _containers(text: str, line_of: _Lines) -> list[_Container]:
     return found
 
 
+def _markdown_code(text: str, lines: list[str]) -> tuple[set[int], str]:
+    """The lines of Markdown code blocks, and ``text`` with its inline code spans blanked: a LaTeX document has
+    neither (there `` opens a quotation, and an indented line is no code)."""
+    if _LATEX_DOCUMENT.search(text):
+        return set(), text
+    code = _code_lines(lines)
+    return code, _without_code_spans(text, lines, code)
+
+
 def extract(text: str) -> list[Statement]:
     """Every equation-like row of math in ``text``, in reading order."""
     if "\x00" in text:
         raise UnreadableKey("the key is binary data, not text")
-    headings, code = _headings(text), _code_lines(text)
+    lines = text.split("\n")  # as _Lines counts them: splitlines() would also split on \f and U+2028
+    headings, (code, scanned) = _headings(lines), _markdown_code(text, lines)
     _line_of = _Lines(text)
     statements: list[Statement] = []
-    for container in _containers(text, _line_of):
-        body = text[container.start : container.end]
+    for container in _containers(scanned, _line_of, code):
+        body = scanned[container.start : container.end]
         start_line, end_line = _line_of(container.start), _line_of(container.closed_at - 1)
         if container.problem:
             if _RELATION.search(body) and start_line not in code:  # not "costs $5", not "$ pip install"

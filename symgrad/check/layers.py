@@ -56,14 +56,6 @@ class LayerPoint:
         return dict(sorted(shown.items()))
 
 
-def _written_out(model: Model, expr: sp.Expr, size: int = PROOF_SIZE) -> sp.Expr:
-    """``write_out_sums``, also for a side that is only a layer size (``p = k``), which it would turn into a
-    Python int (SymPy's xreplace of a whole expression) and then fail on."""
-    if any(isinstance(high, sp.Symbol) and expr == high for _, high in model.index_ranges.values()):
-        return sp.Integer(size)
-    return write_out_sums(model, expr, size)
-
-
 class Layers:
     """Writes claims about one layered model out at layer size 2, and compares them."""
 
@@ -86,7 +78,7 @@ class Layers:
     def written(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` down to inputs and parameters, node partials worked out, sums written out at size 2."""
         if expr not in self._written:
-            self._written[expr] = _written_out(self.model, self.explicit(expr))
+            self._written[expr] = write_out_sums(self.model, self.explicit(expr))
         return self._written[expr]
 
     def instances(self, left: sp.Expr, right: sp.Expr):
@@ -104,7 +96,7 @@ class Layers:
         size = max(PROOF_SIZE + 1, len(free) + 1)
         assignment = {f: n for n, f in enumerate(free, start=1)}
         return assignment, *(apply_one_hot(self.model, to_elementary(
-            _written_out(self.model, self.explicit(side), size).xreplace(assignment)), size)
+            write_out_sums(self.model, self.explicit(side), size).xreplace(assignment)), size)
             for side in (left, right))
 
     def _value(self, quantity: sp.Expr) -> sp.Expr:
