@@ -533,3 +533,18 @@ def test_code_and_headings_are_numbered_like_the_lines_of_the_key(separator):
     assert [s.problem for s in fenced] == []
     (claim,) = extract(f"{before}\n# Sigmoid\n${SIGMOID_CLAIM}$\n")
     assert (claim.line, claim.heading) == (3, "Sigmoid")
+
+
+@pytest.mark.parametrize("separator", ["\f", "\u2028"])
+def test_a_markdown_report_puts_each_note_under_its_own_line(separator):
+    """The notes go after the line each statement closes on, counted as the key counts lines (on "\\n" only):
+    a form feed or a Unicode line separator inside a line must not shift them."""
+    from symgrad.check.report import to_markdown
+
+    text = f"Intro{separator}more\n\n$s(\\gamma) = 7$\n\nlast line\n"
+    statements = extract(text)
+    verdicts = Checker("sigmoid").check_text(text)
+    report = to_markdown(verdicts, text, {s.line: s.end_line for s in statements}).split("\n")
+    claim = report.index("$s(\\gamma) = 7$")
+    assert report[claim + 1] == "" and report[claim + 2].startswith("> ") and "line 3" in report[claim + 2]
+    assert report[-2:] == ["last line", ""]

@@ -77,7 +77,10 @@ def to_markdown(verdicts: list[Verdict], text: str, end_lines: dict[int, int]) -
             note += f"; expected ${v.expected}$" if v.expected else ""
         notes.setdefault(end_lines.get(v.line, v.line), []).append(note)
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.split("\n")  # as the key's line numbers count: splitlines() would also split on \f and U+2028
+    if lines[-1] == "":
+        lines.pop()  # the key's last line end, which the join below puts back
+    for number, line in enumerate(lines, 1):
         out.append(line)
         if number in notes:
             out += ["", *notes[number], ""]
