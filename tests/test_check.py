@@ -443,8 +443,13 @@ def test_an_unclosed_dollar_runs_to_the_end_of_its_paragraph(text, where):
     """Worded like the other delimiters: where LaTeX (or the Markdown paragraph) gives up on it."""
     first = extract(text)[0]
     assert first.line == 1 and first.problem == f"a `$` that is never closed: no `$` before {where}"
-    assert first.latex.startswith("s(\\gamma) = 1 still prose")
-    assert "make" not in first.latex and "a = b" not in first.latex
+    assert first.latex == "s(\\gamma) = 1"  # its own line: what follows is prose, or a formula of its own
+
+
+def test_a_stray_dollar_is_no_formula_because_an_equals_sign_follows_lines_later():
+    """A price in prose opens no formula that fails the check: only the unclosed ``$``'s own line is read."""
+    text = f"It costs $5 a unit,\nso the total is x = 3 units.\n\nThen ${SIGMOID_CLAIM}$.\n"
+    assert [(s.latex, s.problem) for s in extract(text)] == [(SIGMOID_CLAIM, "")]
 
 
 @pytest.mark.parametrize(

@@ -276,12 +276,20 @@ def _inline(text: str, start: int, line_of: _Lines, code: set[int]) -> _Containe
     if stop is not None:
         end = line_of.starts[stop - 1] - 1  # the newline before the line it may not enter
         where = "on its line" if line_of(start) in code else f"before the code block on line {stop}"
-        return _Container(False, start, end, end, f"a `$` that is never closed: no `$` {where}")
+        return _Container(False, start, _line_end(text, start, end), end, f"a `$` that is never closed: no `$` {where}")
     if body.group("close") is not None:
         return _Container(False, start, body.start("close"), body.end())
     end = body.end()
     where = f"the blank line after line {line_of(end)}" if end < len(text) else "the end of the key"
-    return _Container(False, start, end, end, f"a `$` that is never closed: no `$` before {where}")
+    problem = f"a `$` that is never closed: no `$` before {where}"
+    return _Container(False, start, _line_end(text, start, end), end, problem)
+
+
+def _line_end(text: str, start: int, end: int) -> int:
+    """Where the line holding ``start`` ends, at most ``end``.  A ``$`` never closed is reported with its own
+    line only: a stray ``$`` in prose ("costs $5") is no formula because an ``=`` turns up lines later."""
+    newline = text.find("\n", start, end)
+    return end if newline < 0 else newline
 
 
 def _containers(text: str, line_of: _Lines, code: set[int]) -> list[_Container]:
