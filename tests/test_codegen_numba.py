@@ -76,8 +76,9 @@ def test_names_in_the_model_s_scope_are_declared(sources):
             used |= {a.arg for a in function.args.args}
             reserved = {u for u in used if NUMBA_TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
             stray = used - model_side - reserved - NUMBA_TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
-            stray -= {"_forward_values"} | {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
-                                            for kind in ("means", "serial", "run")}
+            stray -= {"_forward_values", "_forward_serial"}
+            stray -= {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
+                      for kind in ("means", "serial", "run")}
             assert not stray, (name, function.name, stray)
 
 
@@ -157,7 +158,8 @@ def compiled_types(module, function: str, dtype) -> dict[str, object]:
 
 #: The compiled functions whose types are checked, each with one of its own variables (so that an empty typemap
 #: cannot pass): the loops, and the block helpers where a module has them.
-LOOPS = {"_forward_values": "n", "_loss_and_gradient_run": "part0", "_block_dots": "dot0", "_block_sum": "c0"}
+LOOPS = {"_forward_values": "n", "_forward_serial": "n", "_loss_and_gradient_run": "part0", "_block_dots": "dot0",
+         "_block_sum": "c0"}
 
 
 def assert_computed_in_float32(fused) -> None:
@@ -187,7 +189,8 @@ def test_float32_data_are_computed_in_float32(model):
     X = (rng.normal(size=(50, 7)) if "logistic" in model else rng.normal(size=50)).astype(np.float32)
     y = (rng.random(50) < 0.5).astype(np.float32)
     params = whole.init_params(X, y)
-    fused.forward(params, X)
+    fused.forward(params, X)  # on the calling thread
+    fused.forward(params, np.resize(X, (fused._CHUNK, *X.shape[1:])))  # and on the threads
     fused.loss_and_gradient(params, X, y)
     assert_computed_in_float32(fused)
 
@@ -322,6 +325,8 @@ def test_chain_variants_agree_with_their_numpy_module(tmp_path, options):
     # float32 data: the same values to float32's precision, computed in float32 (relu's and softplus's 0 too)
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
     np.testing.assert_allclose(fused.forward(params, x32), whole.forward(params, x), rtol=1e-5, atol=1e-30)
+    few = slice(0, 10)  # under _CHUNK samples: the loop on the calling thread
+    np.testing.assert_allclose(fused.forward(params, x32[few]), whole.forward(params, x[few]), rtol=1e-5, atol=1e-30)
     loss32, gradient32 = fused.loss_and_gradient(params, x32, y32)
     assert loss32 == pytest.approx(whole.loss(params, x, y), rel=1e-5)
     for key, value in gradient32.items():
