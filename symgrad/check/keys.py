@@ -75,8 +75,9 @@ class UnreadableKey(ValueError):
 
 @dataclass(frozen=True)
 class _Container:
-    """One math container: where its body lies and, for one never closed, why (its body then runs to where
-    LaTeX gives up, the end of the paragraph, or to the Markdown code block that ends it)."""
+    """One math container: where its body lies and, for one never closed, why.  Never closed, it ends
+    (``closed_at``) where LaTeX gives up, at the end of the paragraph, or at the Markdown code block that
+    ends it; its body runs there too, but for a ``$``, whose body is its own line only (see _line_end)."""
 
     display: bool
     start: int
