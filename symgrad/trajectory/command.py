@@ -195,12 +195,13 @@ def _draw(args: argparse.Namespace) -> int:
     non_finite = stuck = 0
     for path in generated:
         no_step = _no_step(target, path, ascent)
-        problem = _non_finite(target, path)
+        values = target.value(path.points[:, 0], path.points[:, 1])  # f along the path, for both lines below
+        problem = _non_finite(path, values)
         non_finite += problem is not None
         if problem is None:
             problem = _stuck(no_step)
             stuck += problem is not None
-        summary = _summary(target, path, bounds, no_step)
+        summary = _summary(target, path, values, bounds, no_step)
         print(f"{summary}; {problem}" if problem else summary, file=report)
     if non_finite:
         print(_how_many(non_finite, len(generated), ("reaches", "reach"), "a point where f is not finite"), file=report)
@@ -262,10 +263,14 @@ def _no_step(target: Objective, path: Trajectory, ascent: bool) -> str | None:
 
 
 def _summary(
-    target: Objective, path: Trajectory, bounds: tuple[float, float, float, float], no_step: str | None
+    target: Objective,
+    path: Trajectory,
+    values: np.ndarray,
+    bounds: tuple[float, float, float, float],
+    no_step: str | None,
 ) -> str:
-    """One line on a computed path: its steps, how f changed, where it ended; ``no_step`` is :func:`_no_step`."""
-    values = target.value(path.points[:, 0], path.points[:, 1])
+    """One line on a computed path: its steps, how f (``values``, at its points) changed, where it ended;
+    ``no_step`` is :func:`_no_step`."""
     x_min, x_max, y_min, y_max = bounds
     points = path.points
     inside = (points[:, 0] >= x_min) & (points[:, 0] <= x_max) & (points[:, 1] >= y_min) & (points[:, 1] <= y_max)
@@ -297,11 +302,10 @@ def _stuck(no_step: str | None) -> str | None:
     return None if no_step is None or stays_put(no_step) else f"it takes no step: {no_step}"
 
 
-def _non_finite(target: Objective, path: Trajectory) -> str | None:
-    """Where f first stops being a finite number along ``path``, in words; None if it never does.  From there
-    on the path means nothing (it overflowed, or left f's domain as ln x does at x < 0), so the command flags
-    it and exits 1 rather than report it as a path like any other."""
-    values = target.value(path.points[:, 0], path.points[:, 1])
+def _non_finite(path: Trajectory, values: np.ndarray) -> str | None:
+    """Where f (``values``, at the path's points) first stops being a finite number along ``path``, in words;
+    None if it never does.  From there on the path means nothing (it overflowed, or left f's domain as ln x does
+    at x < 0), so the command flags it and exits 1 rather than report it as a path like any other."""
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size == 0:
         return None
