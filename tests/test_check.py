@@ -553,3 +553,28 @@ def test_a_markdown_report_puts_each_note_under_its_own_line(separator):
     claim = report.index("$s(\\gamma) = 7$")
     assert report[claim + 1] == "" and report[claim + 2].startswith("> ") and "line 3" in report[claim + 2]
     assert report[-2:] == ["last line", ""]
+
+
+@pytest.mark.parametrize(
+    "block",
+    ["```python\n# compute the loss\nloss = f(x)\n```", "~~~\n## compute the loss\n~~~",
+     "    # compute the loss\n    loss = f(x)", "\t# compute the loss\n\tloss = f(x)"],
+    ids=["backtick-fence", "tilde-fence", "indented-spaces", "indented-tab"],
+)
+def test_a_hash_line_in_a_code_block_is_no_heading(block):
+    """In code, ``# compute the loss`` is a comment: the statement after the block is still under its headings."""
+    text = f"# Nets\n\n## Sigmoid\n\n{block}\n\n${SIGMOID_CLAIM}$\n\n# Tanh\n\n$w = 2$\n"
+    assert [(s.latex, s.heading) for s in extract(text)] == [(SIGMOID_CLAIM, "Nets / Sigmoid"), ("w = 2", "Tanh")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Quote it as \\` then $w = 2$ and `code` here.\n",
+     "Type \\``$a = 1$` then $w = 2$.\n",
+     "A path `C:\\` then $w = 2$ and `x` here.\n",
+     "A backslash \\\\`$a = 1$` then $w = 2$.\n"],
+    ids=["escaped-opens-nothing", "rest-of-an-escaped-run-opens", "backslash-in-code-is-literal", "escaped-backslash"],
+)
+def test_an_escaped_backtick_is_text_not_code(text):
+    """``\\``` is a literal backtick, so it hides no math; inside a code span a backslash escapes nothing."""
+    assert [s.latex for s in extract(text)] == ["w = 2"]

@@ -14,8 +14,10 @@ LaTeX gives up too) becomes one Statement with a ``problem``, to be reported
 rather than dropped.
 
 A ``$`` in Markdown code is a shell prompt or a variable, not math: inline code
-spans are blanked before the scan, and a ``$`` on a line of a fenced or indented
-code block reaches no further than its line and is never reported as unclosed.
+spans are blanked before the scan (an escaped ``\\``` opens none), and a ``$`` on
+a line of a fenced or indented code block reaches no further than its line and
+is never reported as unclosed.  A ``# …`` line in a code block is a comment, no
+heading.
 A LaTeX document (``\\documentclass``) is not Markdown: there `` opens a
 quotation and indentation means nothing, so it has no code.
 Parsing the LaTeX itself is ``latex.py``'s job.
@@ -96,10 +98,11 @@ class _Lines:
         return bisect.bisect_right(self.starts, offset)
 
 
-def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+def _headings(lines: list[str], code: set[int]) -> list[tuple[int, int, str]]:
+    """(line, level, title) of each Markdown heading: a ``# …`` line in a code block (``code``) is a comment."""
     found = []
     for number, line in enumerate(lines, 1):
-        match = _HEADING.match(line)
+        match = _HEADING.match(line) if number not in code else None
         if match:
             found.append((number, len(match.group(1)), match.group(2).strip()))
     return found
@@ -186,7 +189,8 @@ def _paragraphs(lines: list[str], code: set[int]) -> Iterator[tuple[int, int]]:
 
 def _code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The inline code spans of one paragraph, CommonMark's way: a run of n backticks opens a span that the next
-    run of exactly n closes; a run with no such partner is text.  Linear: each run is looked at once."""
+    run of exactly n closes; a run with no such partner is text, and so is a backtick escaped by a backslash
+    (where a span opens: inside it a backslash is code).  Linear: each run is looked at once."""
     runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text, start, end)]
     later: dict[int, deque[int]] = defaultdict(deque)  # run length → where the runs not yet passed start
     for run_start, run_end in runs:
@@ -194,12 +198,26 @@ def _code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     inside_until = start
     for run_start, run_end in runs:
+        later[run_end - run_start].popleft()  # this run: whole, as a closer (in code a backslash escapes nothing)
+        if run_start < inside_until:
+            continue
+        if _escaped(text, run_start, start):
+            run_start += 1  # \` is a literal backtick; the rest of its run may still open a span
         same = later[run_end - run_start]
-        same.popleft()  # this run
-        if run_start >= inside_until and same:
+        if run_end > run_start and same:
             inside_until = same[0] + run_end - run_start
             spans.append((run_start, inside_until))
     return spans
+
+
+def _escaped(text: str, position: int, start: int) -> bool:
+    """Whether the character at ``position`` is backslash-escaped: an odd number of backslashes (after ``start``)
+    ends just before it, as ``\\\\``` is a literal backslash and then a backtick that may open code.  Walks back
+    over those backslashes only, so that finding spans stays linear."""
+    before = position
+    while before > start and text[before - 1] == "\\":
+        before -= 1
+    return (position - before) % 2 == 1
 
 
 def _without_code_spans(text: str, lines: list[str], code: set[int]) -> str:
@@ -337,7 +355,8 @@ def extract(text: str) -> list[Statement]:
     if "\x00" in text:
         raise UnreadableKey("the key is binary data, not text")
     lines = text.split("\n")  # as _Lines counts them: splitlines() would also split on \f and U+2028
-    headings, (code, scanned) = _headings(lines), _markdown_code(text, lines)
+    code, scanned = _markdown_code(text, lines)
+    headings = _headings(lines, code)
     _line_of = _Lines(text)
     statements: list[Statement] = []
     for container in _containers(scanned, _line_of, code):
