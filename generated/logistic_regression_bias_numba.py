@@ -52,6 +52,10 @@ _EXACT = {"nsz", "arcp", "contract", "afn"}
 _CACHE = __name__ == os.path.splitext(os.path.basename(__file__))[0] and __name__ in sys.modules
 _kernel = numba.njit(parallel=True, fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
 _scalar = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
+#: For the one-row helpers the block loops call once a row: Numba compiles each function on its own,
+#: and LLVM left that call in the loop (inlined, logistic regression's loop over rows in cache took
+#: 0.81-0.88 of the time at k = 100).
+_inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inline="always")
 
 #: Samples per run of the loop at least; at most _MAX_CHUNKS runs, so the sums' order (and so the
 #: last bits of the result) depends on N only, never on the number of threads.
@@ -60,15 +64,15 @@ _MAX_CHUNKS = 64
 #: Samples whose terms are summed in the data's own precision before that part is added to a
 #: float64 total: float32 terms summed in float64 would halve the samples per instruction, and over
 #: a part this short (some 16 to 32 terms in each of the vectorised loop's partial sums) float32
-#: loses little: a float32 gradient over 2^20 samples is within 2 units in its last place of the
-#: float64 one (tests/test_codegen_numba.py).
+#: loses little: a float32 gradient over 2^20 samples is within half a unit in float32's last place
+#: of its terms' mean size from the float64 one (tests/test_codegen_numba.py).
 _PART = 1024
 #: Samples a block of the loop over rows takes: first each row's Σ_i w_i x_i (_block_dots); then the
 #: rest of every sample's formulas, which vectorises (8 or 16 sigmoids an instruction, against one
 #: for a row at a time); then the rows' terms of the gradient (_block_sum).  (When the blocks came in,
 #: still one row at a time in each: logistic regression at N = 10⁶, float32, two cores, k = 10 took
 #: 3.0 ms against 6.3 for 8 rows at a time with the features outside, and k = 100 11.4 ms against
-#: 17.5 for a loop over one row: the two loops the blocks replaced.  _NARROW says what came after.)
+#: 17.5 for a loop over one row: the two loops the blocks replaced.  _block_dots says what came after.)
 _ROWS = 256
 
 
@@ -206,7 +210,7 @@ def _sigmoid(u):
     return real(1) / (real(1) + _exp(-u))
 
 
-@_scalar
+@_inline
 def _row_dot(matrix, n, vector):
     """Σ_i matrix[n, i]·vector[i], the sum over one sample's features, in the matrix's precision."""
     total = matrix.dtype.type(0)
@@ -215,32 +219,26 @@ def _row_dot(matrix, n, vector):
     return total
 
 
-@_scalar
+@_inline
 def _add_row(row_total, coefficient, matrix, n):
     """row_total += coefficient·matrix[n], one sample's term of a gradient Σ_n c_n·x_n."""
     for i in range(row_total.shape[0]):
         row_total[i] += coefficient * matrix[n, i]
 
 
-#: Features below which the block loops take four rows at a time.  A row that short fills at most a
-#: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
-#: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
-#: Measured (one core, 2^19 rows, best times): four rows took 0.5-0.9 of the time for k = 4 to 48 in
-#: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
-_NARROW = 64
-
-
-@_scalar
-def _fours(rows, features):
-    """How many of a block's rows go four at a time: all but the last rows % 4, if the rows are narrow."""
-    return rows - rows % 4 if features < _NARROW else 0
+#: The block loops take four rows at a time: four sums in flight for the rows' Σ_i, and each feature's
+#: gradient entry loaded and stored once for four rows.  A row shorter than a vector register (16
+#: float32 lanes, 8 float64) would otherwise be one chain of dependent adds.  Measured on one core,
+#: rows in cache, against one row at a time: 0.5-0.9 of the time for k = 4 to 48, and, once the
+#: one-row helpers were inlined (_inline), 0.84-0.95 for k = 64 to 128 in both precisions (before,
+#: a call per row, wide float64 rows had been faster one at a time).
 
 
 @_scalar
 def _block_dots(dots, matrix, start, rows, vector):
     """dots[r] = Σ_i matrix[start + r, i]·vector[i] for r < rows: the rows' sums over their features."""
     features = vector.shape[0]
-    fours = _fours(rows, features)
+    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
     real = matrix.dtype.type
     for r in range(0, fours, 4):
         n = start + r
@@ -259,7 +257,7 @@ def _block_dots(dots, matrix, start, rows, vector):
 def _block_sum(row_total, coefficients, matrix, start, rows):
     """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n."""
     features = row_total.shape[0]
-    fours = _fours(rows, features)
+    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
     real = matrix.dtype.type
     row_total[:] = real(0)
     for r in range(0, fours, 4):

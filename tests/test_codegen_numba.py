@@ -28,7 +28,7 @@ GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
 HELPERS = {"_as", "_number", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
-           "_block_dots", "_block_sum", "_fours"}
+           "_block_dots", "_block_sum"}
 
 
 @pytest.fixture(scope="module")
@@ -195,18 +195,13 @@ def test_float32_data_are_computed_in_float32(model):
     assert_computed_in_float32(fused)
 
 
-#: Each Numba model, and for those with rows of features, 7 features and 40 (a row shorter and longer than a
-#: vector register of float32; the block loops take four rows at a time) and 70 (one row at a time).
+#: Each Numba model, and for those with rows of features, 7 features (fewer than a float32 vector register's 16
+#: lanes), 40 and 70 (more, with a remainder of 8 and 6 features after the vectorised part): the block loops'
+#: four-row sums run with and without a remainder (N = 100 003 leaves a last block whose rows % 4 rows go one
+#: at a time).
 ROW_WIDTHS = (7, 40, 70)
 MODEL_WIDTHS = [(model, width) for model in generatable_names("numba")
                 for width in (ROW_WIDTHS if "logistic" in model else (1,))]
-
-
-def test_the_widths_tried_take_both_row_loops():
-    """_block_dots and _block_sum take four rows at a time below _NARROW features and one row at a time
-    from there; the agreement tests below must run both."""
-    narrow = load("logistic_regression_numba")._NARROW
-    assert min(ROW_WIDTHS) < narrow <= max(ROW_WIDTHS)
 
 
 @pytest.mark.parametrize(("model", "features"), MODEL_WIDTHS)
@@ -362,12 +357,22 @@ def test_big_endian_data_are_read_in_native_order():
         assert got[key] == pytest.approx(value, rel=1e-13)
 
 
+def mean_term_sizes(module, params: dict, X, y, samples: int = 4096) -> dict:
+    """Each gradient entry's mean |term| over the first samples, one sample at a time: the size that a sum's
+    rounding errors scale with.  A sum whose terms cancel (the chain's ∂Loss/∂w1 has terms ∝ x, and x is
+    symmetric about 0) can be thousands of times smaller than its terms, and float32 terms carry errors
+    relative to themselves, not to the sum."""
+    terms = [module.gradient(params, X[n:n + 1], y[n:n + 1]) for n in range(samples)]
+    return {key: np.mean([np.abs(term[key]) for term in terms], axis=0) for key in params}
+
+
 @pytest.mark.parametrize("model", ["two-weight-chain", "logistic-regression"])
 def test_float32_sums_lose_no_more_than_the_last_bit(model):
     """Terms are summed in float32 only over a part (or block) of samples, then in float64.  One run of 2^20
     samples (the parallel kernel would cut it into 64) gives a mean loss, a sum of positive terms whose rounding
-    errors all lean one way, and a gradient within 2 units in float32's last place of the float64 results from
-    the same data."""
+    errors all lean one way, within 2 units in float32's last place of the float64 one, and a gradient within
+    half a unit of its terms' mean size (mean_term_sizes).  Summed in float32 throughout, the loss was off by
+    up to 835 units and the gradient by up to 3; in parts, 0.4 and 0.12 (8 seeds)."""
     stem = model.replace("-", "_")
     fused, whole = load(stem + "_numba"), load(stem)
     rng = np.random.default_rng(3)
@@ -375,9 +380,11 @@ def test_float32_sums_lose_no_more_than_the_last_bit(model):
     X = (rng.normal(size=(samples, 10)) if "logistic" in model else rng.normal(size=samples)).astype(np.float32)
     y = (rng.random(samples) < 0.4).astype(np.float32)
     params = whole.init_params(X, y, rng=1)
-    exact_loss, exact = whole.loss_and_gradient(params, X.astype(np.float64), y.astype(np.float64))
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    exact_loss, exact = whole.loss_and_gradient(params, X64, y64)
+    sizes = mean_term_sizes(whole, params, X64, y64)
     totals = fused._loss_and_gradient_run(X, y, *(np.asarray(params[key], np.float32)[()] for key in fused.PARAMS))
     assert abs(totals[0] / samples - exact_loss) <= 2 * np.finfo(np.float32).eps * exact_loss
     for total, key in zip(totals[1:], fused.PARAMS, strict=True):
-        error = np.max(np.abs(total / samples - exact[key])) / np.max(np.abs(exact[key]))
-        assert error <= 2 * np.finfo(np.float32).eps, (key, error)
+        error = np.max(np.abs(total / samples - exact[key])) / np.max(sizes[key])
+        assert error <= np.finfo(np.float32).eps / 2, (key, error)

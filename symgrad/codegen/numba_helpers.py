@@ -89,7 +89,7 @@ def _sigmoid(u):
 '''
 
 #: A sample's Σ_i w_i x_i, and its term c·x of a vector gradient.
-ROW_HELPERS = '''@_scalar
+ROW_HELPERS = '''@_inline
 def _row_dot(matrix, n, vector):
     """Σ_i matrix[n, i]·vector[i], the sum over one sample's features, in the matrix's precision."""
     total = matrix.dtype.type(0)
@@ -98,7 +98,7 @@ def _row_dot(matrix, n, vector):
     return total
 
 
-@_scalar
+@_inline
 def _add_row(row_total, coefficient, matrix, n):
     """row_total += coefficient·matrix[n], one sample's term of a gradient Σ_n c_n·x_n."""
     for i in range(row_total.shape[0]):
@@ -106,25 +106,19 @@ def _add_row(row_total, coefficient, matrix, n):
 '''
 
 #: The same for a block of rows at a time, for the loops that take the samples in blocks (_ROWS).
-BLOCK_HELPERS = '''#: Features below which the block loops take four rows at a time.  A row that short fills at most a
-#: few vector registers, so one row's Σ_i is a short chain of dependent adds, too short for the
-#: vectorised loop (16 float32 lanes, 8 float64) to help; four rows are four sums in flight.
-#: Measured (one core, 2^19 rows, best times): four rows took 0.5-0.9 of the time for k = 4 to 48 in
-#: either precision, about the same at k = 64, and for k ≥ 80 0.9-1.0 in float32 but 1.4-1.8 in float64.
-_NARROW = 64
-
-
-@_scalar
-def _fours(rows, features):
-    """How many of a block's rows go four at a time: all but the last rows % 4, if the rows are narrow."""
-    return rows - rows % 4 if features < _NARROW else 0
+BLOCK_HELPERS = '''#: The block loops take four rows at a time: four sums in flight for the rows' Σ_i, and each feature's
+#: gradient entry loaded and stored once for four rows.  A row shorter than a vector register (16
+#: float32 lanes, 8 float64) would otherwise be one chain of dependent adds.  Measured on one core,
+#: rows in cache, against one row at a time: 0.5-0.9 of the time for k = 4 to 48, and, once the
+#: one-row helpers were inlined (_inline), 0.84-0.95 for k = 64 to 128 in both precisions (before,
+#: a call per row, wide float64 rows had been faster one at a time).
 
 
 @_scalar
 def _block_dots(dots, matrix, start, rows, vector):
     """dots[r] = Σ_i matrix[start + r, i]·vector[i] for r < rows: the rows' sums over their features."""
     features = vector.shape[0]
-    fours = _fours(rows, features)
+    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
     real = matrix.dtype.type
     for r in range(0, fours, 4):
         n = start + r
@@ -143,7 +137,7 @@ def _block_dots(dots, matrix, start, rows, vector):
 def _block_sum(row_total, coefficients, matrix, start, rows):
     """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n."""
     features = row_total.shape[0]
-    fours = _fours(rows, features)
+    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
     real = matrix.dtype.type
     row_total[:] = real(0)
     for r in range(0, fours, 4):
