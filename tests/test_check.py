@@ -142,6 +142,41 @@ def test_exit_status_and_formats(tmp_path):
     assert markdown.startswith("# Neural nets") and "> ✗ line" in markdown and "> ✓ line" in markdown
 
 
+@pytest.mark.parametrize(
+    ("model", "claim", "computed"),
+    [("logistic-regression", r"\eta = 0.1", False), ("logistic-regression", "N = 100", False),
+     ("logistic-regression", "k = 10", False), ("logistic-regression", "x_1 = 2", False),
+     ("two-weight-chain", r"\alpha = 0.01", False), ("two-weight-chain", "w_1 = 0.3", False),
+     ("two-weight-chain", "y^* = 1", False), ("two-weight-chain", "a_2 = 0.62", True),
+     ("two-weight-chain", r"\mathrm{Loss} = 0.1", True)],
+)
+def test_a_number_for_a_quantity_is_an_example_not_a_wrong_claim(model, claim, computed):
+    """"With step size η = 0.1" sets up an example: as an identity over every input it was judged wrong."""
+    (verdict,) = Checker(model).check_text(f"${claim}$\n")
+    assert (verdict.verdict, verdict.kind, verdict.malformed) == ("unrecognized", "value", False)
+    assert ("worked out" in verdict.reason) == computed, verdict.reason
+
+
+def test_a_formula_with_a_worked_number_is_judged_by_its_formula():
+    verdicts = Checker("two-weight-chain").check_text("$z_1 = x w_1 = 0.5$\n\n$z_1 = x w_2 = 0.5$\n\n$z_1 = 0.5 = x w_1$\n")
+    assert [v.verdict for v in verdicts] == ["correct", "wrong", "correct"]
+    assert verdicts[0].reason.endswith(r"\frac{1}{2}: a worked value, not checked")
+
+
+def test_a_number_for_an_expression_is_still_judged():
+    verdicts = Checker("sigmoid").check_text("$s(0) = 0.5$\n\n$s(0) = 0.4$\n\n$s'(0) = s(0)(1 - s(0)) = 0.3$\n")
+    assert [v.verdict for v in verdicts] == ["correct", "wrong", "wrong"]
+
+
+def test_a_key_that_gives_its_step_size_passes(tmp_path):
+    key = tmp_path / "key.md"
+    key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2)"
+                   " w_2 a_1 (1 - a_1) x$\n", encoding="utf-8")
+    result = run_check(str(key))
+    assert result.returncode == 0, result.stdout
+    assert "1 correct, 0 wrong, 1 unrecognized" in result.stdout
+
+
 def test_model_can_be_forced():
     text = "The update: $w_2 \\leftarrow w_2 - \\alpha (a_2 - y^*) a_1$\n"
     assert Checker().check_text(text)[0].verdict == "wrong"  # by default the quadratic loss

@@ -196,9 +196,12 @@ class Checker:
     def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str) -> Verdict:
         lhs, members = translated[0], translated[1:]
         judgement: Judgement | None = None
+        # z_1 = x w_1 = 0.5: the formula is the claim, and a number for a quantity a worked value (Judge.judge)
+        worked = [m for m in members if isinstance(lhs, (sp.Symbol, sp.Indexed)) and m.is_number]
+        formulas = [m for m in members if not any(m is w for w in worked)] or members
         try:
             with _time_limit(CLAIM_SECONDS):
-                for member in members:
+                for member in formulas:
                     judgement = context.judge.judge(lhs, member, relation)
                     if judgement.verdict != "correct":
                         break
@@ -209,6 +212,9 @@ class Checker:
             return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {_one_line(error)}",
                            model=context.name)
         assert judgement is not None
+        if judgement.verdict == "correct" and len(formulas) < len(members):
+            unchecked = ", ".join(context.judge.show(m) for m in worked)
+            judgement.reason = "; ".join(filter(None, [judgement.reason, f"{unchecked}: a worked value, not checked"]))
         return Verdict(statement.line, statement.latex, judgement.verdict, judgement.reason, judgement.expected,
                        context.name, judgement.kind, judgement.point, judgement.values)
 
