@@ -168,6 +168,13 @@ def test_a_number_for_an_expression_is_still_judged():
     assert [v.verdict for v in verdicts] == ["correct", "wrong", "wrong"]
 
 
+def test_the_sigmoid_fallback_takes_claims_in_one_variable_only():
+    """With no model to name them, a and b were judged as an identity in two variables, and a = b called wrong."""
+    text = ("$a = b$\n\n$s(a) = s(b)$\n\n$\\frac{d}{d\\gamma}(1+e^{-\\gamma})^{-1} = \\frac{e^{-\\gamma}}{(1+e^{-\\gamma})^{2}}$"
+            "\n\n$s(\\gamma) = 1 - s(\\gamma)$\n")
+    assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "unrecognized", "correct", "wrong"]
+
+
 def test_a_key_that_gives_its_step_size_passes(tmp_path):
     key = tmp_path / "key.md"
     key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2)"

@@ -80,10 +80,18 @@ class Context:
     def judge(self) -> Judge:
         return Judge(self.derivation)
 
-    def translate(self, expr: sp.Expr) -> sp.Expr:
+    def translate(self, sides: list[sp.Expr]) -> list[sp.Expr]:
+        """A claim's sides in the model's own symbols; raises :class:`UnknownSymbols` for what it does not know.
+
+        The sigmoid context has no model to name quantities, so it takes claims in one variable only, on both
+        sides together: ``a = b`` would otherwise be judged as an identity in two free variables, and called wrong.
+        """
         if self.vocabulary is not None:
-            return self.vocabulary.translate(expr)
-        return _as_sigmoid_identity(expr)
+            return [self.vocabulary.translate(side) for side in sides]
+        variables = {s for side in sides for s in side.free_symbols if isinstance(s, sp.Symbol)}
+        if len(variables) > 1:
+            raise UnknownSymbols(", ".join(sorted(map(str, variables))))
+        return [_as_sigmoid_identity(side) for side in sides]
 
 
 def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
@@ -181,7 +189,7 @@ class Checker:
         for name, options in self.candidates(statement, claim):
             context = self.context(name, options)
             try:
-                translated = [context.translate(e) for e in (lhs, *relation.rhs)]
+                translated = context.translate([lhs, *relation.rhs])
             except UnknownSymbols as unknown:
                 failures.append(f"{name}: {_one_line(unknown)}")  # a long formula may name hundreds
                 continue
