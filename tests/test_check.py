@@ -161,6 +161,7 @@ def test_a_formula_with_a_worked_number_is_judged_by_its_formula():
     verdicts = Checker("two-weight-chain").check_text("$z_1 = x w_1 = 0.5$\n\n$z_1 = x w_2 = 0.5$\n\n$z_1 = 0.5 = x w_1$\n")
     assert [v.verdict for v in verdicts] == ["correct", "wrong", "correct"]
     assert verdicts[0].reason.endswith(r"\frac{1}{2}: a worked value, not checked")
+    assert "    note: \\frac{1}{2}: a worked value, not checked" in to_text(verdicts, "key").splitlines()
 
 
 def test_a_number_for_an_expression_is_still_judged():
@@ -173,6 +174,14 @@ def test_the_sigmoid_fallback_takes_claims_in_one_variable_only():
     text = ("$a = b$\n\n$s(a) = s(b)$\n\n$\\frac{d}{d\\gamma}(1+e^{-\\gamma})^{-1} = \\frac{e^{-\\gamma}}{(1+e^{-\\gamma})^{2}}$"
             "\n\n$s(\\gamma) = 1 - s(\\gamma)$\n")
     assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "unrecognized", "correct", "wrong"]
+
+
+def test_a_node_written_before_parentheses_that_hold_no_quantity_is_a_product():
+    """h(1 - h) is h times (1 - h), as a reader takes it; it was read as "h of something", that is h."""
+    text = ("# Logistic regression\n\n$\\frac{dh}{d\\gamma} = h(1 - h)$\n\n$\\frac{dh}{d\\gamma} = h(1 + h)$\n\n"
+            "$\\frac{dL}{dw_j} = \\left(\\frac{1 - y}{1 - h} - \\frac{y}{h}\\right) h(1 - h) x_j$\n\n"
+            "$\\frac{dL}{dw_j} = (h(\\mathbf{x}) - y) x_j$\n")
+    assert [v.verdict for v in Checker().check_text(text)] == ["correct", "wrong", "correct", "correct"]
 
 
 def test_a_key_that_gives_its_step_size_passes(tmp_path):

@@ -50,6 +50,8 @@ def to_text(verdicts: list[Verdict], source: str) -> str:
                 lines.append(f"    expected: {v.expected}")
             if v.point:
                 lines.append(f"    {_point_text(v)}")
+        elif v.reason:  # what a correct verdict did not cover: a worked number, or no symbolic proof
+            lines.append(f"    note: {clip(v.reason, REASON_WIDTH)}")
     lines.append(summary(verdicts))
     return "\n".join(lines) + "\n"
 
@@ -72,8 +74,8 @@ def to_markdown(verdicts: list[Verdict], text: str, end_lines: dict[int, int]) -
     notes: dict[int, list[str]] = {}
     for v in verdicts:
         note = f"> {MARKS[v.verdict]} line {v.line}: {v.verdict}"
+        note += f": {clip(v.reason, REASON_WIDTH)}" if v.reason else ""
         if v.verdict != "correct":
-            note += f": {clip(v.reason, REASON_WIDTH)}" if v.reason else ""
             note += f"; expected ${v.expected}$" if v.expected else ""
         notes.setdefault(end_lines.get(v.line, v.line), []).append(note)
     out = []

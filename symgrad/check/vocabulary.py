@@ -174,6 +174,8 @@ class Vocabulary:
             target = self.functions[type(expr).__name__]
             args = [self._translate(a) for a in expr.args]
             if isinstance(target, sp.Symbol):  # h(x), Loss(a_2, y^*): the node's value
+                if any(a.has(target) for a in args):  # h(1 - h): no node is written of itself, so a product
+                    return sp.Mul(target, *args)
                 return target
             return target(*args)
         if isinstance(expr, Partial):
