@@ -176,12 +176,29 @@ def test_the_sigmoid_fallback_takes_claims_in_one_variable_only():
     assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "unrecognized", "correct", "wrong"]
 
 
-def test_a_node_written_before_parentheses_that_hold_no_quantity_is_a_product():
+def test_a_node_written_of_itself_is_a_product():
     """h(1 - h) is h times (1 - h), as a reader takes it; it was read as "h of something", that is h."""
     text = ("# Logistic regression\n\n$\\frac{dh}{d\\gamma} = h(1 - h)$\n\n$\\frac{dh}{d\\gamma} = h(1 + h)$\n\n"
             "$\\frac{dL}{dw_j} = \\left(\\frac{1 - y}{1 - h} - \\frac{y}{h}\\right) h(1 - h) x_j$\n\n"
             "$\\frac{dL}{dw_j} = (h(\\mathbf{x}) - y) x_j$\n")
     assert [v.verdict for v in Checker().check_text(text)] == ["correct", "wrong", "correct", "correct"]
+
+
+def test_valid_latex_the_parser_does_not_read_is_unrecognized_and_broken_latex_fails(tmp_path):
+    r"""\hat, a transpose, a second derivative: the tool's limits, reported without failing the check.  A typo'd
+    command (\fracc) is broken LaTeX, which fails it as a missing brace does."""
+    unsupported = [r"\hat{y} = s(\gamma)", r"\gamma = \mathbf{w}^T \mathbf{x}", r"\frac{d^2 s}{d\gamma^2} = 0"]
+    key = tmp_path / "key.md"
+    key.write_text("# Logistic regression\n\n" + "".join(f"${claim}$\n\n" for claim in unsupported)
+                   + "$s'(\\gamma) = s(\\gamma)(1 - s(\\gamma))$\n", encoding="utf-8")
+    verdicts = Checker().check_text(key.read_text(encoding="utf-8"))
+    assert [(v.verdict, v.malformed, v.reason.startswith("not supported")) for v in verdicts[:3]] == [
+        ("unrecognized", False, True)] * 3
+    result = run_check(str(key))
+    assert result.returncode == 0 and "1 correct, 0 wrong, 3 unrecognized" in result.stdout, result.stdout
+    key.write_text("$\\frac{dL}{dw_j} = \\fracc{1}{2}$\n", encoding="utf-8")
+    result = run_check(str(key))
+    assert result.returncode == 1 and "unknown command '\\fracc'" in result.stdout, result.stdout
 
 
 def test_a_key_that_gives_its_step_size_passes(tmp_path):

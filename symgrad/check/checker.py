@@ -174,6 +174,8 @@ class Checker:
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
+            if error.unsupported:  # valid LaTeX the parser does not read: the tool's limit, not the key's fault
+                return Verdict(statement.line, statement.latex, "unrecognized", f"not supported: {error}"), None
             reason = f"cannot read the LaTeX: {error}"
             return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
         except TimeoutError:

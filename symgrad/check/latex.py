@@ -68,13 +68,36 @@ _GROUPS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "|": "|"}
 _T = TypeVar("_T")
 
 
-class LatexParseError(ValueError):
-    """LaTeX this parser cannot read; the one-line message names the column and what was expected."""
+#: Math commands of LaTeX and amsmath that this parser does not read.  A key that uses one is valid LaTeX
+#: the tool cannot check (unrecognized, the exit status untouched); any other unknown command is most
+#: likely a typo (\\fracc), which is broken LaTeX and fails the check as a missing brace does.
+_OTHER_LATEX = frozenset("""
+    hat widehat bar overline tilde widetilde dot ddot check breve acute grave vec mathring overrightarrow
+    underline overbrace underbrace in notin ni mid nmid neq ne leq le geq ge ll gg approx sim simeq cong
+    equiv propto subset subseteq supset supseteq cup cap setminus forall exists nexists emptyset varnothing
+    dots ldots cdots vdots ddots top intercal perp parallel angle infty lim limsup liminf max min sup inf
+    arg argmax argmin det dim ker Pr deg gcd mod bmod pmod pm mp div ast star circ bullet oplus otimes odot
+    wedge vee neg lnot land lor implies iff Rightarrow Longrightarrow rightarrow longrightarrow mapsto
+    leftrightarrow Leftrightarrow uparrow downarrow int iint oint prod coprod bigcup bigcap binom tbinom
+    dbinom choose sqrt mathbb mathcal mathfrak mathscr mathsf mathtt boldsymbol bm pmb operatorname
+    overset underset stackrel xrightarrow xleftarrow boxed cancel phantom hphantom vphantom mathstrut
+    langle rangle lfloor rfloor lceil rceil lVert rVert lvert rvert Vert vert backslash prime partial nabla
+    Re Im aleph hbar ell wp imath jmath sharp flat natural clubsuit triangle square blacksquare checkmark
+""".split())
 
-    def __init__(self, message: str, column: int) -> None:
+
+class LatexParseError(ValueError):
+    """LaTeX this parser cannot read; the one-line message names the column and what was expected.
+
+    ``unsupported`` tells valid LaTeX this parser does not read (\\hat, a transpose, a second derivative),
+    which is the tool's limit, from LaTeX that is broken (a brace or an argument missing), the key's fault.
+    """
+
+    def __init__(self, message: str, column: int, unsupported: bool = False) -> None:
         super().__init__(f"column {column}: {message}")
         self.column = column
         self.message = message
+        self.unsupported = unsupported
 
 
 @dataclass(frozen=True)
@@ -200,7 +223,7 @@ def _command(text: str, i: int, tokens: list[Token], names: frozenset[str], dept
     if name in _NAME_COMMANDS:
         return _name_command(text, i, j, name, tokens, names, depth)
     if not (name.isascii() and name.isalpha()):
-        raise LatexParseError(f"unsupported command {chr(92) + name!r}", i + 1)
+        raise LatexParseError(f"unsupported command {chr(92) + name!r}", i + 1, unsupported=True)
     tokens.append(Token("cmd", name, i + 1))
     return j, False
 
@@ -242,7 +265,7 @@ def _name_command(
             tokens.append(Token("word" if len(content) == 1 else "name", content, column))
             return end, False
         if depth > 0:
-            raise LatexParseError(f"unsupported \\{name}{{...}} inside braces", column)
+            raise LatexParseError(f"unsupported \\{name}{{...}} inside braces", column, unsupported=True)
         return i, True  # prose (\text{for all } j) ends the statement
     if name in _BOLD_COMMANDS:
         greek = content.startswith("\\") and content[1:] in _GREEK
@@ -290,8 +313,8 @@ class _Parser:
         token = self.peek(ahead)
         return token.kind == kind and (not texts or token.text in texts)
 
-    def error(self, message: str, token: Token | None = None) -> LatexParseError:
-        return LatexParseError(message, (token or self.peek()).column)
+    def error(self, message: str, token: Token | None = None, unsupported: bool = False) -> LatexParseError:
+        return LatexParseError(message, (token or self.peek()).column, unsupported)
 
     def describe(self, token: Token | None = None) -> str:
         token = token or self.peek()
@@ -408,7 +431,7 @@ class _Parser:
             caret = self.advance()
             bold = isinstance(base, sp.Symbol) and base.name.startswith("\\mathbf")
             if self.at("top", "intercal", kind="cmd") or (bold and self.at("T", kind="word")):
-                raise self.error("transposes are not supported")
+                raise self.error("transposes are not supported", unsupported=True)
             if self.at("*"):
                 raise self.error("a star marks a name such as y^*, not an expression")
             return self.raise_to(base, self.argument("the exponent"), caret)
@@ -439,7 +462,8 @@ class _Parser:
         if token.kind == "cmd" and token.text in _BUILTINS:
             return self.builtin()
         if token.kind == "cmd":
-            raise self.error(f"unsupported command {self.describe()}")
+            known = token.text in _OTHER_LATEX
+            raise self.error(f"{'unsupported' if known else 'unknown'} command {self.describe()}", unsupported=known)
         raise self.error(f"expected an expression, found {self.describe()}")
 
     # ---- atoms -------------------------------------------------------------------
@@ -653,19 +677,19 @@ class _Parser:
             self.split_first()
         self.advance()
         if self.at("^"):
-            raise self.error("higher-order derivatives are not supported", marker)
+            raise self.error("higher-order derivatives are not supported", marker, unsupported=True)
         if numerator and closing and self.at(closing):
             message = "the operator form \\frac{\\partial}{\\partial x} f is not supported"
             raise self.error(f"{message}; write \\frac{{\\partial f}}{{\\partial x}}", marker)
         value = self.power()
         allowed = (sp.Symbol, sp.Indexed, sp.Function)  # ∂σ(z), dh(\mathbf{x}): a node written as a function value
         if isinstance(value, sp.Pow):
-            raise self.error("higher-order derivatives are not supported", marker)
+            raise self.error("higher-order derivatives are not supported", marker, unsupported=True)
         if not isinstance(value, allowed):
             raise self.error(f"expected a variable after {self.describe(marker)}", marker)
         if closing is not None and not self.at(closing):
             if self.is_differential(self.pos):
-                raise self.error("mixed and higher-order derivatives are not supported")
+                raise self.error("mixed and higher-order derivatives are not supported", unsupported=True)
             raise self.error(f"expected '{closing}' after the variable of a derivative, found {self.describe()}")
         return value
 
