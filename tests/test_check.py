@@ -201,6 +201,14 @@ def test_valid_latex_the_parser_does_not_read_is_unrecognized_and_broken_latex_f
     assert result.returncode == 1 and "unknown command '\\fracc'" in result.stdout, result.stdout
 
 
+def test_the_handouts_vectors_written_out_are_unsupported_and_an_unclosed_list_is_broken():
+    text = ("$\\mathbf{x} = [x_1, \\dots, x_k]^T$\n\n"
+            "$\\nabla_{\\mathbf{w}} L = \\left[\\frac{dL}{dw_1}, \\frac{dL}{dw_2}, ..., \\frac{dL}{dw_k}\\right]^T$\n\n"
+            "$\\frac{dL}{dw_j} = (h(\\mathbf{x}), y$\n")
+    verdicts = Checker("logistic-regression").check_text(text)
+    assert [(v.verdict, v.malformed) for v in verdicts] == [("unrecognized", False)] * 2 + [("unrecognized", True)]
+
+
 def test_a_key_that_gives_its_step_size_passes(tmp_path):
     key = tmp_path / "key.md"
     key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2)"

@@ -594,8 +594,23 @@ class _Parser:
         value = self.sum()
         if opening.text == "\\{" and self.at(","):
             raise self.error("not an equation: \\{...\\} is a set, not a value")
+        if opening.text in ("(", "[") and self.at(",") and self.closes_later(opening.text):
+            # [x_1, \dots, x_k]^T, a vector written out: valid LaTeX, no value this parser can judge
+            raise self.error(f"a list of entries in '{opening.text}' is not supported", unsupported=True)
         self.expect(_GROUPS[opening.text], f"to close the '{opening.text}' at column {opening.column}")
         return value
+
+    def closes_later(self, opening: str) -> bool:
+        """Whether a group opened by ``opening`` (whose body is being read) is closed further on."""
+        depth = 0
+        for token in self.tokens[self.pos:]:
+            if token.kind == "op" and token.text in _GROUPS and token.text != "|":
+                depth += 1
+            elif token.kind == "op" and token.text in _GROUPS.values():
+                if depth == 0:
+                    return token.text == _GROUPS[opening]
+                depth -= 1
+        return False
 
     def argument(self, what: str) -> sp.Expr:
         """A braced group or, as LaTeX reads ``x^2`` and ``\\frac12``, one character or command."""
