@@ -209,6 +209,17 @@ def test_the_handouts_vectors_written_out_are_unsupported_and_an_unclosed_list_i
     assert [(v.verdict, v.malformed) for v in verdicts] == [("unrecognized", False)] * 2 + [("unrecognized", True)]
 
 
+@pytest.mark.parametrize("operator", [r"\quad \times", r"\cdot", r"\qquad"])
+def test_a_product_broken_over_align_rows_is_one_claim(operator):
+    """A row with no relation carries on the row above; judged alone, the first half was wrong."""
+    text = ("# Neural nets (quadratic loss, sigmoid)\n\n\\begin{align*}\n"
+            "\\frac{\\partial Loss}{\\partial w_1} &= (a_2 - y^*) \\, a_2 (1 - a_2) \\\\\n"
+            f"&{operator} w_2 \\, a_1 (1 - a_1) \\, x\n\\end{{align*}}\n")
+    verdicts = Checker().check_text(text)
+    assert [(v.line, v.verdict) for v in verdicts] == [(4, "correct")]
+    assert verdicts[0].latex.endswith(r"w_2 \, a_1 (1 - a_1) \, x")
+
+
 def test_a_key_that_gives_its_step_size_passes(tmp_path):
     key = tmp_path / "key.md"
     key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2)"

@@ -244,7 +244,8 @@ def _heading_at(headings: list[tuple[int, int, str]], line: int) -> str:
 
 
 def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
-    """Split a display body into rows on ``\\\\``, keeping each row's line number."""
+    """Split a display body into rows on ``\\\\``, keeping each row's line number.  A row with no relation of its
+    own carries on the formula of the row above (a long product broken over two rows of an align)."""
     body = _INNER_ENV.sub(" ", body)
     rows = []
     position = 0
@@ -255,7 +256,9 @@ def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
         leading = len(piece) - len(piece.lstrip())
         line += piece[:leading].count("\n")
         cleaned = " ".join(_DROP.sub(" ", piece).split())
-        if cleaned:
+        if rows and cleaned and not _RELATION.search(cleaned):
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]} {cleaned}")  # &\quad \times w_2 …: the row above goes on
+        elif cleaned:
             rows.append((line, cleaned))
     return rows
 
