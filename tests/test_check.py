@@ -169,11 +169,12 @@ def test_a_number_for_an_expression_is_still_judged():
     assert [v.verdict for v in verdicts] == ["correct", "wrong", "wrong"]
 
 
-def test_the_sigmoid_fallback_takes_claims_in_one_variable_only():
-    """With no model to name them, a and b were judged as an identity in two variables, and a = b called wrong."""
+def test_the_sigmoid_fallback_takes_claims_in_two_variables_only_about_the_sigmoid():
+    """With no model to name them, a and b were judged as an identity in two variables, and a = b called wrong;
+    s(a) = s(b) names the sigmoid, and is judged (false as an identity)."""
     text = ("$a = b$\n\n$s(a) = s(b)$\n\n$\\frac{d}{d\\gamma}(1+e^{-\\gamma})^{-1} = \\frac{e^{-\\gamma}}{(1+e^{-\\gamma})^{2}}$"
             "\n\n$s(\\gamma) = 1 - s(\\gamma)$\n")
-    assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "unrecognized", "correct", "wrong"]
+    assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "wrong", "correct", "wrong"]
 
 
 def test_a_node_written_of_itself_is_a_product():
@@ -209,15 +210,49 @@ def test_the_handouts_vectors_written_out_are_unsupported_and_an_unclosed_list_i
     assert [(v.verdict, v.malformed) for v in verdicts] == [("unrecognized", False)] * 2 + [("unrecognized", True)]
 
 
-@pytest.mark.parametrize("operator", [r"\quad \times", r"\cdot", r"\qquad"])
+@pytest.mark.parametrize("operator", [r"\quad \times", r"\cdot", r"\times"])
 def test_a_product_broken_over_align_rows_is_one_claim(operator):
-    """A row with no relation carries on the row above; judged alone, the first half was wrong."""
+    """A row that begins with an operator carries on the row above; judged alone, the first half was wrong."""
     text = ("# Neural nets (quadratic loss, sigmoid)\n\n\\begin{align*}\n"
             "\\frac{\\partial Loss}{\\partial w_1} &= (a_2 - y^*) \\, a_2 (1 - a_2) \\\\\n"
             f"&{operator} w_2 \\, a_1 (1 - a_1) \\, x\n\\end{{align*}}\n")
     verdicts = Checker().check_text(text)
     assert [(v.line, v.verdict) for v in verdicts] == [(4, "correct")]
     assert verdicts[0].latex.endswith(r"w_2 \, a_1 (1 - a_1) \, x")
+
+
+def test_an_align_row_of_its_own_is_not_joined_to_the_row_above():
+    """A condition or a remark on the next row must not swallow the claim above it (a review's finding)."""
+    text = ("# Two-weight chain\n\n\\begin{align*}\n"
+            "w_1 &\\leftarrow w_1 + \\alpha (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x \\\\\n&\\alpha > 0\n\\end{align*}\n\n"
+            "\\begin{align*}\nz_1 &= x w_2 \\\\\n&- 1 < x\n\\end{align*}\n\n"
+            "\\begin{align*}\n\\frac{\\partial Loss}{\\partial w_2} &= (a_2 - y^*) a_2 (1 - a_2) a_1 \\\\\n"
+            "&\\quad (\\text{by the chain rule})\n\\end{align*}\n")
+    assert [v.verdict for v in Checker().check_text(text)] == ["wrong", "wrong", "correct"]
+
+
+def test_a_formula_that_comes_to_a_constant_is_judged_not_taken_for_a_worked_value():
+    """What counts as a worked number is what the key wrote: a_1 w_2 - w_2 a_1 is 0 once SymPy builds it, and
+    y - y^* is 0 once y reads as the label, but both are formulas to judge."""
+    text = ("# Two-weight chain\n\n$Loss = \\frac{1}{2}(y - y^*)^2$\n\n$z_2 = a_1 w_2 - w_2 a_1$\n\n"
+            "$Loss = \\frac{1}{2}(a_2 - y^*)^2 = \\frac{1}{2}(y - y^*)^2$\n\n$z_1 = x w_1 = -0.5$\n\n$x = \\tfrac12$\n")
+    verdicts = Checker().check_text(text)
+    assert [(v.verdict, v.kind) for v in verdicts] == [("wrong", "definition")] * 3 + [
+        ("correct", "definition"), ("unrecognized", "value")]
+
+
+def test_a_sigmoid_claim_in_a_second_variable_is_judged_wrong():
+    text = "# The sigmoid\n\n$s'(\\gamma) = s(x)(1 - s(x))$\n\n$\\sigma(z) = \\frac{1}{1 + e^{-x}}$\n"
+    assert [v.verdict for v in Checker().check_text(text)] == ["wrong", "wrong"]
+
+
+@pytest.mark.parametrize(("claim", "malformed"), [
+    ("z_1 = ((x, w_1)", True), (r"\frac{\partial Loss}{\partial a_2} = a_2 - y^* \1", True),
+    (r"\frac{dL}{dw_j} = 2\hat{y} - y", False), (r"\mathbf{x} = \begin{bmatrix} x_1 & x_2 \end{bmatrix}", False),
+])
+def test_broken_latex_fails_and_valid_latex_beyond_the_parser_does_not(claim, malformed):
+    (verdict,) = Checker("logistic-regression").check_text(f"${claim}$\n")
+    assert (verdict.verdict, verdict.malformed) == ("unrecognized", malformed), verdict.reason
 
 
 def test_a_key_that_gives_its_step_size_passes(tmp_path):

@@ -83,15 +83,24 @@ class Context:
     def translate(self, sides: list[sp.Expr]) -> list[sp.Expr]:
         """A claim's sides in the model's own symbols; raises :class:`UnknownSymbols` for what it does not know.
 
-        The sigmoid context has no model to name quantities, so it takes claims in one variable only, on both
-        sides together: ``a = b`` would otherwise be judged as an identity in two free variables, and called wrong.
+        The sigmoid context has no model to name quantities: a claim in two variables that names no sigmoid and
+        takes no derivative (``a = b``) is not about it, and would otherwise be judged an identity and called
+        wrong.  One that does (``s'(\\gamma) = s(x)(1 - s(x))``) is judged, and a mismatched variable is wrong.
         """
         if self.vocabulary is not None:
             return [self.vocabulary.translate(side) for side in sides]
         variables = {s for side in sides for s in side.free_symbols if isinstance(s, sp.Symbol)}
-        if len(variables) > 1:
+        if len(variables) > 1 and not any(_names_the_sigmoid(side) for side in sides):
             raise UnknownSymbols(", ".join(sorted(map(str, variables))))
         return [_as_sigmoid_identity(side) for side in sides]
+
+
+def _names_the_sigmoid(expr: sp.Expr) -> bool:
+    """Whether ``expr`` applies s / σ / g or takes a derivative: what makes a claim one about the sigmoid."""
+    from ..graph import Partial
+
+    applied = {type(f).__name__ for f in expr.atoms(AppliedUndef)}
+    return bool(applied & set(SIGMOID_NAMES)) or expr.has(sp.Derivative) or expr.has(Partial)
 
 
 def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
@@ -206,11 +215,15 @@ class Checker:
     def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str) -> Verdict:
         lhs, members = translated[0], translated[1:]
         judgement: Judgement | None = None
-        # z_1 = x w_1 = 0.5: the formula is the claim, and a number for a quantity a worked value (Judge.judge)
-        worked = [m for m in members if isinstance(lhs, (sp.Symbol, sp.Indexed)) and m.is_number]
-        formulas = [m for m in members if not any(m is w for w in worked)] or members
+        # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
+        numbers = _written_numbers(statement.latex, len(members))
+        bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
+        worked = [m for m, number in zip(members, numbers, strict=True) if bare and number]
+        formulas = [m for m, number in zip(members, numbers, strict=True) if not (bare and number)]
         try:
             with _time_limit(CLAIM_SECONDS):
+                if not formulas:
+                    judgement = context.judge.given_value(lhs)
                 for member in formulas:
                     judgement = context.judge.judge(lhs, member, relation)
                     if judgement.verdict != "correct":
@@ -227,6 +240,32 @@ class Checker:
             judgement.reason = "; ".join(filter(None, [judgement.reason, f"{unchecked}: a worked value, not checked"]))
         return Verdict(statement.line, statement.latex, judgement.verdict, judgement.reason, judgement.expected,
                        context.name, judgement.kind, judgement.point, judgement.values)
+
+
+#: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
+_NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+
+
+def _written_numbers(latex: str, sides: int) -> list[bool]:
+    r"""For each of the ``sides`` right sides of ``lhs = rhs_1 = … `` as the key wrote them, whether it is a number.
+
+    Read from the text, not from the parsed SymPy: ``a_1 w_2 - w_2 a_1`` becomes 0 when it is built, and a
+    formula that comes to a constant is a claim to judge, not a worked value.  The ``=`` inside braces
+    (``\sum_{i=1}``) divide nothing.
+    """
+    pieces, depth, start = [], 0, 0
+    for position, character in enumerate(latex):
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if character == "=" and depth == 0:
+            pieces.append(latex[start:position])
+            start = position + 1
+    pieces.append(latex[start:])
+    written = pieces[1:]
+    if len(written) != sides:  # an arrow, or a continuation row's missing left side: no worked values
+        written = written[-sides:] if len(written) > sides else []
+    if len(written) != sides:
+        return [False] * sides
+    return [_NUMBER.fullmatch(piece.strip()) is not None for piece in written]
 
 
 def _one_line(error: BaseException) -> str:

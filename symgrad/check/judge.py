@@ -106,8 +106,6 @@ class Judge:
 
     # -- verdicts --------------------------------------------------------------
     def judge(self, lhs: sp.Expr, rhs: sp.Expr, relation: str) -> Judgement:
-        if relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed)) and rhs.is_number:
-            return Judgement("unrecognized", "value", self._value_is_no_claim(lhs))
         if relation == "<-" or self._looks_like_update(lhs, rhs):
             return self.judge_update(lhs, rhs)
         if isinstance(lhs, Partial) and self.model is not None:
@@ -117,10 +115,13 @@ class Judge:
             return self.judge_partial(lhs, rhs)
         return self.judge_value(lhs, rhs, kind="identity" if self.model is None else "definition")
 
+    def given_value(self, quantity: sp.Expr) -> Judgement:
+        """The verdict on ``η = 0.1``, ``N = 100``, ``x_1 = 2`` or ``a_2 = 0.62``: a number the key wrote for a
+        quantity sets up or works through an example; as an identity over every input it would be wrong for all
+        values but one, and so would mark a key wrong for naming its step size.  Formulas are what symgrad checks."""
+        return Judgement("unrecognized", "value", self._value_is_no_claim(quantity))
+
     def _value_is_no_claim(self, quantity: sp.Expr) -> str:
-        """Why ``η = 0.1``, ``N = 100``, ``x_1 = 2`` or ``a_2 = 0.62`` is not judged.  A number for a quantity sets
-        up or works through an example; as an identity over every input it would be wrong for all values but
-        one, and so would mark a key wrong for naming its step size.  Formulas are what symgrad checks."""
         computed = self.model is not None and (self.model.node(quantity) is not None
                                                 or quantity == self.model.loss.symbol)
         if computed:

@@ -52,6 +52,10 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"(?P<marker>[ \t]*(?:[-+*]|\d{1,9}[.)]))(?P<gap>[ \t]+|$)")
 _BACKTICKS = re.compile(r"`+")
 _LATEX_DOCUMENT = re.compile(r"^[ \t]*\\(?:documentclass|begin\{document\})", re.M)
+#: The start of a display row that carries on the row above: alignment and spacing, then a binary operator.
+_CONTINUED = re.compile(r"(?:&|\s|\\(?:quad|qquad|[,;:! ])(?![a-zA-Z])|\{\})*(?:[+\-*]|\\(?:times|cdot|ast)(?![a-zA-Z]))")
+#: Relations that are no claim of symgrad's but make a row a statement of its own (-1 < x, \\alpha \\in …).
+_CONDITION = re.compile(r"[<>]|\\(?:approx|in|notin|le|leq|ge|geq|ne|neq|sim|propto)(?![a-zA-Z])")
 _RELATION = re.compile(r"=|\\leftarrow|\\gets|:=|\\coloneqq|\\Leftarrow|\\to\b")
 
 MAX_KEY_BYTES = 2_000_000
@@ -244,8 +248,9 @@ def _heading_at(headings: list[tuple[int, int, str]], line: int) -> str:
 
 
 def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
-    """Split a display body into rows on ``\\\\``, keeping each row's line number.  A row with no relation of its
-    own carries on the formula of the row above (a long product broken over two rows of an align)."""
+    """Split a display body into rows on ``\\\\``, keeping each row's line number.  A row that begins with a binary
+    operator and holds no relation carries on the formula of the row above (a long product broken over two rows
+    of an align); any other row stays its own (``&\\alpha > 0``, ``&\\quad (\\text{by the chain rule})``)."""
     body = _INNER_ENV.sub(" ", body)
     rows = []
     position = 0
@@ -256,7 +261,7 @@ def _rows(body: str, start_line: int) -> list[tuple[int, str]]:
         leading = len(piece) - len(piece.lstrip())
         line += piece[:leading].count("\n")
         cleaned = " ".join(_DROP.sub(" ", piece).split())
-        if rows and cleaned and not _RELATION.search(cleaned):
+        if rows and _CONTINUED.match(cleaned) and not _RELATION.search(cleaned) and not _CONDITION.search(cleaned):
             rows[-1] = (rows[-1][0], f"{rows[-1][1]} {cleaned}")  # &\quad \times w_2 …: the row above goes on
         elif cleaned:
             rows.append((line, cleaned))

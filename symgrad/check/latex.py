@@ -72,7 +72,7 @@ _T = TypeVar("_T")
 #: the tool cannot check (unrecognized, the exit status untouched); any other unknown command is most
 #: likely a typo (\\fracc), which is broken LaTeX and fails the check as a missing brace does.
 _OTHER_LATEX = frozenset("""
-    hat widehat bar overline tilde widetilde dot ddot check breve acute grave vec mathring overrightarrow
+    begin end hat widehat bar overline tilde widetilde dot ddot check breve acute grave vec mathring overrightarrow
     underline overbrace underbrace in notin ni mid nmid neq ne leq le geq ge ll gg approx sim simeq cong
     equiv propto subset subseteq supset supseteq cup cap setminus forall exists nexists emptyset varnothing
     dots ldots cdots vdots ddots top intercal perp parallel angle infty lim limsup liminf max min sup inf
@@ -84,6 +84,19 @@ _OTHER_LATEX = frozenset("""
     langle rangle lfloor rfloor lceil rceil lVert rVert lvert rvert Vert vert backslash prime partial nabla
     Re Im aleph hbar ell wp imath jmath sharp flat natural clubsuit triangle square blacksquare checkmark
 """.split())
+
+
+def _balanced(tokens: list[Token]) -> bool:
+    """Whether every (, [ and { among ``tokens`` is closed, in order."""
+    depth = 0
+    for token in tokens:
+        if token.kind == "op" and token.text in _GROUPS and token.text != "|":
+            depth += 1
+        elif token.kind == "op" and token.text in _GROUPS.values() and token.text != "|":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 class LatexParseError(ValueError):
@@ -223,7 +236,7 @@ def _command(text: str, i: int, tokens: list[Token], names: frozenset[str], dept
     if name in _NAME_COMMANDS:
         return _name_command(text, i, j, name, tokens, names, depth)
     if not (name.isascii() and name.isalpha()):
-        raise LatexParseError(f"unsupported command {chr(92) + name!r}", i + 1, unsupported=True)
+        raise LatexParseError(f"unsupported command {chr(92) + name!r}", i + 1)
     tokens.append(Token("cmd", name, i + 1))
     return j, False
 
@@ -380,6 +393,8 @@ class _Parser:
             return
         if (token.kind == "op" and token.text in ("<", ">")) or (token.kind == "cmd" and token.text in _NOT_EQUATION):
             raise self.error(f"not an equation: {self.describe()} is not '=' or '\\leftarrow'")
+        if token.kind == "cmd" and token.text in _OTHER_LATEX:  # 2\\hat{y}: valid LaTeX after a term
+            raise self.error(f"unsupported command {self.describe()}", unsupported=True)
         raise self.error(f"expected an operator or the end, found {self.describe()}")
 
     # ---- precedence levels -------------------------------------------------------
@@ -601,7 +616,10 @@ class _Parser:
         return value
 
     def closes_later(self, opening: str) -> bool:
-        """Whether a group opened by ``opening`` (whose body is being read) is closed further on."""
+        """Whether a group opened by ``opening`` (whose body is being read) is closed further on, in a formula
+        whose brackets all balance (``((x, w_1)`` closes the inner group but not the outer: broken)."""
+        if not _balanced(self.tokens):
+            return False
         depth = 0
         for token in self.tokens[self.pos:]:
             if token.kind == "op" and token.text in _GROUPS and token.text != "|":
