@@ -241,6 +241,13 @@ def test_a_formula_that_comes_to_a_constant_is_judged_not_taken_for_a_worked_val
         ("correct", "definition"), ("unrecognized", "value")]
 
 
+@pytest.mark.parametrize("text", [r"\quad \text{for } x = 2", r"\text{, so } a_1 = 0.5"])
+def test_a_number_in_prose_after_a_formula_is_no_worked_value(text):
+    """The parser stops at \text; the number in the prose after it is not a side of the claim."""
+    (verdict,) = Checker("two-weight-chain").check_text(f"$z_1 = x w_2 {text}$\n")
+    assert verdict.verdict == "wrong", verdict.reason
+
+
 def test_a_sigmoid_claim_in_a_second_variable_is_judged_wrong():
     text = "# The sigmoid\n\n$s'(\\gamma) = s(x)(1 - s(x))$\n\n$\\sigma(z) = \\frac{1}{1 + e^{-x}}$\n"
     assert [v.verdict for v in Checker().check_text(text)] == ["wrong", "wrong"]
@@ -248,6 +255,7 @@ def test_a_sigmoid_claim_in_a_second_variable_is_judged_wrong():
 
 @pytest.mark.parametrize(("claim", "malformed"), [
     ("z_1 = ((x, w_1)", True), (r"\frac{\partial Loss}{\partial a_2} = a_2 - y^* \1", True),
+    (r"z_1 = \bar{x w_1", True), (r"z_1 = \hat{x} w_1 + \frac{1}{2", True), (r"z_1 = x w_1 \begin{pmatrix", True),
     (r"\frac{dL}{dw_j} = 2\hat{y} - y", False), (r"\mathbf{x} = \begin{bmatrix} x_1 & x_2 \end{bmatrix}", False),
 ])
 def test_broken_latex_fails_and_valid_latex_beyond_the_parser_does_not(claim, malformed):

@@ -260,10 +260,8 @@ def _written_numbers(latex: str, sides: int) -> list[bool]:
             pieces.append(latex[start:position])
             start = position + 1
     pieces.append(latex[start:])
-    written = pieces[1:]
-    if len(written) != sides:  # an arrow, or a continuation row's missing left side: no worked values
-        written = written[-sides:] if len(written) > sides else []
-    if len(written) != sides:
+    written = pieces[1:]  # a continuation row's empty left side is pieces[0] too
+    if len(written) != sides:  # an arrow, or an = the parser read otherwise: judge every side as a formula
         return [False] * sides
     return [_NUMBER.fullmatch(piece.strip()) is not None for piece in written]
 

@@ -327,7 +327,9 @@ class _Parser:
         return token.kind == kind and (not texts or token.text in texts)
 
     def error(self, message: str, token: Token | None = None, unsupported: bool = False) -> LatexParseError:
-        return LatexParseError(message, (token or self.peek()).column, unsupported)
+        """The error at ``token``; valid LaTeX beyond this parser is ``unsupported`` only in a formula whose
+        brackets and braces all close (``\\hat{x w_1`` is broken, whatever the parser stopped at first)."""
+        return LatexParseError(message, (token or self.peek()).column, unsupported and _balanced(self.tokens))
 
     def describe(self, token: Token | None = None) -> str:
         token = token or self.peek()
