@@ -294,3 +294,19 @@ def test_any_input_parses_or_raises_a_parse_error(text: str) -> None:
         parse_relation(text)
     except LatexParseError as error:
         assert str(error).startswith("column ") and "\n" not in str(error)
+
+
+def test_a_relation_keeps_each_right_side_as_written():
+    """What the checker takes for a worked number is a side as the key wrote it, not the SymPy it builds."""
+    assert parse_relation(r"z_1 = x w_1 = 0.5.").written == ("x w_1", "0.5")
+    assert parse_relation(r"&= a_1 w_2 - w_2 a_1 \\").written == ("a_1 w_2 - w_2 a_1",)
+    assert parse_relation(r"z_1 = x w_2 \quad \text{for } x = 2").written == (r"x w_2 \quad",)
+
+
+@pytest.mark.parametrize(("text", "unsupported"), [
+    ("z = [x_1, x_2]", True), ("z = (x_1, x_2]", False), ("z = [x_1, x_2", False), (r"z = \hat{x} + (y", False),
+])
+def test_valid_latex_beyond_the_parser_is_told_from_brackets_that_do_not_close(text, unsupported):
+    with pytest.raises(LatexParseError) as caught:
+        parse_relation(text)
+    assert caught.value.unsupported is unsupported, caught.value

@@ -207,16 +207,17 @@ class Checker:
             except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
                 failures.append(f"{name}: cannot read it in this model ({_one_line(error)})")
                 continue
-            verdict = self._judge(statement, context, translated, relation.relation)
+            verdict = self._judge(statement, context, translated, relation.relation, relation.written)
             return verdict, lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
         return Verdict(statement.line, statement.latex, "unrecognized", reason), lhs
 
-    def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str) -> Verdict:
+    def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str,
+               written: tuple[str, ...]) -> Verdict:
         lhs, members = translated[0], translated[1:]
         judgement: Judgement | None = None
         # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
-        numbers = _written_numbers(statement.latex, len(members))
+        numbers = [_NUMBER.fullmatch(text) is not None for text in written] or [False] * len(members)
         bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
         worked = [m for m, number in zip(members, numbers, strict=True) if bare and number]
         formulas = [m for m, number in zip(members, numbers, strict=True) if not (bare and number)]
@@ -244,26 +245,6 @@ class Checker:
 
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
 _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
-
-
-def _written_numbers(latex: str, sides: int) -> list[bool]:
-    r"""For each of the ``sides`` right sides of ``lhs = rhs_1 = … `` as the key wrote them, whether it is a number.
-
-    Read from the text, not from the parsed SymPy: ``a_1 w_2 - w_2 a_1`` becomes 0 when it is built, and a
-    formula that comes to a constant is a claim to judge, not a worked value.  The ``=`` inside braces
-    (``\sum_{i=1}``) divide nothing.
-    """
-    pieces, depth, start = [], 0, 0
-    for position, character in enumerate(latex):
-        depth += {"{": 1, "}": -1}.get(character, 0)
-        if character == "=" and depth == 0:
-            pieces.append(latex[start:position])
-            start = position + 1
-    pieces.append(latex[start:])
-    written = pieces[1:]  # a continuation row's empty left side is pieces[0] too
-    if len(written) != sides:  # an arrow, or an = the parser read otherwise: judge every side as a formula
-        return [False] * sides
-    return [_NUMBER.fullmatch(piece.strip()) is not None for piece in written]
 
 
 def _one_line(error: BaseException) -> str:

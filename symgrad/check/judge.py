@@ -119,15 +119,14 @@ class Judge:
         """The verdict on ``η = 0.1``, ``N = 100``, ``x_1 = 2`` or ``a_2 = 0.62``: a number the key wrote for a
         quantity sets up or works through an example; as an identity over every input it would be wrong for all
         values but one, and so would mark a key wrong for naming its step size.  Formulas are what symgrad checks."""
-        return Judgement("unrecognized", "value", self._value_is_no_claim(quantity))
-
-    def _value_is_no_claim(self, quantity: sp.Expr) -> str:
         computed = self.model is not None and (self.model.node(quantity) is not None
                                                 or quantity == self.model.loss.symbol)
         if computed:
-            return (f"a number for {self.show(quantity)}, a value worked out at inputs the key chose: "
-                    "symgrad checks formulas, not worked examples")
-        return f"a value given to {self.show(quantity)}: it sets up an example and claims nothing to check"
+            reason = (f"a number for {self.show(quantity)}, a value worked out at inputs the key chose: "
+                      "symgrad checks formulas, not worked examples")
+        else:
+            reason = f"a value given to {self.show(quantity)}: it sets up an example and claims nothing to check"
+        return Judgement("unrecognized", "value", reason)
 
     def judge_value(self, lhs: sp.Expr, rhs: sp.Expr, kind: str, expected: sp.Expr | None = None) -> Judgement:
         shown = self.show(expected) if expected is not None else None

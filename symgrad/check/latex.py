@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import sympy as sp
@@ -87,16 +87,17 @@ _OTHER_LATEX = frozenset("""
 
 
 def _balanced(tokens: list[Token]) -> bool:
-    """Whether every (, [ and { among ``tokens`` is closed, in order."""
-    depth = 0
+    """Whether every (, [, { and \\{ among ``tokens`` is closed by its own kind, in order (| is left out:
+    it both opens and closes)."""
+    open_groups: list[str] = []
     for token in tokens:
-        if token.kind == "op" and token.text in _GROUPS and token.text != "|":
-            depth += 1
-        elif token.kind == "op" and token.text in _GROUPS.values() and token.text != "|":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+        if token.kind != "op" or token.text == "|":
+            continue
+        if token.text in _GROUPS:
+            open_groups.append(_GROUPS[token.text])
+        elif token.text in _GROUPS.values() and (not open_groups or open_groups.pop() != token.text):
+            return False
+    return not open_groups
 
 
 class LatexParseError(ValueError):
@@ -124,6 +125,9 @@ class Relation:
     lhs: sp.Expr | None
     rhs: tuple[sp.Expr, ...]
     relation: str
+    #: Each right side as the key wrote it: 0.5 is a worked number there, where a side that SymPy reduces to
+    #: a constant when it builds it (a_1 w_2 - w_2 a_1) is a formula.
+    written: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def _run(text: str, functions: frozenset[str], parse: Callable[[_Parser], _T]) -
     tokens = tokenize(text, functions)
     if tokens[0].kind == "end":
         raise LatexParseError("empty input, expected an expression", tokens[0].column)
-    parser = _Parser(tokens, functions)
+    parser = _Parser(tokens, functions, text)
     try:
         return parse(parser)
     except LatexParseError:
@@ -299,8 +303,9 @@ def _name_command(
 class _Parser:
     """Recursive descent, one method per precedence level: relation < sum < product < sign < power < primary."""
 
-    def __init__(self, tokens: list[Token], functions: frozenset[str]) -> None:
+    def __init__(self, tokens: list[Token], functions: frozenset[str], text: str = "") -> None:
         self.tokens = tokens
+        self.text = text  # the source the tokens' columns point into
         self.pos = 0
         self.functions = functions
         self.names = DEFAULT_NAMES | {f for f in functions if len(f) > 1 and f.isalpha()}
@@ -370,17 +375,20 @@ class _Parser:
     # ---- statements --------------------------------------------------------------
     def relation(self) -> Relation:
         lhs = None if self.at("=", "<-") else self.sum()
-        operators, sides = [], []
+        operators, sides, written = [], [], []
         while self.at("=", "<-"):
             operators.append(self.advance())
+            start = self.peek().column
             sides.append(self.sum())
+            side = self.text[start - 1 : self.peek().column - 1]
+            written.append(side.lstrip(" \t\n&").rstrip(" \t\n&,.;\\"))  # less a row's end \\ and punctuation
         self.expect_end()
         if not sides:
             raise self.error("not an equation: expected '=' or '\\leftarrow'")
         arrows = [n for n, op in enumerate(operators) if op.text == "<-"]
         if arrows not in ([], [0]):
             raise self.error("an update arrow must come first, and only once", operators[arrows[-1]])
-        return Relation(lhs, tuple(sides), "<-" if arrows else "=")
+        return Relation(lhs, tuple(sides), "<-" if arrows else "=", tuple(written))
 
     def expression(self) -> sp.Expr:
         value = self.sum()
@@ -611,26 +619,11 @@ class _Parser:
         value = self.sum()
         if opening.text == "\\{" and self.at(","):
             raise self.error("not an equation: \\{...\\} is a set, not a value")
-        if opening.text in ("(", "[") and self.at(",") and self.closes_later(opening.text):
-            # [x_1, \dots, x_k]^T, a vector written out: valid LaTeX, no value this parser can judge
+        if opening.text in ("(", "[") and self.at(","):
+            # [x_1, \dots, x_k]^T, a vector written out: valid LaTeX (if it closes), no value this parser judges
             raise self.error(f"a list of entries in '{opening.text}' is not supported", unsupported=True)
         self.expect(_GROUPS[opening.text], f"to close the '{opening.text}' at column {opening.column}")
         return value
-
-    def closes_later(self, opening: str) -> bool:
-        """Whether a group opened by ``opening`` (whose body is being read) is closed further on, in a formula
-        whose brackets all balance (``((x, w_1)`` closes the inner group but not the outer: broken)."""
-        if not _balanced(self.tokens):
-            return False
-        depth = 0
-        for token in self.tokens[self.pos:]:
-            if token.kind == "op" and token.text in _GROUPS and token.text != "|":
-                depth += 1
-            elif token.kind == "op" and token.text in _GROUPS.values():
-                if depth == 0:
-                    return token.text == _GROUPS[opening]
-                depth -= 1
-        return False
 
     def argument(self, what: str) -> sp.Expr:
         """A braced group or, as LaTeX reads ``x^2`` and ``\\frac12``, one character or command."""
