@@ -67,13 +67,6 @@ _MAX_CHUNKS = 64
 #: loses little: a float32 gradient over 2^20 samples is within half a unit in float32's last place
 #: of its terms' mean size from the float64 one (tests/test_codegen_numba.py).
 _PART = 1024
-#: Samples a block of the loop over rows takes: first each row's Σ_i w_i x_i (_block_dots); then the
-#: rest of every sample's formulas, which vectorises (8 or 16 sigmoids an instruction, against one
-#: for a row at a time); then the rows' terms of the gradient (_block_sum).  (When the blocks came in,
-#: still one row at a time in each: logistic regression at N = 10⁶, float32, two cores, k = 10 took
-#: 3.0 ms against 6.3 for 8 rows at a time with the features outside, and k = 100 11.4 ms against
-#: 17.5 for a loop over one row: the two loops the blocks replaced.  _block_dots says what came after.)
-_ROWS = 256
 
 
 def _as(array, dtype):
@@ -226,19 +219,41 @@ def _add_row(row_total, coefficient, matrix, n):
         row_total[i] += coefficient * matrix[n, i]
 
 
-#: The block loops take four rows at a time: four sums in flight for the rows' Σ_i, and each feature's
-#: gradient entry loaded and stored once for four rows.  A row shorter than a vector register (16
-#: float32 lanes, 8 float64) would otherwise be one chain of dependent adds.  Measured on one core,
-#: rows in cache, against one row at a time: 0.5-0.9 of the time for k = 4 to 48, and, once the
-#: one-row helpers were inlined (_inline), 0.93-0.96 in float64 and 0.66-0.92 in float32 for k = 64
-#: to 128 (before that, wide float64 rows had measured faster one at a time).
+#: A block's rows are read twice: from memory for their Σ_i w_i x_i, then for the gradient's sum, from
+#: the core's L1 cache if the block fits there (48 KiB a core here, 32 KiB on many others).  Blocks of
+#: 16 to 32 KiB of rows took the least time: logistic regression's gradient at N = 10⁶, k = 100, two
+#: cores, 32 rows of float64 (25.6 KB) or 64 of float32 against 256 rows (200 or 100 KB, read again
+#: from L2) took 0.93 and 0.96 of the time; 8 or 16 rows, more for the loops around each block.
+_BLOCK_BYTES = 1 << 15
+#: Rows a block takes at most: short rows gain nothing from larger blocks (k = 10: 64 to 256 rows
+#: took the same time), and the block's arrays stay small.
+_MAX_ROWS = 256
+#: Rows of at least this many features go one at a time through _block_dots, shorter rows four at a
+#: time.  A row shorter than a vector register (16 float32 lanes, 8 float64) alone is one chain of
+#: dependent adds, and four rows keep four sums in flight: 0.5-0.9 of one row's time for k = 4 to 48,
+#: rows in cache.  From memory, one row at a time reads one stream where four rows read four: at
+#: N = 10⁶, two cores, blocks in L1, it took 0.91-0.97 of four rows' time for k = 84, 100 and 128 in
+#: float64 (0.97 for k = 100 in float32), 1.02 for k = 96 and 1.04 for k = 64.
+_LONG_ROW = 80
+
+
+@_scalar
+def _block_rows(matrix):
+    """The rows a block takes: the largest power of two from 8 to _MAX_ROWS whose rows fit in
+    _BLOCK_BYTES, or 8 if none do."""
+    row_bytes = matrix.shape[1] * matrix.itemsize
+    rows = 8
+    while rows < _MAX_ROWS and 2 * rows * row_bytes <= _BLOCK_BYTES:
+        rows *= 2
+    return rows
 
 
 @_scalar
 def _block_dots(dots, matrix, start, rows, vector):
     """dots[r] = Σ_i matrix[start + r, i]·vector[i] for r < rows: the rows' sums over their features."""
     features = vector.shape[0]
-    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
+    # the rows taken four at a time (none if they are long); the rest go one at a time
+    fours = 0 if features >= _LONG_ROW else rows - rows % 4
     real = matrix.dtype.type
     for r in range(0, fours, 4):
         n = start + r
@@ -255,17 +270,24 @@ def _block_dots(dots, matrix, start, rows, vector):
 
 @_scalar
 def _block_sum(row_total, coefficients, matrix, start, rows):
-    """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n."""
+    """row_total = Σ_r coefficients[r]·matrix[start + r] over r < rows: a block's term of Σ_n c_n·x_n.
+
+    Eight rows at a time: each feature's entry of row_total is loaded and stored once for eight rows
+    (against four: at N = 10⁶, two cores, 0.75 of the time for k = 10 in float64, 0.97 for k = 100).
+    """
     features = row_total.shape[0]
-    fours = rows - rows % 4  # the rows taken four at a time; the last rows % 4 go one at a time
+    eights = rows - rows % 8  # the rows taken eight at a time; the last rows % 8 go one at a time
     real = matrix.dtype.type
     row_total[:] = real(0)
-    for r in range(0, fours, 4):
+    for r in range(0, eights, 8):
         n = start + r
         c0, c1, c2, c3 = coefficients[r], coefficients[r + 1], coefficients[r + 2], coefficients[r + 3]
+        c4, c5, c6, c7 = coefficients[r + 4], coefficients[r + 5], coefficients[r + 6], coefficients[r + 7]
         for i in range(features):
-            row_total[i] += c0 * matrix[n, i] + c1 * matrix[n + 1, i] + c2 * matrix[n + 2, i] + c3 * matrix[n + 3, i]
-    for r in range(fours, rows):
+            row_total[i] += (c0 * matrix[n, i] + c1 * matrix[n + 1, i] + c2 * matrix[n + 2, i] + c3 * matrix[n + 3, i]
+                             + c4 * matrix[n + 4, i] + c5 * matrix[n + 5, i] + c6 * matrix[n + 6, i]
+                             + c7 * matrix[n + 7, i])
+    for r in range(eights, rows):
         _add_row(row_total, coefficients[r], matrix, start + r)
 
 
@@ -321,15 +343,16 @@ def forward(params, X):
 def _loss_run(X, y, w, b):
     """The loss of one run of samples, each summed over its samples.
 
-    The terms of each block of _ROWS samples are summed in the data's precision, then added to a
+    The terms of each block of rows (_block_rows) samples are summed in the data's precision, then added to a
     float64 total.
     """
     real = X.dtype.type
     total0 = 0.0
-    dots = np.empty(_ROWS, dtype=X.dtype)
-    for block in range((X.shape[0] + _ROWS - 1) // _ROWS):
-        start = block * _ROWS
-        rows = min(_ROWS, X.shape[0] - start)
+    block_rows = _block_rows(X)
+    dots = np.empty(block_rows, dtype=X.dtype)
+    for block in range((X.shape[0] + block_rows - 1) // block_rows):
+        start = block * block_rows
+        rows = min(block_rows, X.shape[0] - start)
         _block_dots(dots, X, start, rows, w)
         part0 = real(0)
         for r in range(rows):
@@ -392,18 +415,19 @@ def loss(params, X, y):
 def _gradient_run(X, y, w, b):
     """The gradient's entries of one run of samples, each summed over its samples.
 
-    The terms of each block of _ROWS samples are summed in the data's precision, then added to a
+    The terms of each block of rows (_block_rows) samples are summed in the data's precision, then added to a
     float64 total.
     """
     real = X.dtype.type
     total0 = np.zeros(X.shape[1])
     total1 = 0.0
-    dots = np.empty(_ROWS, dtype=X.dtype)
-    row_terms0 = np.empty(_ROWS, dtype=X.dtype)
+    block_rows = _block_rows(X)
+    dots = np.empty(block_rows, dtype=X.dtype)
+    row_terms0 = np.empty(block_rows, dtype=X.dtype)
     row_part0 = np.empty(X.shape[1], dtype=X.dtype)
-    for block in range((X.shape[0] + _ROWS - 1) // _ROWS):
-        start = block * _ROWS
-        rows = min(_ROWS, X.shape[0] - start)
+    for block in range((X.shape[0] + block_rows - 1) // block_rows):
+        start = block * block_rows
+        rows = min(block_rows, X.shape[0] - start)
         _block_dots(dots, X, start, rows, w)
         part1 = real(0)
         for r in range(rows):
@@ -475,19 +499,20 @@ def gradient(params, X, y):
 def _loss_and_gradient_run(X, y, w, b):
     """The loss and the gradient's entries of one run of samples, each summed over its samples.
 
-    The terms of each block of _ROWS samples are summed in the data's precision, then added to a
+    The terms of each block of rows (_block_rows) samples are summed in the data's precision, then added to a
     float64 total.
     """
     real = X.dtype.type
     total0 = 0.0
     total1 = np.zeros(X.shape[1])
     total2 = 0.0
-    dots = np.empty(_ROWS, dtype=X.dtype)
-    row_terms1 = np.empty(_ROWS, dtype=X.dtype)
+    block_rows = _block_rows(X)
+    dots = np.empty(block_rows, dtype=X.dtype)
+    row_terms1 = np.empty(block_rows, dtype=X.dtype)
     row_part1 = np.empty(X.shape[1], dtype=X.dtype)
-    for block in range((X.shape[0] + _ROWS - 1) // _ROWS):
-        start = block * _ROWS
-        rows = min(_ROWS, X.shape[0] - start)
+    for block in range((X.shape[0] + block_rows - 1) // block_rows):
+        start = block * block_rows
+        rows = min(block_rows, X.shape[0] - start)
         _block_dots(dots, X, start, rows, w)
         part0 = real(0)
         part2 = real(0)

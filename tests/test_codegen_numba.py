@@ -28,7 +28,7 @@ GENERATED = REPO / "generated"
 #: Module-level helpers: each has its own scope, apart from the model's names.
 HELPERS = {"_as", "_number", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
-           "_block_dots", "_block_sum"}
+           "_block_dots", "_block_sum", "_block_rows"}
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def assert_computed_in_float32(fused) -> None:
 
     for function, own_variable in LOOPS.items():
         if not hasattr(fused, function):
-            assert function.startswith("_block_") and not hasattr(fused, "_ROWS")
+            assert function.startswith("_block_") and not hasattr(fused, "_block_rows")
             continue
         types = compiled_types(fused, function, np.float32)
         floats = {name: kind for name, kind in types.items()
@@ -196,10 +196,10 @@ def test_float32_data_are_computed_in_float32(model):
 
 
 #: Each Numba model, and for those with rows of features, 7 features (fewer than a float32 vector register's 16
-#: lanes), 40 and 70 (more, with a remainder of 8 and 6 features after the vectorised part): the block loops'
-#: four-row sums run with and without a remainder (N = 100 003 leaves a last block whose rows % 4 rows go one
-#: at a time).
-ROW_WIDTHS = (7, 40, 70)
+#: lanes), 40 and 70 (more, with a remainder of 8 and 6 features after the vectorised part), taken four rows at a
+#: time by _block_dots, and 100 (at least _LONG_ROW), taken one at a time: the block loops' eight-row sums run with
+#: and without a remainder (N = 100 003 leaves a last block whose rows % 8 rows go one at a time).
+ROW_WIDTHS = (7, 40, 70, 100)
 MODEL_WIDTHS = [(model, width) for model in generatable_names("numba")
                 for width in (ROW_WIDTHS if "logistic" in model else (1,))]
 
@@ -388,3 +388,10 @@ def test_float32_sums_lose_no_more_than_the_last_bit(model):
     for total, key in zip(totals[1:], fused.PARAMS, strict=True):
         error = np.max(np.abs(total / samples - exact[key])) / np.max(sizes[key])
         assert error <= np.finfo(np.float32).eps / 2, (key, error)
+
+
+def test_the_row_widths_take_both_of_block_dots_paths():
+    """Rows shorter than _LONG_ROW go four at a time through _block_dots, longer ones one at a time: the widths
+    above must try both."""
+    fused = load("logistic_regression_numba")
+    assert min(ROW_WIDTHS) < fused._LONG_ROW <= max(ROW_WIDTHS)

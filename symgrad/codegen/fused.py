@@ -78,7 +78,6 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
         numpy_module=f"{module_name(plan.name)}.py",
-        row_blocks=row_blocks,
         data_ndim=2 if plan.dims else 1,
         data_layout="one sample per row" if plan.dims else "one value per sample",
         shapes={p.key: "(" + "".join(f"{sizes[d]}, " for d in p.dims).rstrip(" ") + ")" for p in plan.params},

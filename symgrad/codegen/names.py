@@ -44,8 +44,9 @@ TEMPLATE_NAMES = frozenset({
 NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "math", "os", "sys", "numba", "n", "chunk", "chunks", "samples", "stop", "run", "out", "_mean", "_chunks",
     "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_CHUNK", "_divide", "_mean_row", "means",
-    "_heaviside", "_shaped", "name", "_number", "value", "dots", "r", "rows", "_ROWS", "real", "_PART",
+    "_heaviside", "_shaped", "name", "_number", "value", "dots", "r", "rows", "block_rows", "real", "_PART",
     "first", "sample", "_block_dots", "_block_sum", "_inline",
+    "_block_rows", "_BLOCK_BYTES", "_MAX_ROWS", "_LONG_ROW",
 })
 
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``part2``, ``row_terms3``).
