@@ -223,7 +223,7 @@ def _add_row(row_total, coefficient, matrix, n):
 #: the core's L1 cache if the block fits there (48 KiB a core here, 32 KiB on many others).  Blocks of
 #: 16 to 32 KiB of rows took the least time: logistic regression's gradient at N = 10⁶, k = 100, two
 #: cores, 32 rows of float64 (25.6 KB) or 64 of float32 against 256 rows (200 or 100 KB, read again
-#: from L2) took 0.93 and 0.96 of the time; 8 or 16 rows, more for the loops around each block.
+#: from L2) took 0.93 and 0.95 of the time; 8 or 16 rows took more, for the loops around each block.
 _BLOCK_BYTES = 1 << 15
 #: Rows a block takes at most: short rows gain nothing from larger blocks (k = 10: 64 to 256 rows
 #: took the same time), and the block's arrays stay small.
