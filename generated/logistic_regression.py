@@ -85,7 +85,7 @@ def _blockwise(function, X, y, *arrays):
     """
     if not isinstance(X, np.ndarray) or (X.nbytes <= 2 * _BLOCK_BYTES and len(X) <= 2 * _BLOCK_ROWS):
         return function(X, y, *arrays)
-    block = max(1, min(_BLOCK_ROWS, _BLOCK_BYTES * len(X) // X.nbytes))
+    block = max(1, min(_BLOCK_ROWS, _BLOCK_BYTES * len(X) // max(1, X.nbytes)))  # 0 bytes: no features
     totals = function(X[:block], y[:block], *arrays)
     for start in range(block, len(X), block):
         parts = function(X[start:start + block], y[start:start + block], *arrays)

@@ -219,11 +219,15 @@ def _add_row(row_total, coefficient, matrix, n):
         row_total[i] += coefficient * matrix[n, i]
 
 
-#: A block's rows are read twice: from memory for their Σ_i w_i x_i, then for the gradient's sum, from
-#: the core's L1 cache if the block fits there (48 KiB a core here, 32 KiB on many others).  Blocks of
-#: 16 to 32 KiB of rows took the least time: logistic regression's gradient at N = 10⁶, k = 100, two
-#: cores, 32 rows of float64 (25.6 KB) or 64 of float32 against 256 rows (200 or 100 KB, read again
-#: from L2) took 0.93 and 0.95 of the time; 8 or 16 rows took more, for the loops around each block.
+#: The loops over rows take a block at a time: first every row's Σ_i w_i x_i (_block_dots), then the
+#: rest of each sample's formulas, which vectorise across the block (8 or 16 sigmoids an instruction,
+#: against one when each row is finished before the next), then the rows' terms of the gradient
+#: (_block_sum).  A block's rows are so read twice: from memory for their Σ_i w_i x_i, then for the
+#: gradient's sum from the core's L1 cache, if the block fits there (48 KiB a core here, 32 KiB on
+#: many others).  Blocks of 16 to 32 KiB of rows took the least time: logistic regression's gradient
+#: at N = 10⁶, k = 100, two cores, 32 rows of float64 (25 KiB) or 64 of float32 against 256 rows (200
+#: or 100 KiB, read again from L2) took 0.93 and 0.95 of the time; 8 or 16 rows took more, for the
+#: loops around each block.
 _BLOCK_BYTES = 1 << 15
 #: Rows a block takes at most: short rows gain nothing from larger blocks (k = 10: 64 to 256 rows
 #: took the same time), and the block's arrays stay small.

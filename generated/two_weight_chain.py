@@ -87,7 +87,7 @@ def _blockwise(function, x, y, *arrays):
     """
     if not isinstance(x, np.ndarray) or (x.nbytes <= 2 * _BLOCK_BYTES and len(x) <= 2 * _BLOCK_ROWS):
         return function(x, y, *arrays)
-    block = max(1, min(_BLOCK_ROWS, _BLOCK_BYTES * len(x) // x.nbytes))
+    block = max(1, min(_BLOCK_ROWS, _BLOCK_BYTES * len(x) // max(1, x.nbytes)))  # 0 bytes: no features
     totals = function(x[:block], y[:block], *arrays)
     for start in range(block, len(x), block):
         parts = function(x[start:start + block], y[start:start + block], *arrays)

@@ -52,6 +52,16 @@ def test_blocked_gradient_equals_the_one_pass_gradient(stem):
         np.testing.assert_allclose(grads[key], got[key], rtol=1e-10, atol=1e-15)
 
 
+def test_rows_without_features_are_blocked_too():
+    """X of shape (N, 0) holds no bytes: more rows than two blocks still take the block loop, by rows."""
+    module = load("logistic_regression")
+    X = np.zeros((2 * module._BLOCK_ROWS + 5, 0))
+    y = (np.arange(len(X)) % 2).astype(float)
+    grads = module.gradient({"w": np.zeros(0)}, X, y)
+    assert grads["w"].shape == (0,)
+    assert module.loss({"w": np.zeros(0)}, X, y) == pytest.approx(np.log(2))  # every h is s(0) = 1/2
+
+
 def test_a_memmap_is_blocked_like_an_array(tmp_path):
     module = load("logistic_regression")
     params, X, y = data(module, 60_000)
