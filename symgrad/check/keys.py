@@ -31,6 +31,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .latex import NOT_EQUATION
+
 #: Where a math container opens (the same openers, in the same order, LaTeX and Markdown renderers know).
 _OPEN = re.compile(
     r"\$\$"
@@ -54,8 +56,9 @@ _BACKTICKS = re.compile(r"`+")
 _LATEX_DOCUMENT = re.compile(r"^[ \t]*\\(?:documentclass|begin\{document\})", re.M)
 #: The start of a display row that carries on the row above: alignment and spacing, then a binary operator.
 _CONTINUED = re.compile(r"(?:&|\s|\\(?:quad|qquad|[,;:! ])(?![a-zA-Z])|\{\})*(?:[+\-*]|\\(?:times|cdot|ast)(?![a-zA-Z]))")
-#: Relations that are no claim of symgrad's but make a row a statement of its own (-1 < x, \\alpha \\in …).
-_CONDITION = re.compile(r"[<>]|\\(?:approx|in|notin|le|leq|ge|geq|ne|neq|sim|propto)(?![a-zA-Z])")
+#: Relations that are no claim of symgrad's but make a row a statement of its own (-1 < x, \\alpha \\in …):
+#: the parser's own list of them.
+_CONDITION = re.compile(r"[<>]|\\(?:" + "|".join(sorted(c for c in NOT_EQUATION if c.isalpha())) + r")(?![a-zA-Z])")
 _RELATION = re.compile(r"=|\\leftarrow|\\gets|:=|\\coloneqq|\\Leftarrow|\\to\b")
 
 MAX_KEY_BYTES = 2_000_000

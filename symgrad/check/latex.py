@@ -58,7 +58,7 @@ _COMMAND_OPS = {
 _TEXT_COMMANDS = frozenset({"text", "textrm", "textit"})
 _BOLD_COMMANDS = frozenset({"mathbf", "boldsymbol", "bm", "vec"})
 _NAME_COMMANDS = _TEXT_COMMANDS | _BOLD_COMMANDS | {"mathrm", "mathit", "operatorname", "mathcal"}
-_NOT_EQUATION = frozenset({
+NOT_EQUATION = frozenset({
     "<", ">", "in", "notin", "le", "leq", "ge", "geq", "ne", "neq", "approx", "sim", "propto", "equiv", "to",
     "rightarrow", "Rightarrow", "mapsto", "implies", "iff", "subset", "subseteq", "leqslant", "geqslant", "ll", "gg",
 })
@@ -401,7 +401,7 @@ class _Parser:
         token = self.peek()
         if token.kind == "end":
             return
-        if (token.kind == "op" and token.text in ("<", ">")) or (token.kind == "cmd" and token.text in _NOT_EQUATION):
+        if (token.kind == "op" and token.text in ("<", ">")) or (token.kind == "cmd" and token.text in NOT_EQUATION):
             raise self.error(f"not an equation: {self.describe()} is not '=' or '\\leftarrow'")
         if token.kind == "cmd" and token.text in _OTHER_LATEX:  # 2\\hat{y}: valid LaTeX after a term
             raise self.error(f"unsupported command {self.describe()}", unsupported=True)
