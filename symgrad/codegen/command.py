@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import file_name, refuse_same_file
+from ..files import add_follow_symlinks_option, file_name, following_symlinks, refuse_same_file
 from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
@@ -33,9 +33,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--check", action="store_true",
         help="write nothing; exit 1 naming each module that is stale or missing, 0 when all are current",
     )
+    add_follow_symlinks_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command.  A module file that is a symlink is refused (before the first module is written) unless
+    ``--follow-symlinks`` is given; ``--out DIR`` or ``generated/`` may be a linked folder."""
+    with following_symlinks(args.follow_symlinks):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .pipeline import generate  # jinja2 and the derivations load only when a module is wanted
 
     if args.model_file is not None:

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import file_name, refuse_same_file, writable_target, write_atomic
+from ..files import (
+    add_follow_symlinks_option,
+    check_writable,
+    file_name,
+    following_symlinks,
+    refuse_same_file,
+    write_atomic,
+)
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
 from ..render import FORMATS, render
 
@@ -30,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write to FILE instead of standard output")
     parser.add_argument("--out-dir", metavar="DIR", type=file_name,
                         help=f"the folder --all writes into (default: {DEFAULT_OUT_DIR})")
+    add_follow_symlinks_option(parser)
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="the loss of a network model")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="every activation of a network model")
     parser.add_argument("--hidden-activation", choices=ACTIVATION_CHOICES, help="the hidden activation g1")
@@ -60,18 +68,26 @@ def _format_for(fmt: str | None, output: str | None) -> str:
 
 
 def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> list[Path]:
-    """Derive every model and variant; write one file per format; return the paths written."""
+    """Derive every model and variant; write one file per format; return the paths written.
+
+    ``out_dir`` may be a symlink to a folder (the user named it); a symlink as one of the files in it is
+    refused, unless the command follows symlinks (:func:`~symgrad.files.following_symlinks`)."""
+    paths = {(name, fmt): out_dir / f"{name}{SUFFIXES[fmt]}" for name in catalogue_names() for fmt in formats}
+    check_writable(*paths.values())  # all before any work: a bad one leaves no set half-written (and fails fast)
     documents = {name: derive_named(name) for name in catalogue_names()}
-    texts = {out_dir / f"{name}{SUFFIXES[fmt]}": render(derivation, fmt)
-             for name, derivation in documents.items() for fmt in formats}
-    for path in texts:  # all checked before the first is written: a bad one leaves no set half-written
-        writable_target(path)
-    for path, text in texts.items():
+    texts = {path: render(documents[name], fmt) for (name, fmt), path in paths.items()}
+    for path, text in texts.items():  # each checked again as it is written (write_atomic)
         write_atomic(path, text, make_parents=True)
     return list(texts)
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command; every file it writes follows a symlink only with ``--follow-symlinks``."""
+    with following_symlinks(args.follow_symlinks):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.out_dir is not None and not args.all:
         raise UsageError("--out-dir is the folder for --all; to write one model to a file, use -o FILE")
     if args.model_file is not None:
@@ -86,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.model:
         raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}), or use --all or --model-file FILE")
     fmt = _format_for(args.format, args.output)  # before the derivation: a bad suffix fails at once
+    check_writable(args.output)  # and so does a symlink or a folder where the file goes
     _emit(render(derive_named(args.model, **_options(args)), fmt), args.output)
     return 0
 
@@ -100,6 +117,7 @@ def _run_model_file(args: argparse.Namespace) -> int:
         raise UsageError("--loss and the activation options choose catalogue variants; a model file states its own")
     refuse_same_file(args.output, args.model_file)
     fmt = _format_for(args.format, args.output)
+    check_writable(args.output)
     _emit(render(derive_model_file(args.model_file), fmt), args.output)
     return 0
 

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 from ..errors import UsageError
-from ..files import file_name, refuse_same_file
+from ..files import add_follow_symlinks_option, check_writable, file_name, following_symlinks, refuse_same_file
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
@@ -109,6 +109,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also draw the paths in this CSV file (hand-made answers, say); with it, paths are computed only "
         "when --step, --start or --steps is given",
     )
+    add_follow_symlinks_option(parser)
     checking = parser.add_argument_group("checking")
     checking.add_argument(
         "--check", metavar="CSV", type=file_name, help="check whether each path in CSV is a feasible gradient path"
@@ -132,6 +133,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command; its picture and CSV follow a symlink only with ``--follow-symlinks``."""
+    with following_symlinks(args.follow_symlinks):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     _picture_options(args)
     if args.check:
         return _check(args)
@@ -167,6 +174,7 @@ def _draw(args: argparse.Namespace) -> int:
         )
     refuse_same_file(args.output, args.draw)
     refuse_same_file(None if args.csv == "-" else args.csv, args.draw, args.output)
+    check_writable(args.output, None if args.csv == "-" else args.csv)  # both, before the CSV is written
     drawing = None
     if args.output:
         drawing = drawing_module()  # before any work: without matplotlib, say so at once
@@ -333,6 +341,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--step-tolerance is for --constant-step")
     refuse_same_file(args.output, args.draw)
     refuse_same_file(None if args.csv == "-" else args.csv, args.draw, args.output)
+    check_writable(args.output)  # before the paths are checked: a symlink or a folder fails at once
     drawing = None
     if args.output:
         drawing = drawing_module()
