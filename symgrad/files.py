@@ -74,7 +74,7 @@ def write_atomic(
     try:
         if make_parents:
             created = _make_folders(path)
-        remove_stale_temporaries(path.parent)
+        _remove_stale_temporaries(path.parent)
         mode = _mode_for(path)
         handle, temporary = _make_temporary(path)
     except OSError as error:
@@ -131,7 +131,7 @@ def _make_temporary(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
 
 
-def remove_stale_temporaries(folder: Path | str) -> list[Path]:
+def _remove_stale_temporaries(folder: Path | str) -> list[Path]:
     """Remove from ``folder`` the temporaries of symgrad's that no run will rename (:func:`_is_stale`);
     return those removed.  Never fails: one that cannot be removed (another user's, in a sticky folder)
     stays, and the write that asked goes on."""
