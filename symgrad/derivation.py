@@ -36,6 +36,11 @@ class Equation:
     relation: str = EQUALS
     definition: bool = False
 
+    def obligations(self) -> list[tuple[sp.Expr, sp.Expr]]:
+        """The pairs of sides that must be proven equal: each ``=`` of the chain, but the first when it is a definition."""
+        sides = list(self.rhs) if self.definition else [self.lhs, *self.rhs]
+        return list(zip(sides, sides[1:]))
+
 
 @dataclass(frozen=True)
 class Step:
@@ -127,9 +132,8 @@ class DerivationBuilder:
         return self.derivation
 
     def _prove(self, title: Text, equation: Equation) -> None:
-        sides = list(equation.rhs) if equation.definition else [equation.lhs, *equation.rhs]
         model = self.derivation.model
-        for left, right in zip(sides, sides[1:]):
+        for left, right in equation.obligations():
             if not are_equal(model, left, right):
                 heading = "".join(str(part) for part in title)
                 raise ProofError(f"{self.derivation.name}: step {heading!r}: cannot prove {left} = {right}")

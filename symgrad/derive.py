@@ -35,8 +35,18 @@ class _GraphDerivation:
         self.builder = DerivationBuilder(model.name, model.description, model, verify)
         self.shown_partials: set[Partial] = set()
         self.shown_merges: set[Partial] = set()
+        self._local_partials: dict[Partial, tuple[sp.Expr, sp.Expr]] = {}
 
     # -- helpers -----------------------------------------------------------
+    def local_partial(self, factor: Partial) -> tuple[sp.Expr, sp.Expr]:
+        """A node partial's value and its handout form, worked out once: every chain below it reuses them
+        (a chain of n nodes has n parameters whose chains share up to 2n factors)."""
+        known = self._local_partials.get(factor)
+        if known is None:
+            value = self.model.partial(factor.of, factor.wrt)
+            known = self._local_partials[factor] = (value, self.form(value))
+        return known
+
     def form(self, expr: sp.Expr) -> sp.Expr:
         notation = self.model.notation
         shaped = handout_form(self.model.in_forward_values(expr), self.model.label, notation.label_first)
@@ -130,11 +140,11 @@ class _GraphDerivation:
     def node_partial(self, factor: Partial) -> Equation:
         model = self.model
         unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
-        local = model.partial(factor.of, factor.wrt)
+        local, local_form = self.local_partial(factor)
         forms: list[sp.Expr] = []
         earlier = [limit for total in unevaluated.atoms(sp.Sum) for limit in total.limits]
         shaped_local = model.readable_sums(handout_form(local, model.label, model.notation.label_first), earlier)
-        for candidate in (unevaluated, shaped_local, self.form(local)):
+        for candidate in (unevaluated, shaped_local, local_form):
             if not forms or candidate != forms[-1]:
                 forms.append(candidate)
         return Equation(factor, tuple(dict.fromkeys(forms)))
@@ -145,8 +155,8 @@ class _GraphDerivation:
         softmax Σ_l ∂L/∂p_l ∂p_l/∂z_j gives p_j - y_j)."""
         model = self.model
         factors = self.chain_factors(path)
-        values = [model.partial(f.of, f.wrt) for f in factors]
-        forms = [self.form(v) for v in values]
+        values = [self.local_partial(f)[0] for f in factors]
+        forms = [self.local_partial(f)[1] for f in factors]
         sums = list(path.sums)
         if len(factors) >= 2:
             later = set().union(*(f.free_symbols for f in factors[2:]))

@@ -106,6 +106,8 @@ def substitute(expr: sp.Expr, mapping: dict[sp.Expr, sp.Expr]) -> sp.Expr:
     new_args = [substitute(arg, mapping) for arg in expr.args]
     if all(new is old for new, old in zip(new_args, expr.args)):
         return expr
-    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
+        # not re-evaluated: SymPy's tanh (and others) would inspect the whole argument at every level
+        # of a deep chain, and the handout's form keeps the shape it was written in
         return expr.func(*new_args, evaluate=False)
     return expr.func(*new_args)
