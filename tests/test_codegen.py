@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import importlib.metadata
 import importlib.util
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,15 +22,20 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symgrad
 from symgrad.codegen import generatable_names, generate_source
+from symgrad.codegen.command import regenerate_option
 from symgrad.codegen.context import build_context
 from symgrad.codegen.lower import lower
 from symgrad.codegen.names import TEMPLATE_NAMES, identifier, model_names
+from symgrad.codegen.pipeline import derivation_source
 from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
 from symgrad.codegen.render import NUMPY_TEMPLATE, environment, render_template, template_dirs
 from symgrad.codegen.rewrite import LOG_ONE_MINUS_SIGMOID, LOG_SIGMOID, stable_loss
+from symgrad.codegen.safe_text import comment_text, docstring_text
 from symgrad.files import OutputError
 from symgrad.functions import relu, sigmoid
 from symgrad.models import derive_named
@@ -471,3 +478,66 @@ def test_a_label_that_would_broadcast_is_refused(path):
                 function(params, X, label)
         with pytest.raises(ValueError, match="the data call for"):
             module.update(params, X, label, 0.1)
+
+
+# ---------------------------------------------------------------------------------------------
+# A model's text stays text (issue 22)
+# ---------------------------------------------------------------------------------------------
+
+#: Every character, surrogates and controls too, and more often the ones that mean something in a docstring.
+ANY_CHARACTER = st.one_of(st.sampled_from(list('"\\\'\n\r\t\x00\x0c\x85\u2028\u2029\u202e{}Nxu ')),
+                          st.characters(blacklist_categories=()))
+FUZZ_TEXT = st.text(ANY_CHARACTER, max_size=40)
+
+
+@pytest.fixture(scope="module")
+def chain_derivation():
+    return derive_named("two-weight-chain", verify=False)
+
+
+def without_module_docstring(source: str) -> str:
+    """The module's syntax tree with its docstring emptied: what a model's text must leave unchanged."""
+    tree = ast.parse(source)
+    tree.body[0].value.value = ""
+    return ast.dump(tree)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(description=FUZZ_TEXT, path=FUZZ_TEXT)
+def test_any_description_and_path_stay_in_the_docstring(chain_derivation, description, path):
+    """Whatever the description and the model file's path hold, each module compiles without a warning, its
+    docstring holds them (whitespace aside: the description is wrapped), and the rest of the module is the
+    same code as with a plain description: nothing got out of the docstring."""
+    model = dataclasses.replace(chain_derivation.model, description=description)
+    derivation = dataclasses.replace(chain_derivation, model=model)
+    for target in ("numpy", "numba"):
+        source = derivation_source(derivation, "net", regenerate=regenerate_option(path), target=target)
+        plain = derivation_source(chain_derivation, "net", regenerate=regenerate_option("net.toml"), target=target)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(source, "fuzzed", "exec")
+        assert without_module_docstring(source) == without_module_docstring(plain)
+        docstring = "".join(ast.get_docstring(ast.parse(source)).split())
+        assert "".join(description.split()) in docstring
+        assert "".join(shlex.quote(path).split()) in docstring
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("Plain: nothing to escape, (N, k), y*, 'quoted'", "Plain: nothing to escape, (N, k), y*, 'quoted'"),
+    ('a "word" in quotes', 'a "word" in quotes'),
+    ('"""', '\\"\\"\\"'),
+    ('"at both ends"', '\\"at both ends\\"'),
+    ('two "" quotes', 'two \\"\\" quotes'),
+    ("back\\slash \\N{", "back\\\\slash \\\\N{"),
+    ("lines\nand\ttabs", "lines\nand\ttabs"),
+    ("NUL\x00 CR\r LS\u2028 RLO\u202e", "NUL\\x00 CR\\r LS\\u2028 RLO\\u202e"),
+    ("\udce9", "\\udce9"),
+])
+def test_docstring_text(text, written):
+    assert docstring_text(text) == written
+    assert ast.literal_eval(f'"""{written}"""') == text
+
+
+def test_comment_text_is_one_line():
+    assert comment_text("σ(z1)") == "σ(z1)"
+    assert comment_text("a\nimport os\r") == "a\\nimport os\\r"

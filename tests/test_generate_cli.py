@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ import sympy as sp
 import symgrad.codegen.pipeline as pipeline
 from symgrad.cli import main
 from symgrad.codegen import generatable_names, generate, module_name
+from symgrad.codegen.safe_text import docstring_text
 from symgrad.derive import derive
 from symgrad.errors import UsageError
 from symgrad.graph import Model, Node
@@ -306,3 +310,157 @@ def test_a_failed_generate_leaves_no_folder_it_made(capsys, tmp_path, monkeypatc
     status, _, err = run_cli(capsys, "--model-file", str(model_file), "--out", str(tmp_path / "new" / "sub"))
     assert status == 2 and err.startswith("symgrad: error: cannot write ") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A model file's text reaches the module as text: no code, and a module that compiles (issue 22)
+# ---------------------------------------------------------------------------------------------
+
+PAYLOAD = '"""; __import__("os").system("touch PWNED"); """'
+#: Descriptions that once broke out of the docstring (code run on import) or broke the module (no compile).
+HOSTILE_DESCRIPTIONS = [
+    PAYLOAD,
+    "'''; __import__('os').system('touch PWNED'); '''",
+    'two\nlines\n"""\n__import__("os").system("touch PWNED")\n"""',
+    "a backslash at the end\\",
+    r"escapes \N{DIGIT ONE} \N{ \x4 \x41 \u00 \U0001 \0 \n \" \\",
+    'ends with a quote"',
+    'ends with two quotes""',
+    '"starts with a quote',
+    "a line\u2028separator, a paragraph\u2029separator, a next line\x85and a form\x0cfeed",
+    "a carriage\rreturn, a tab\tand a NUL\x00inside, a \u202eright-to-left override",
+]
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes and backslashes escaped, every other unprintable character as \\u."""
+    escaped = "".join("\\" + c if c in '"\\' else c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return f'"{escaped}"'
+
+
+def hostile_model_file(folder: Path, description: str) -> Path:
+    """The three-weight chain's model file with ``description``, in ``folder`` (made if missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    start = text.index("description = ")
+    end = text.index("\n", start)
+    path = folder / "model.toml"
+    path.write_text(text[:start] + f"description = {toml_string(description)}" + text[end:], encoding="utf-8")
+    return path
+
+
+def import_in(folder: Path, module: Path) -> str:
+    """Compile ``module`` with warnings as errors (an invalid escape such as "\\," warns today), then import it
+    in a fresh Python whose working folder is ``folder`` (a payload's `touch PWNED` would land there), and
+    return its docstring."""
+    script = ("import importlib.util, json, sys, warnings\n"
+              "with warnings.catch_warnings():\n"
+              "    warnings.simplefilter('error')\n"
+              "    compile(open(sys.argv[1], encoding='utf-8').read(), 'hostile', 'exec')\n"
+              "spec = importlib.util.spec_from_file_location('hostile', sys.argv[1])\n"
+              "module = importlib.util.module_from_spec(spec)\n"
+              "spec.loader.exec_module(module)\n"
+              "print(json.dumps(module.__doc__))\n")
+    result = subprocess.run([sys.executable, "-c", script, os.fsencode(module)], capture_output=True, text=True,
+                            cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert not (folder / "PWNED").exists()
+    return json.loads(result.stdout)
+
+
+def flat(text: str) -> str:
+    """``text`` without its whitespace: the docstring wraps the description's lines."""
+    return "".join(text.split())
+
+
+def generate_model_file(capsys, model_file: Path, output: Path, target: str) -> tuple[int, str]:
+    status, _, err = run_cli(capsys, "--model-file", str(model_file), "--target", target, "-o", str(output))
+    return status, err
+
+
+def refused_at_the_parse(status: int, err: str, model_file: Path, output: Path) -> bool:
+    """Whether the model file's reader refused the text in one line (a description may not need every
+    character), writing nothing: an outcome as safe as a module that keeps the text as text."""
+    if status == 0:
+        return False
+    assert status == 2 and err.count("\n") == 1 and err.startswith(f"symgrad: error: {model_file}")
+    assert not output.exists()
+    return True
+
+
+@pytest.mark.parametrize("target", ["numpy", "numba"])
+@pytest.mark.parametrize("description", HOSTILE_DESCRIPTIONS, ids=range(len(HOSTILE_DESCRIPTIONS)))
+def test_a_description_stays_text_in_the_module(capsys, tmp_path, description, target):
+    """Before issue 22, the first three ran `touch PWNED` when the module was imported, and those with a
+    backslash or a trailing quote wrote a module that did not compile, with exit status 0."""
+    model_file = hostile_model_file(tmp_path / "in", description)
+    output = tmp_path / "hostile.py"
+    status, err = generate_model_file(capsys, model_file, output, target)
+    if refused_at_the_parse(status, err, model_file, output):
+        return
+    assert status == 0, err
+    if target == "numba" and importlib.util.find_spec("numba") is None:
+        pytest.skip("numba is not installed")
+    docstring = import_in(tmp_path, output)
+    assert flat(description) in flat(docstring)
+
+
+FOLDER_NAMES = [
+    'p"""; __import__("os").system("touch PWNED"); """',
+    "a folder ending in a backslash\\",
+    'a folder ending in a quote"',
+    "it's a folder with a single quote",
+    "two\nlines",
+    r"\N{ and \x",
+]
+
+
+@pytest.mark.parametrize("folder", FOLDER_NAMES, ids=range(len(FOLDER_NAMES)))
+def test_the_model_file_s_path_stays_text_in_the_module(capsys, tmp_path, folder):
+    """The path lands in the docstring's "regenerate it with" line: before issue 22, the first folder's name ran
+    `touch PWNED` on import, and the next two wrote a module that did not compile.  The line is now a command
+    the shell reads back as the path."""
+    model_file = hostile_model_file(tmp_path / folder, "A chain")
+    output = tmp_path / "hostile.py"
+    status, err = generate_model_file(capsys, model_file, output, "numpy")
+    assert status == 0, err
+    docstring = import_in(tmp_path, output)
+    assert shlex.quote(str(model_file)) in docstring
+    if "\n" not in folder:
+        command = next(line.strip() for line in docstring.split("\n") if "symgrad generate" in line)
+        assert shlex.split(command) == ["symgrad", "generate", "--model-file", str(model_file)]
+
+
+def test_an_undecodable_folder_name_stays_text_in_the_module(capsys, tmp_path):
+    """A folder whose name is not UTF-8 reaches Python as lone surrogates, which no UTF-8 file can hold as they
+    are: the module writes them as escapes."""
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/latin1-\xe9t\xe9")
+    try:
+        model_file = hostile_model_file(Path(folder), "A chain")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    output = tmp_path / "hostile.py"
+    status, err = generate_model_file(capsys, model_file, output, "numpy")
+    assert status == 0, err
+    assert "\\udce9t\\udce9" in output.read_text(encoding="utf-8")
+    assert shlex.quote(str(model_file)) in import_in(tmp_path, output)
+
+
+def test_a_module_that_does_not_compile_is_refused_and_not_written(monkeypatch, capsys, tmp_path):
+    """The last line of defence: were the escaping ever to miss something, the module is compiled before it is
+    written, and refused in one line (exit 2) rather than written broken or hostile."""
+    real = pipeline.render_template
+
+    def unescaped(template, context):  # the description put back raw, as before issue 22
+        source = real(template, context)
+        return source.replace(docstring_text(context["title"]), context["title"], 1)
+
+    monkeypatch.setattr(pipeline, "render_template", unescaped)
+    for description, reason in [(r"a \N{", "would not compile"), ("ends in a backslash\\", "would not compile"),
+                                (PAYLOAD, "the model's text would not stay in the module's docstring")]:
+        model_file = hostile_model_file(tmp_path / "in", description)
+        output = tmp_path / "out.py"
+        status, err = generate_model_file(capsys, model_file, output, "numpy")
+        assert status == 2 and err.count("\n") == 1 and reason in err, err
+        assert err.startswith("symgrad: error: cannot generate three-weight-chain: ")
+        assert not output.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from ..errors import UsageError
@@ -81,7 +82,7 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
     refuse_same_file(args.output, args.model_file)
     derivation = derive_model_file(args.model_file)
     model = derivation.model
-    source = derivation_source(derivation, model.name, regenerate=f"--model-file {args.model_file}", target=target)
+    source = derivation_source(derivation, model.name, regenerate=regenerate_option(args.model_file), target=target)
     if args.output is not None:
         return write_module(model.name, Path(args.output), source, check=args.check, make_parents=False, target=target)
     path = Path(args.out or DEFAULT_OUT) / f"{module_name(model.name, target)}.py"
@@ -93,3 +94,9 @@ def _model_file(args: argparse.Namespace) -> GeneratedFile:
                          f"the catalogue's {DEFAULT_OUT}/{path.name} (rename the model, or use --out or -o)")
     refuse_same_file(path, args.model_file)
     return write_module(model.name, path, source, check=args.check, target=target)
+
+
+def regenerate_option(model_file: str) -> str:
+    """The options that regenerate a model file's module, as its docstring shows them: the path quoted for the
+    shell (a space or a quote in a folder's name), so that the line can be pasted as it reads."""
+    return f"--model-file {shlex.quote(str(model_file))}"

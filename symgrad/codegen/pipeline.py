@@ -5,14 +5,15 @@ Two targets share the plan: ``numpy`` (``generated/<model>.py``, whole-array Num
 samples are a value or a row of one input: the layered models are matrix products, which NumPy
 already hands to BLAS).
 
-Every module is rendered in memory first, and every target path checked; only when all of them render
-(every name checked) and every target can take a file (none is a folder or a FIFO) is anything written,
-each file atomically.  A file whose bytes already match is left untouched, so
-its modification time says when its content last changed.
+Every module is rendered in memory first and compiled (:func:`check_source`), and every target path
+checked; only when all of them render (every name checked) and every target can take a file (none is a
+folder or a FIFO) is anything written, each file atomically.  A file whose bytes already match is left
+untouched, so its modification time says when its content last changed.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .layers import is_layered, lower_layers
 from .lower import lower, why_not_generated
 from .names import TARGETS, module_name
 from .render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
+from .safe_text import docstring_holds
 
 DEFAULT_OUT = "generated"
 
@@ -131,7 +133,31 @@ def derivation_source(derivation: Derivation, name: str, regenerate: str | None 
         context = build_context(lower(derivation, name), derivation)
         template = NUMPY_TEMPLATE
     context["regenerate"] = regenerate if regenerate is not None else name
-    return render_template(template, context)
+    source = render_template(template, context)
+    check_source(source, name, [derivation.model.description, context["regenerate"]], target)
+    return source
+
+
+def check_source(source: str, name: str, texts: list[str], target: str = "numpy") -> None:
+    """Refuse, in one line, a module that does not compile, or whose docstring lost one of ``texts``.
+
+    Every module is checked before it is returned or written.  The user's text (the model's description,
+    the model file's path) is escaped for the docstring it goes into (``safe_text.py``); were an escape
+    ever missed, the text would break out of the docstring and either fail to compile or run as code when
+    the module is imported.  Neither may reach a file.
+    """
+    try:
+        with warnings.catch_warnings():  # an invalid escape ("\\,") is a warning today and an error to come
+            warnings.simplefilter("error")
+            compile(source, f"<{name}{_for(target)} module>", "exec")
+    except (SyntaxError, ValueError, Warning) as error:  # ValueError: a NUL in the source
+        where = f", line {error.lineno}" if getattr(error, "lineno", None) else ""
+        reason = getattr(error, "msg", None) or str(error)
+        raise OutputError(f"cannot generate {name}{_for(target)}: the module would not compile ({reason}{where})") \
+            from None
+    if not docstring_holds(source, texts):
+        raise OutputError(f"cannot generate {name}{_for(target)}: the model's text would not stay in the module's "
+                          "docstring")
 
 
 def write_module(

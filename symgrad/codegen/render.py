@@ -16,6 +16,7 @@ import jinja2
 import symgrad
 
 from ..files import OutputError
+from .safe_text import comment_text, docstring_text
 
 #: Each target's template: a folder of templates per target.
 NUMPY_TEMPLATE = "numpy/module.py.jinja"
@@ -32,12 +33,16 @@ def template_dirs(package_dir: Path | None = None) -> list[Path]:
 @cache
 def environment(package_dir: Path | None = None) -> jinja2.Environment:
     """A Jinja environment over the template folders: strict about undefined names, no autoescaping,
-    and every line ending kept, so a render is byte-for-byte the same each time."""
+    and every line ending kept, so a render is byte-for-byte the same each time.
+
+    Jinja's autoescaping is for HTML; a model's text goes into Python docstrings and comments, through
+    the filters ``docstring`` and ``comment`` (``safe_text.py``), which the templates apply to it.
+    """
     folders = template_dirs(package_dir)
     if not folders:
         where = Path(symgrad.__file__).parent if package_dir is None else Path(package_dir)
         raise OutputError(f"cannot find symgrad's templates in {where / 'templates'} or {where.parent / 'templates'}")
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -45,6 +50,9 @@ def environment(package_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["docstring"] = docstring_text
+    env.filters["comment"] = comment_text
+    return env
 
 
 def render_template(name: str, context: dict, package_dir: Path | None = None) -> str:
