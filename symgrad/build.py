@@ -37,6 +37,9 @@ from .graph import Model, Node, Notation
 #: How the built models write the sigmoid (as the network handout does: σ); each model gets its own copy.
 DEFAULT_FUNCTION_NAMES = {"sigmoid": r"\sigma"}
 DEFAULT_STEP_SIZE = "alpha"
+#: Nodes a model may have: a chain of 50 layers (100 nodes) derives in about 5 s; a graph far larger is not a
+#: course's model, and refusing it at once beats a derivation that runs for minutes.
+MAX_NODES = 100
 _MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _SUBSCRIPTED = re.compile(r"([A-Za-z]+)(\d+)")
 _DECLARED = re.compile(r"\s*([^\[\]]*?)\s*(?:\[([^\[\]]*)\])?\s*")
@@ -187,6 +190,8 @@ class ModelBuilder:
         key = f"nodes.{name}" if isinstance(name, str) else "nodes"
         if self._loss is not None:
             raise ModelError("a node cannot come after the loss; the loss is the last node", key)
+        if len(self._nodes) >= MAX_NODES:
+            raise ModelError(f"a model has at most {MAX_NODES} nodes; this one would take minutes to derive", key)
         base, indices = self._split(name, key)
         expr = self._formula(formula, key, for_loss=False)
         self._check_free_indices(expr, indices, key)

@@ -17,6 +17,7 @@ written (``x·w_1``, not ``w_1·x``); the graph evaluates them itself.
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +32,12 @@ from .graph import evaluated
 MAX_LENGTH = 10_000
 #: Each level of parentheses or calls costs a few Python frames; this stays far inside the recursion limit.
 MAX_DEPTH = 100
-#: A number literal's decimal exponent (1e300) is bounded so that reading it stays instant.
-MAX_LITERAL_EXPONENT = 400
-#: A power of two numbers is computed exactly; beyond this many bits it is refused rather than left to run.
-MAX_POWER_BITS = 100_000
+#: Every constant in a formula, written or computed from written ones (2^10, 3/4), lies within 10^±30
+#: and has at most 30 significant digits: a model's constants (a step size, an epsilon, a scale) need no
+#: more, and larger ones made SymPy run for minutes (e^{10^400}, the square root of a 4,000-digit number)
+#: or fail with Python's own limit on reading integers of over 4,300 digits.
+MAX_CONSTANT = sp.Integer(10) ** 30
+MAX_DIGITS = 30
 
 
 class ExpressionError(ValueError):
@@ -182,15 +185,24 @@ def parse(text: str, scope: Scope) -> sp.Expr:
 
 #: Binary operators: (binding power, right-associative, how to combine).
 _BINARY: dict[str, tuple[int, bool, Callable[[sp.Expr, sp.Expr], sp.Expr] | None]] = {
-    "+": (10, False, lambda a, b: a + b if _numbers(a, b) else sp.Add(a, b, evaluate=False)),
-    "-": (10, False, lambda a, b: a - b if _numbers(a, b) else sp.Add(a, _negative(b), evaluate=False)),
-    "*": (20, False, lambda a, b: a * b if _numbers(a, b) else sp.Mul(a, b, evaluate=False)),
+    "+": (10, False, lambda a, b: a + b if _numbers(a, b) else _joined(sp.Add, a, b)),
+    "-": (10, False, lambda a, b: a - b if _numbers(a, b) else _joined(sp.Add, a, _negative(b))),
+    "*": (20, False, lambda a, b: a * b if _numbers(a, b) else _joined(sp.Mul, a, b)),
     "/": (20, False, lambda a, b: _divide(a, b)),
     "^": (30, True, None),  # powers are checked for size first; see _Parser.power_of
     "**": (30, True, None),
 }
 #: A leading minus binds looser than a power (-x^2 is -(x^2)) and tighter than a product.
 _UNARY_POWER = 25
+
+
+def _joined(kind: type, left: sp.Expr, right: sp.Expr) -> sp.Expr:
+    """``left + right`` (or ×) as one flat unevaluated sum: x + x + … + x with 4,000 terms nested 4,000
+    levels deep would overflow the recursion of every later walk over it.  (Both are associative, so a left
+    operand in parentheses, (a + b) + c, means the same flattened.)"""
+    if isinstance(left, kind):
+        return kind(*left.args, right, evaluate=False)
+    return kind(left, right, evaluate=False)
 
 
 def _numbers(*exprs: sp.Expr) -> bool:
@@ -263,7 +275,12 @@ class _Parser:
             right = self.expression(power if right_associative else power + 1)
             if token.text == "/" and right.is_zero:
                 raise ExpressionError("division by zero", token.column)
-            left = self.power_of(left, right, token) if combine is None else combine(left, right)
+            if combine is None:
+                left = self.power_of(left, right, token)
+            else:
+                left = combine(left, right)
+                if left.is_Number:
+                    left = bounded(left, token.column)
         self.depth -= 1
         return left
 
@@ -279,10 +296,9 @@ class _Parser:
         if base.is_zero and exponent.is_Number and exponent.is_negative:
             raise ExpressionError("division by zero (0 to a negative power)", token.column)
         if base.is_Number and exponent.is_Number:
-            size = abs(float(exponent)) * max(1.0, int(abs(base)).bit_length() if base.is_Integer else 64.0)
-            if size > MAX_POWER_BITS:
-                raise ExpressionError("this power of two numbers is too large to compute", token.column)
-            return base**exponent
+            if base != 0 and abs(float(exponent)) * abs(math.log10(abs(float(base)))) > 2 * math.log10(MAX_CONSTANT):
+                raise ExpressionError(f"{base}^{exponent} is out of range (constants lie within 10^±30)", token.column)
+            return bounded(base**exponent, token.column)
         return sp.Pow(base, exponent, evaluate=False)
 
     def primary(self) -> sp.Expr:
@@ -379,9 +395,12 @@ class _Parser:
             shape = f" (the last one an index name: {name}(…, i))" if function.over_index else ""
             raise ExpressionError(f"{name} takes {function.arity} argument{plural}{shape}, not {given}", token.column)
         try:
-            return function.build(*arguments, limits) if function.over_index else function.build(*arguments)
+            result = function.build(*arguments, limits) if function.over_index else function.build(*arguments)
         except ValueError as error:
             raise ExpressionError(f"{name}: {error}", token.column) from None
+        if result.free_symbols:
+            return result
+        return bounded(result, token.column, _shortened(f"{name}({', '.join(map(str, arguments))})"))
 
 
 def _refuse_python(text: str, column: int) -> None:
@@ -394,12 +413,32 @@ def _refuse_python(text: str, column: int) -> None:
 
 
 def _number(token: Token) -> sp.Expr:
-    """A literal as an exact rational (0.1 is 1/10), so that proofs stay exact."""
+    """A literal as an exact rational (0.1 is 1/10), so that proofs stay exact; within the bounds of
+    :data:`MAX_CONSTANT` and :data:`MAX_DIGITS`, checked before any digit is converted."""
     mantissa, _, exponent = token.text.lower().partition("e")
-    if exponent and abs(int(exponent)) > MAX_LITERAL_EXPONENT:
-        raise ExpressionError(f"the number {token.text} is out of range", token.column)
+    digits = mantissa.replace(".", "").lstrip("0")
+    if len(digits.rstrip("0")) > MAX_DIGITS or len(exponent.lstrip("+-0")) > 3:
+        raise ExpressionError(f"the number {_shortened(token.text)} has too many digits (at most {MAX_DIGITS})",
+                              token.column)
     value = Fraction(mantissa) * Fraction(10) ** int(exponent or 0)
-    return sp.Rational(value.numerator, value.denominator)
+    return bounded(sp.Rational(value.numerator, value.denominator), token.column, _shortened(token.text))
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:20]}…"
+
+
+def bounded(constant: sp.Expr, column: int, written: str | None = None) -> sp.Expr:
+    """``constant`` (an expression without symbols), once it is known to be a real number within 10^±30."""
+    what = written or _shortened(str(constant))
+    if constant.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or constant.is_extended_real is False:
+        raise ExpressionError(f"{what} is not a real number", column)
+    magnitude = abs(sp.N(constant, 15))
+    if not magnitude.is_Number:
+        raise ExpressionError(f"{what} is not a real number", column)
+    if magnitude > MAX_CONSTANT or (magnitude != 0 and magnitude < 1 / MAX_CONSTANT):
+        raise ExpressionError(f"the number {what} is out of range (constants lie within 10^±30)", column)
+    return constant
 
 
 def _describe(token: Token) -> str:

@@ -87,6 +87,8 @@ def parse_model_file(text: str, source: str = "<model file>") -> Model:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ModelFileError(f"{source}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively: [[[[…]]]] 1,000 deep
+        raise ModelFileError(f"{source}: not a model file: its arrays or tables nest too deeply") from None
     try:
         return _build(data)
     except ModelError as error:

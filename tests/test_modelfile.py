@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgrad.build import ModelBuilder
+from symgrad.build import MAX_NODES, ModelBuilder
 from symgrad.check.checker import Checker
 from symgrad.cli import main
 from symgrad.modelfile import ModelFileError, derive_model_file, load_model_file, parse_model_file
@@ -197,6 +197,18 @@ def _edit(old: str, new: str) -> str:
         (_edit('z1 = "x * w1"', 'z1 = "x * w1"\nz1 = "x"'), "not valid TOML"),
         ('name = "x\n', "not valid TOML"),
         ("", "missing key name"),
+        # hostile constants: each made SymPy run for minutes, fill the memory or raise a traceback
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * exp(1e400)"'), "column 14: the number 1e400 is out of range"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * exp(1e25)"'), "column 10: the number exp(1000000000000000… is out of range"),
+        (_edit('z1 = "x * w1"', f'z1 = "x * w1 * {"7" * 5000}"'), "column 10: the number 77777777777777777777… has too"),
+        (_edit('z1 = "x * w1"', f'z1 = "x * w1 * {"7" * 4000}^0.5"'), "has too many digits (at most 30)"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 2^1000"'), "column 11: 2^1000 is out of range"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 1e-40"'), "the number 1e-40 is out of range"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 1e99999999"'), "has too many digits"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 + log(-1)"'), "column 10: log(-1) is not a real number"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * (-8)^0.5"'), "is not a real number"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 + log(0)"'), "log(0) is not a real number"),
+        ("a = " + "[" * 1000 + "]" * 1000 + "\n", "its arrays or tables nest too deeply"),
     ],
 )
 def test_bad_model_files_are_one_line_errors(text, message, tmp_path, capsys):
@@ -212,6 +224,27 @@ def test_bad_model_files_are_one_line_errors(text, message, tmp_path, capsys):
         assert message in error, error
         assert error.count("\n") == 1
     assert not (tmp_path / "d.md").exists() and not out.exists()
+
+
+@pytest.mark.parametrize("operator", ["*", "+"])
+def test_a_flat_product_or_sum_of_4000_terms_derives(operator, tmp_path, capsys):
+    """Read as one flat sum or product, not 4,000 nested ones (a RecursionError before)."""
+    path = tmp_path / "flat.toml"
+    path.write_text(_edit('z1 = "x * w1"', f'z1 = "x*w1{f"{operator}x" * 4000}"'))
+    assert main(["derive", "--model-file", str(path), "--format", "json"]) == 0
+    results = {r["name"]: r["sympy"] for r in json.loads(capsys.readouterr().out)["results"]}
+    if operator == "*":  # ∂z1/∂w1 = x^4001 is a factor of the gradient of w1
+        assert "Integer(4001)" in results["dLoss/dw_1"]
+
+
+def test_a_model_of_more_than_the_largest_size_is_refused_at_once(tmp_path, capsys):
+    nodes = "".join(f'z{n} = "{"x" if n == 1 else f"z{n - 1}"} * w1"\n' for n in range(1, MAX_NODES + 2))
+    text = (f'name = "big"\ninputs = ["x"]\nlabel = "y"\nparams = ["w1"]\n[nodes]\n{nodes}'
+            f'[loss]\nformula = "quadratic(z{MAX_NODES + 1}, y)"\n')
+    path = tmp_path / "big.toml"
+    path.write_text(text)
+    assert main(["derive", "--model-file", str(path)]) == 2
+    assert f"nodes.z{MAX_NODES + 1}: a model has at most {MAX_NODES} nodes" in capsys.readouterr().err
 
 
 def test_python_in_a_model_file_is_refused_without_running_it(tmp_path):
