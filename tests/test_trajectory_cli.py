@@ -167,10 +167,24 @@ def test_a_file_with_several_paths_gets_a_verdict_for_each(capsys, tmp_path):
         (["--no-field", "--csv", "-"], "--no-field is for the picture"),
         (["--csv", ""], "argument --csv: expected a file or folder name, not ''"),
         (["-o", "", "--csv", "-"], "argument -o/--output: expected a file or folder name"),
+        # pictures bounded by their pixels, whatever the units (20x20in at 1000 dpi took 1.7 GB; larger, bad_alloc)
+        (["--size", "100x100in", "--dpi", "1200", "-o", "x.png"], "has 14,400,000,000 pixels; symgrad draws at most"),
+        (["--size", "20x20in", "--dpi", "1000", "-o", "x.png"], "a picture of 20x20in at 1000 dpi has 400,000,000"),
+        (["--size", "10000x10000", "-o", "x.png"], "a picture of 10000x10000 has 100,000,000 pixels"),
+        (["--objective", "x^{2^{50000}}", "--csv", "-"], "a number too large to work with"),
     ],
 )
 def test_drawing_errors(capsys, args, message):
     assert_one_line_error(*run(capsys, *args)[::2], message)
+
+
+def test_an_objective_with_an_absolute_value_has_a_gradient(capsys):
+    """d|x|/dx is sign(x) (the variables are real); it was a derivative of re(x), which NumPy cannot compute."""
+    status, out, err = run(capsys, "--objective", "|x| + y^2", "--start", "1,1", "--step", "0.1", "--steps", "3",
+                           "--csv", "-")
+    assert status == 0, err
+    rows = list(csv.DictReader(line for line in out.splitlines() if not line.startswith("#")))
+    assert [float(r["x"]) for r in rows] == pytest.approx([1.0, 0.9, 0.8, 0.7])
 
 
 def test_check_errors(capsys, tmp_path):

@@ -158,6 +158,21 @@ def _picture_options(args: argparse.Namespace) -> None:
                 raise UsageError(f"{flag} is for the picture; give -o FILE.png|.svg|.pdf with it")
     args.size = args.size or _size(DEFAULT_SIZE)
     args.dpi = args.dpi or DEFAULT_DPI
+    _refuse_huge_pictures(args.size, args.dpi)
+
+
+#: Pixels a picture may have, whatever the units it is given in: 25 million (5000 × 5000) takes about
+#: 100 MB as RGBA; 20 × 20 inches at 1,000 dots per inch (400 million) took 1.7 GB, and larger ended in bad_alloc.
+MAX_PIXELS = 25_000_000
+
+
+def _refuse_huge_pictures(size: tuple[float, float, str], dpi: float) -> None:
+    width, height = _inches(size, dpi)
+    pixels = round(width * dpi) * round(height * dpi)
+    if pixels > MAX_PIXELS:
+        given = f"{size[0]:g}x{size[1]:g}{'in' if size[2] == 'in' else ''}" + (f" at {dpi:g} dpi" if size[2] == "in" else "")
+        raise UsageError(f"a picture of {given} has {pixels:,} pixels; symgrad draws at most {MAX_PIXELS:,} "
+                         "(lower --size or --dpi)")
 
 
 # ---- drawing --------------------------------------------------------------------------------------------

@@ -97,8 +97,12 @@ class Objective:
 
     def __post_init__(self) -> None:
         # lambdify prints SymPy to NumPy source; it never evaluates user text (the text was parsed safely).
-        value = sp.lambdify(self.variables, self.expression, modules=_MODULES)
-        gradient = tuple(sp.lambdify(self.variables, part, modules=_MODULES) for part in self.gradient_expressions)
+        try:
+            value = sp.lambdify(self.variables, self.expression, modules=_MODULES)
+            gradient = tuple(sp.lambdify(self.variables, part, modules=_MODULES) for part in self.gradient_expressions)
+        except Exception as error:  # noqa: BLE001 - SymPy's printers raise several kinds; the user gets one line
+            reason = " ".join(str(error).split())[:120] or type(error).__name__
+            raise UsageError(f"cannot compute the objective {self.name!r} or its gradient numerically ({reason})") from None
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_gradient", gradient)
 
@@ -275,7 +279,10 @@ def expression_objective(text: str) -> Objective:
         raise UsageError(
             f"the objective {text!r} must have exactly two variables, found {len(variables)}: {found}{hint}"
         )
-    first, second = variables
+    # real variables: d|x|/dx is then sign(x), which NumPy computes, not a derivative of re(x)
+    real = {symbol: sp.Symbol(symbol.name, real=True) for symbol in variables}
+    expression = expression.xreplace(real)
+    first, second = (real[symbol] for symbol in variables)
     return Objective(
         name=text, expression=expression, variables=(first, second), description=f"f({first}, {second}) = {text}"
     )
