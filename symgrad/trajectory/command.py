@@ -170,7 +170,7 @@ def _refuse_huge_pictures(size: tuple[float, float, str], dpi: float) -> None:
     width, height = _inches(size, dpi)
     pixels = round(width * dpi) * round(height * dpi)
     if pixels > MAX_PIXELS:
-        given = f"{size[0]:g}x{size[1]:g}{'in' if size[2] == 'in' else ''}" + (f" at {dpi:g} dpi" if size[2] == "in" else "")
+        given = f"{size[0]:g}x{size[1]:g}" + (f"in at {dpi:g} dpi" if size[2] == "in" else "")
         raise UsageError(f"a picture of {given} has {pixels:,} pixels; symgrad draws at most {MAX_PIXELS:,} "
                          "(lower --size or --dpi)")
 

@@ -102,7 +102,8 @@ class Objective:
             gradient = tuple(sp.lambdify(self.variables, part, modules=_MODULES) for part in self.gradient_expressions)
         except Exception as error:  # noqa: BLE001 - SymPy's printers raise several kinds; the user gets one line
             reason = " ".join(str(error).split())[:120] or type(error).__name__
-            raise UsageError(f"cannot compute the objective {self.name!r} or its gradient numerically ({reason})") from None
+            raise UsageError(f"cannot compute the objective {self.name!r} or its gradient numerically "
+                             f"({reason})") from None
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_gradient", gradient)
 
