@@ -504,12 +504,16 @@ def test_a_long_formula_is_judged_whole_and_echoed_short(tmp_path):
 
 
 def test_a_huge_formula_is_refused_and_echoed_short(tmp_path):
+    """Too long to read is the tool's limit (unrecognized, the exit status left alone), unless its braces do not
+    close, which is broken LaTeX at any length."""
     key = tmp_path / "key.md"
     key.write_text("$a = " + "x + " * 25_000 + "1$\n")  # 100 KB on one line
     completed = run_check(str(key))
-    assert completed.returncode == 1
+    assert completed.returncode == 0
     assert all(len(line) < 700 for line in completed.stdout.splitlines()), completed.stdout[:300]
-    assert "longer than" in completed.stdout and "…" in completed.stdout
+    assert "not supported" in completed.stdout and "longer than" in completed.stdout and "…" in completed.stdout
+    key.write_text("$a = \\frac{" + "x + " * 25_000 + "1$\n")
+    assert run_check(str(key)).returncode == 1
 
 
 def test_a_reason_that_quotes_a_long_formula_is_cut():

@@ -3,7 +3,9 @@
 The pieces: ``keys.py`` finds the math rows, ``latex.py`` parses one row,
 ``vocabulary.py`` reads it in a model's symbols, ``judge.py`` decides it.
 This module only orders them, attributes each claim to a model, carries a
-continuation row's left side forward, and bounds the time spent on a claim.
+continuation row's left side forward, and bounds the time spent on a claim and
+on the whole key.  Nothing a key holds makes it raise: what symgrad cannot work
+with is an ``unrecognized`` verdict with a one-line reason in symgrad's words.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import contextlib
 import re
 import signal
 import threading
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,6 +32,9 @@ from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
 
 #: seconds one claim may take before it is called unrecognized
 CLAIM_SECONDS = 10.0
+#: seconds the claims of one key may take together (``symgrad check --time-limit``): the claims left when they
+#: are up are called unrecognized, so that 2,000 claims of 10 s each cannot keep a run busy for 5.5 hours
+TIME_LIMIT = 60.0
 
 #: extra words in a heading that point at a model (besides the model's own name, spelled with spaces)
 HEADING_WORDS = {
@@ -160,15 +167,47 @@ class Checker:
             network_options = {"activation": "abstract", "loss": "abstract"}
         return [(n, network_options if n == "two-weight-chain" else {}) for n in order]
 
-    def check_text(self, text: str) -> list[Verdict]:
+    def check_text(self, text: str, time_limit: float | None = None) -> list[Verdict]:
+        """The verdicts on every statement of an answer key (see :meth:`check_statements`)."""
+        return self.check_statements(extract(text), time_limit)
+
+    def check_statements(self, statements: Iterable[Statement],
+                         time_limit: float | None = None) -> list[Verdict]:
+        """The verdicts on ``statements``, in order, within ``time_limit`` seconds in all (None: no limit).
+
+        Each claim gets at most CLAIM_SECONDS, and at most what is left of the time limit; once that is up, the
+        claims left are unrecognized, with that reason.  A formula whose math is never closed is still reported
+        (it costs nothing to), so the exit status still tells a broken key."""
+        deadline = None if time_limit is None else time.monotonic() + time_limit
         verdicts: list[Verdict] = []
         previous_lhs: sp.Expr | None = None
-        for statement in extract(text):
-            verdict, lhs = self.check_statement(statement, previous_lhs)
+        for statement in statements:
+            verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit)
             previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
             if verdict is not None:
                 verdicts.append(verdict)
         return verdicts
+
+    def _check_in_time(self, statement: Statement, previous_lhs: sp.Expr | None, deadline: float | None,
+                       time_limit: float | None) -> tuple[Verdict | None, sp.Expr | None]:
+        """:meth:`check_statement` under the claim's time and the key's, and turning whatever goes wrong inside
+        SymPy into a one-line verdict: a hostile formula must neither stop the run nor print a traceback."""
+        if statement.problem:
+            return self.check_statement(statement, previous_lhs)
+        seconds, by_the_key = CLAIM_SECONDS, False
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _unrecognized(statement, _past_time_limit(time_limit)), None
+            seconds, by_the_key = min(left, CLAIM_SECONDS), left < CLAIM_SECONDS
+        try:
+            with _time_limit(seconds):
+                return self.check_statement(statement, previous_lhs)
+        except _OutOfTime:
+            reason = _past_time_limit(time_limit) if by_the_key else f"checking it took longer than {CLAIM_SECONDS:g} s"
+            return _unrecognized(statement, reason), None
+        except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
+            return _unrecognized(statement, _cannot_work_with(error)), None
 
     def check_statement(
         self, statement: Statement, previous_lhs: sp.Expr | None
@@ -178,8 +217,7 @@ class Checker:
             reason = f"cannot read the LaTeX: {statement.problem}"
             return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
         try:
-            with _time_limit(CLAIM_SECONDS):
-                relation = parse_relation(statement.latex)
+            relation = parse_relation(statement.latex)
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
@@ -187,8 +225,6 @@ class Checker:
                 return Verdict(statement.line, statement.latex, "unrecognized", f"not supported: {error}"), None
             reason = f"cannot read the LaTeX: {error}"
             return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
-        except TimeoutError:
-            return Verdict(statement.line, statement.latex, "unrecognized", "reading it took too long"), None
         lhs = relation.lhs
         if lhs is None:
             if previous_lhs is None:
@@ -205,7 +241,7 @@ class Checker:
                 failures.append(f"{name}: {_one_line(unknown)}")  # a long formula may name hundreds
                 continue
             except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
-                failures.append(f"{name}: cannot read it in this model ({_one_line(error)})")
+                failures.append(f"{name}: cannot read it in this model ({_cannot_work_with(error)})")
                 continue
             verdict = self._judge(statement, context, translated, relation.relation, relation.written)
             return verdict, lhs
@@ -217,24 +253,22 @@ class Checker:
         lhs, members = translated[0], translated[1:]
         judgement: Judgement | None = None
         # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
-        numbers = [_NUMBER.fullmatch(text) is not None for text in written] or [False] * len(members)
+        # (1/0 is written as a number, but is none: as a side it is judged, and never finite)
+        numbers = [_NUMBER.fullmatch(text) is not None and member.is_finite is True
+                   for text, member in zip(written, members, strict=False)] or [False] * len(members)
         bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
         worked = [m for m, number in zip(members, numbers, strict=True) if bare and number]
         formulas = [m for m, number in zip(members, numbers, strict=True) if not (bare and number)]
         try:
-            with _time_limit(CLAIM_SECONDS):
-                if not formulas:
-                    judgement = context.judge.given_value(lhs)
-                for member in formulas:
-                    judgement = context.judge.judge(lhs, member, relation)
-                    if judgement.verdict != "correct":
-                        break
-        except TimeoutError:
-            return Verdict(statement.line, statement.latex, "unrecognized",
-                           f"judging it took longer than {CLAIM_SECONDS:g} s", model=context.name)
+            if not formulas:
+                judgement = context.judge.given_value(lhs)
+            for member in formulas:
+                judgement = context.judge.judge(lhs, member, relation)
+                if judgement.verdict != "correct":
+                    break
         except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
-            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: {_one_line(error)}",
-                           model=context.name)
+            return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: "
+                           f"{_cannot_work_with(error)}", model=context.name)
         assert judgement is not None
         if judgement.verdict == "correct" and len(formulas) < len(members):
             unchecked = ", ".join(context.judge.show(m) for m in worked)
@@ -244,7 +278,27 @@ class Checker:
 
 
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
-_NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+_NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+                     r"|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+
+
+def _unrecognized(statement: Statement, reason: str) -> Verdict:
+    return Verdict(statement.line, statement.latex, "unrecognized", reason)
+
+
+def _past_time_limit(time_limit: float | None) -> str:
+    return (f"not checked: the time limit for the whole key ({time_limit:g} s) was reached "
+            "(symgrad check --time-limit gives it more)")
+
+
+def _cannot_work_with(error: BaseException) -> str:
+    """Why symgrad gave up on a formula, in symgrad's words: SymPy's own message names its internals (and may run
+    over many lines), which say nothing to the author of a key."""
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply, or too long, for symgrad to work with"
+    if isinstance(error, (MemoryError, OverflowError)):
+        return "its numbers or terms are too large for symgrad to work with"
+    return "symgrad cannot work with this formula"
 
 
 def _one_line(error: BaseException) -> str:
@@ -279,18 +333,23 @@ def _mentions_abstract_functions(claim: sp.Expr) -> bool:
     return bool(names & {"g_1", "g_2"}) or any(len(f.args) > 1 for f in applications)
 
 
+class _OutOfTime(BaseException):
+    """The alarm of :func:`_time_limit`.  Not an Exception, so that no ``except Exception`` on the way (SymPy has
+    many) swallows it and lets the work go on past its time."""
+
+
 @contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise TimeoutError in the block after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _OutOfTime in the block after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def expire(signum, frame):
-        raise TimeoutError
+        raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         yield
     finally:

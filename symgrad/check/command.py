@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from ..errors import UsageError
 from ..files import read_text
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
-from .checker import Checker
-from .keys import UnreadableKey, extract
+from .checker import TIME_LIMIT, Checker
+from .keys import TooManyStatements, UnreadableKey, extract
 from .report import FORMATS, to_json, to_markdown, to_text
 
 MAX_KEY_CHARACTERS = 2_000_000
@@ -25,6 +26,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="judge every claim against the model defined in a TOML model file (docs/model-files.md)")
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="with --model: the network's loss")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="with --model: the network's activations")
+    parser.add_argument("--time-limit", metavar="SECONDS", type=_seconds, default=TIME_LIMIT,
+                        help=f"the most time for checking the whole key (default: {TIME_LIMIT:g}); formulas left "
+                             "when it is up are unrecognized")
+
+
+def _seconds(text: str) -> float:
+    """A --time-limit: a positive, finite number of seconds (argparse makes the error one line of usage)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return seconds
 
 
 def _read(key: str) -> str:
@@ -50,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if not text.strip():
         raise UsageError(f"{source} is empty")
     try:
-        statements = extract(text)
+        statements = extract(text, most=MAX_STATEMENTS)  # counted first: no model is derived for a key refused
     except UnreadableKey as error:
         raise UsageError(f"{source}: {error}") from None
+    except TooManyStatements:
+        raise UsageError(f"{source} has more than {MAX_STATEMENTS:,} equations; symgrad checks at most "
+                         f"{MAX_STATEMENTS:,} at a time (split the key)") from None
     if not statements:
         raise UsageError(f"{source} has no equations in $…$, $$…$$, \\(…\\), \\[…\\] or align blocks")
-    if len(statements) > MAX_STATEMENTS:
-        raise UsageError(f"{source} has {len(statements):,} equations; symgrad checks at most {MAX_STATEMENTS:,} "
-                         "at a time (split the key)")
     if args.model_file is not None:
         from ..modelfile import derive_model_file
 
@@ -65,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         checker = Checker.for_derivation(derivation, f"{derivation.name} (--model-file {args.model_file})")
     else:
         checker = Checker(args.model, options)
-    verdicts = checker.check_text(text)
+    verdicts = checker.check_statements(statements, args.time_limit)
     if args.format == "json":
         sys.stdout.write(to_json(verdicts))
     elif args.format == "markdown":

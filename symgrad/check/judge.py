@@ -16,10 +16,11 @@ a wrong verdict says why in one sentence.
 
 from __future__ import annotations
 
-import cmath
+import math
 import random
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from ..derivation import Derivation
@@ -28,7 +29,7 @@ from ..graph import Partial
 from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
-from .layers import Layers, agree
+from .layers import Layers, agree, as_number
 from .vocabulary import STEP_NAMES
 
 POINTS = 5
@@ -77,10 +78,10 @@ class Judge:
     def _is_free(self, symbol: sp.Symbol) -> bool:
         return self.model is None or self.model.node(symbol) is None
 
-    def _values(self, expr: sp.Expr, point: Point) -> complex:
-        return complex(evaluate(self.model, expr, point))
+    def _values(self, expr: sp.Expr, point: Point) -> sp.Expr:
+        return evaluate(self.model, expr, point)
 
-    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[Point, complex, complex] | None:
+    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[Point, sp.Expr, sp.Expr] | None:
         """A point where ``left`` and ``right`` differ, or None when they agree at every point tried."""
         if self.layers is not None:
             return self.layers.differs(left, right)
@@ -138,7 +139,7 @@ class Judge:
             note = "" if self.proven(lhs, rhs) else f"equal at {POINTS} random points (not proven symbolically)"
             return Judgement("correct", kind, note, expected=shown)
         point, claimed, true = counterexample[0], counterexample[2], counterexample[1]
-        reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind)
+        reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind) + _beyond_floats(true, claimed)
         return Judgement("wrong", kind, reason, shown, point.describe(), (_real(claimed), _real(true)))
 
     def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> str:
@@ -429,13 +430,27 @@ def _not_finite(lhs: sp.Expr, rhs: sp.Expr) -> str:
     return ""
 
 
-def _not_finite_at_point(left: complex, right: complex) -> str:
+def _not_finite_at_point(left: sp.Expr, right: sp.Expr) -> str:
     """Why a side's number is no number (a division by zero once the model's quantities are put in), or ""."""
     for side, value in (("left", left), ("right", right)):
-        if not cmath.isfinite(value):
+        if as_number(value) is None:
             return f"the {side} side has no finite value at this point: it divides by zero or is undefined there"
     return ""
 
 
-def _real(value: complex) -> float:
-    return float(value.real) if abs(value.imag) < 1e-12 else float("nan")
+def _beyond_floats(left: sp.Expr, right: sp.Expr) -> str:
+    """A note on a side too large for a float (2^{5000}): the report's figure for it is inf, but it is a number,
+    and nothing divides by zero."""
+    for side, value in (("left", left), ("right", right)):
+        number = as_number(value)
+        if number is not None and not math.isfinite(abs(complex(number))):
+            return f" (at this point the {side} side is about {mpmath.nstr(abs(number), 3)}, too large for a float)"
+    return ""
+
+
+def _real(value: sp.Expr) -> float:
+    """A side's number for the report: nan when it is none or not real, inf when too large for a float."""
+    number = as_number(value)
+    if number is None or abs(number.imag) >= 1e-12:
+        return float("nan")
+    return float(number.real)

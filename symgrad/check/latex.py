@@ -15,6 +15,7 @@ without renaming.  A written derivative ∂u/∂v becomes a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,8 +29,14 @@ MAX_LENGTH = 20_000
 #: A level of nesting costs up to nine Python frames; 50 levels (far beyond any answer key) stay well inside
 #: Python's default recursion limit of 1000 even when the caller is itself deep.
 MAX_DEPTH = 50
-#: 10^{10^{10}} must fail at once rather than compute a ten-billion-digit number.
-MAX_POWER_BITS = 100_000
+#: The most digits of a number in a key, written out or computed (2^{50000} has 15,052): Python writes no
+#: integer of more than 4,300 digits, so a bigger one could not even be shown in a reason.
+MAX_DIGITS = 4_000
+#: 10^{10^{10}} must fail at once rather than compute a ten-billion-digit number; this many bits is MAX_DIGITS.
+MAX_POWER_BITS = 13_000
+#: The most bits of a number that raises a variable (x^{2^{50000}}) or is given to exp: evaluating such a power
+#: exactly takes mpmath seconds at 5,000 bits and minutes beyond, and no formula in a key needs 2^64.
+MAX_EXPONENT_BITS = 64
 #: SymPy factors the base of a fractional power; a root of a 4000-digit number takes it half a minute.
 MAX_ROOT_BITS = 256
 
@@ -84,6 +91,17 @@ _OTHER_LATEX = frozenset("""
     langle rangle lfloor rfloor lceil rceil lVert rVert lvert rvert Vert vert backslash prime partial nabla
     Re Im aleph hbar ell wp imath jmath sharp flat natural clubsuit triangle square blacksquare checkmark
 """.split())
+
+
+def _braces_close(text: str) -> bool:
+    """Whether every ``{`` of ``text`` is closed by a ``}`` (``\\{`` and ``\\}`` are characters): the one check of
+    a formula too long to read that tells a long formula from a broken one."""
+    depth = 0
+    for match in re.finditer(r"\\.|[{}]", text, re.S):
+        depth += {"{": 1, "}": -1}.get(match.group(), 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _balanced(tokens: list[Token]) -> bool:
@@ -162,10 +180,11 @@ def _run(text: str, functions: frozenset[str], parse: Callable[[_Parser], _T]) -
     except LatexParseError:
         raise
     except RecursionError:
-        raise LatexParseError("the expression is nested too deeply", parser.peek().column) from None
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        message = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
-        raise LatexParseError(f"cannot build this expression ({message})", parser.peek().column) from None
+        raise LatexParseError("the expression is nested too deeply", parser.peek().column,
+                              _balanced(tokens)) from None
+    except Exception:  # noqa: BLE001 - SymPy refusing what the parser built: the tool's limit, said in our words
+        raise LatexParseError("symgrad cannot build this expression", parser.peek().column,
+                              _balanced(tokens)) from None
 
 
 def tokenize(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> list[Token]:
@@ -175,8 +194,8 @@ def tokenize(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> list[T
     parser only sees mathematics.  Prose (``\\text{for all } j``) ends the
     statement, and trailing ``,`` ``.`` ``;`` are dropped.
     """
-    if len(text) > MAX_LENGTH:
-        raise LatexParseError(f"input longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
+    if len(text) > MAX_LENGTH:  # the tool's limit: broken only if its braces do not close
+        raise LatexParseError(f"input longer than {MAX_LENGTH:,} characters", MAX_LENGTH + 1, _braces_close(text))
     names = DEFAULT_NAMES | functions
     tokens: list[Token] = []
     i, depth = 0, 0
@@ -367,7 +386,7 @@ class _Parser:
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise self.error(f"nested deeper than {MAX_DEPTH} levels")
+                raise self.error(f"nested deeper than {MAX_DEPTH} levels", unsupported=True)
             yield
         finally:
             self.depth -= 1
@@ -450,7 +469,7 @@ class _Parser:
 
     def power(self) -> sp.Expr:
         with self.nested():
-            base = self.primary()
+            base = self.factorial(self.primary())
             if not self.at("^"):
                 return base
             caret = self.advance()
@@ -459,15 +478,31 @@ class _Parser:
                 raise self.error("transposes are not supported", unsupported=True)
             if self.at("*"):
                 raise self.error("a star marks a name such as y^*, not an expression")
-            return self.raise_to(base, self.argument("the exponent"), caret)
+            return self.factorial(self.raise_to(base, self.argument("the exponent"), caret))
+
+    def factorial(self, value: sp.Expr) -> sp.Expr:
+        """``value``, unless a ``!`` follows: n! is valid LaTeX that symgrad does not evaluate (the tool's limit)."""
+        if self.at("!"):
+            raise self.error("factorials (n!) are not supported", unsupported=True)
+        return value
 
     def raise_to(self, base: sp.Expr, exponent: sp.Expr, token: Token) -> sp.Expr:
-        """``base**exponent``, refusing numbers that would take SymPy long to compute (10^{10^{10}}, \\sqrt{9…9})."""
-        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Rational) and abs(base) not in (0, 1):
+        """``base**exponent``, refusing numbers that would take SymPy long to compute (10^{10^{10}}, \\sqrt{9…9},
+        x^{2^{50000}}): valid LaTeX, so the tool's limit (unrecognized), not the key's fault."""
+        if isinstance(base, sp.Number) and base in (0, 1, -1):
+            return sp.Pow(base, exponent)
+        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Rational):
             bits = max(abs(base.p), base.q).bit_length()
             if bits * abs(exponent) > MAX_POWER_BITS or (not exponent.is_Integer and bits > MAX_ROOT_BITS):
-                raise self.error("number too large", token)
+                raise self.error(f"a number too large to work with (more than {MAX_DIGITS:,} digits)", token,
+                                 unsupported=True)
+        self.refuse_huge_exponent(exponent, token)
         return sp.Pow(base, exponent)
+
+    def refuse_huge_exponent(self, exponent: sp.Expr, token: Token) -> None:
+        """Refuse an exponent (or an argument of exp) whose number has more than MAX_EXPONENT_BITS bits."""
+        if isinstance(exponent, sp.Rational) and max(abs(exponent.p), exponent.q).bit_length() > MAX_EXPONENT_BITS:
+            raise self.error("an exponent too large to work with", token, unsupported=True)
 
     def primary(self) -> sp.Expr:
         token = self.peek()
@@ -495,10 +530,9 @@ class _Parser:
     def number(self) -> sp.Expr:
         token = self.advance()
         whole, _, fraction = token.text.partition(".")
-        try:
-            return sp.Rational(int((whole or "0") + fraction), 10 ** len(fraction))
-        except ValueError:  # more digits than Python converts
-            raise self.error("number too long", token) from None
+        if len(whole) + len(fraction) > MAX_DIGITS:  # valid, but more digits than Python converts or prints
+            raise self.error(f"a number of more than {MAX_DIGITS:,} digits", token, unsupported=True)
+        return sp.Rational(int((whole or "0") + fraction), 10 ** len(fraction))
 
     def name(self, bare: bool = False) -> sp.Expr:
         """A symbol with its subscript, star and primes, or an application when a function name meets ``(``."""
@@ -512,8 +546,10 @@ class _Parser:
         if bare:
             return self.symbol(name)
         if token.kind == "word" and name == "e" and self.at("^") and self.superscript_mark()[0] is None:
-            self.advance()
-            return sp.exp(self.argument("the exponent of e"))
+            caret = self.advance()
+            exponent = self.argument("the exponent of e")
+            self.refuse_huge_exponent(exponent, caret)
+            return sp.exp(exponent)
         index = None
         if self.at("_"):
             self.advance()
@@ -863,6 +899,8 @@ class _Parser:
             argument = arguments[0]
         else:
             argument = self.power()
+        if token.text == "exp":
+            self.refuse_huge_exponent(argument, token)
         return _BUILTINS[token.text](argument) if base is None else sp.log(argument, base)
 
     def infinity(self) -> sp.Expr:

@@ -11,11 +11,11 @@ the numbers agree, cancelled exactly.
 
 from __future__ import annotations
 
-import cmath
 import itertools
 import random
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from ..graph import Model
@@ -37,10 +37,28 @@ DRAWS = 2
 TOLERANCE = 1e-9
 
 
-def agree(a: complex, b: complex) -> bool:
+#: bits of the mpmath numbers that sides are compared as
+COMPARED_BITS = 100
+
+
+def as_number(value: sp.Expr) -> mpmath.mpc | None:
+    """A side's value at a point as an mpmath number, or None when it is no finite number (1/0, 0/0, ∞).
+
+    mpmath's exponent has no bound: 2^{5000} is a number, if far beyond a float, and not the infinity of a
+    division by zero.  A value that is no number at all (a symbol left over) raises TypeError, as ``complex``
+    does: the claim cannot be judged."""
+    if not isinstance(value, sp.Expr) or not value.is_number:
+        raise TypeError(f"not a number: {type(value).__name__}")
+    if value.is_finite is not True:
+        return None
+    return mpmath.mpc(value._to_mpmath(COMPARED_BITS))
+
+
+def agree(a: sp.Expr, b: sp.Expr) -> bool:
     """Whether two sides' numbers are equal: both finite (nan is no number, and nan == nan must not pass
-    a claim that divides by zero) and equal up to rounding."""
-    return cmath.isfinite(a) and cmath.isfinite(b) and abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+    a claim that divides by zero) and equal up to rounding, however large."""
+    x, y = as_number(a), as_number(b)
+    return x is not None and y is not None and abs(x - y) <= TOLERANCE * max(1, abs(x), abs(y))
 
 
 @dataclass(frozen=True)
@@ -115,13 +133,13 @@ class Layers:
             quantities |= indexed | {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
         return {q: self._value(q) for q in sorted(quantities, key=str)}
 
-    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[LayerPoint, complex, complex] | None:
+    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[LayerPoint, sp.Expr, sp.Expr] | None:
         """A point where the written-out sides differ, or None when they agree at every point tried."""
         for assignment, a, b in [*self.instances(left, right), self.larger_instance(left, right)]:
             for _ in range(DRAWS):
                 values = self._numbers(a, b)
-                left_value = complex(sp.N(a.xreplace(values), PRECISION))
-                right_value = complex(sp.N(b.xreplace(values), PRECISION))
+                left_value = sp.N(a.xreplace(values), PRECISION)
+                right_value = sp.N(b.xreplace(values), PRECISION)
                 if not agree(left_value, right_value):
                     return LayerPoint(assignment, values), left_value, right_value
         return None
