@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import sympy as sp
@@ -54,6 +55,25 @@ class ModelError(UsageError):
         self.reason = reason
         self.key = key
         self.column = column
+
+
+#: A description is one line of prose; it is printed into every output (a terminal, Markdown, LaTeX, a module).
+MAX_DESCRIPTION = 300
+
+
+def _check_description(description: str) -> None:
+    """Refuse what a description has no need of: control characters (a terminal's escape sequences, a NUL),
+    line breaks of any kind, invisible format characters, and length beyond a line or two of prose."""
+    if len(description) > MAX_DESCRIPTION:
+        raise ModelError(f"longer than {MAX_DESCRIPTION} characters; a description is a line of prose", "description")
+    for position, character in enumerate(description, start=1):
+        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            raise ModelError(f"character {position} is {_named(character)}; a description is one line of "
+                             "printable text", "description")
+
+
+def _named(character: str) -> str:
+    return f"U+{ord(character):04X} ({unicodedata.name(character, 'a control character')})"
 
 
 def default_latex(name: str) -> str:
@@ -116,6 +136,7 @@ class ModelBuilder:
             raise ModelError(f"{name!r} is not a model name ({rule})", "name")
         if not isinstance(description, str):
             raise ModelError("the description must be a string", "description")
+        _check_description(description)
         self.name = name
         self.description = description or f"User-defined model {name}"
         self.notation = notation or Notation(functions=dict(DEFAULT_FUNCTION_NAMES))

@@ -33,6 +33,7 @@ name, so the CLI prints it and exits 2.
 from __future__ import annotations
 
 import difflib
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def derive_model_file(path: Path | str) -> Derivation:
     """Load and derive the model in ``path``; a derivation that fails is a one-line error too."""
     model = load_model_file(path)
     derivation = derive_model(model, str(path))
-    derivation.command = f"symgrad derive --model-file {path}"
+    derivation.command = shlex.join(["symgrad", "derive", "--model-file", str(path)])  # a path with a space runs too
     return derivation
 
 

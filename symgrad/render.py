@@ -7,7 +7,8 @@ model's handout printers (``printing.py``); nothing here knows any formula.
 from __future__ import annotations
 
 import json
-from typing import Callable
+import re
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -19,11 +20,34 @@ from .printing import printers_for
 FORMATS = ("latex", "tex", "markdown", "text", "json")
 
 _TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def _escape_tex(text: str) -> str:
     return "".join(_TEX_SPECIALS.get(c, c) for c in text)
+
+
+def _tex_comment(text: str) -> str:
+    """``text`` as LaTeX comment lines: a line break in it (a file name may hold one) cannot end the comment."""
+    return "".join(f"% {line}\n" for line in text.splitlines() or [""])
+
+
+#: Characters that Markdown (CommonMark, GitHub's math, HTML) reads as syntax; each is written escaped.
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|$&~")
+
+
+def _escape_markdown(text: str) -> str:
+    """``text`` shown as it is written in Markdown: no tag (<script>), no math ($$), no emphasis or link,
+    on one line (a heading ends at a line break)."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in " ".join(text.split()))
+
+
+def _code_span(text: str) -> str:
+    """``text`` as a Markdown code span, fenced with more backticks than any run of them inside it."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{' '.join(text.splitlines())}{padding}{fence}"
 
 
 def _relation_latex(relation: str) -> str:
@@ -78,8 +102,8 @@ def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[margin=2cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n"
-        f"% Written by symgrad {__version__}: {derivation.reproduce} --format tex\n"
-        "\\begin{document}\n\n" + fragment + "\n\\end{document}\n"
+        + _tex_comment(f"Written by symgrad {__version__}: {derivation.reproduce} --format tex")
+        + "\\begin{document}\n\n" + fragment + "\n\\end{document}\n"
     )
 
 
@@ -89,7 +113,9 @@ def to_markdown(derivation: Derivation) -> str:
     def text(t: Text) -> str:
         return _inline(derivation, t, lambda m: f"${m}$", lambda s: s)
 
-    lines = [f"# {derivation.title}", "", f"*Derived by symgrad {__version__} (`{derivation.reproduce}`); every equation below is proven by SymPy.*", ""]
+    lines = [f"# {_escape_markdown(derivation.title)}", "",
+             f"*Derived by symgrad {__version__} ({_code_span(derivation.reproduce)}); "
+             "every equation below is proven by SymPy.*", ""]
     for number, step in enumerate(derivation.steps, 1):
         lines += [f"## {number}. {text(step.title)}", "", text(step.explanation), ""]
         for equation in step.equations:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgrad.build import MAX_NODES, ModelBuilder
+from symgrad.build import MAX_NODES, ModelBuilder, ModelError
 from symgrad.check.checker import Checker
 from symgrad.cli import main
 from symgrad.modelfile import ModelFileError, derive_model_file, load_model_file, parse_model_file
@@ -608,3 +608,38 @@ def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways(tm
     with pytest.raises(ModelFileError) as refused_early:
         load_model_file(path)
     assert ONE_WAY_REASON.format(param="'w1'", node="'z3'") in str(refused_early.value)
+
+
+HOSTILE_DESCRIPTION = r"<script>alert(1)</script> $$\int$$ `code` *bold* [a](javascript:alert(1)) & # 1."
+
+
+def test_a_description_is_printed_as_text_in_markdown_and_latex(tmp_path, capsys):
+    """Markdown took the description as it was: a <script> tag, $$ math, a javascript: link all became syntax."""
+    folder = tmp_path / 'p"""; x; `y` """'
+    folder.mkdir()
+    path = folder / "m.toml"
+    path.write_text(_edit('description = "Three-weight chain: tanh and softplus hidden units, a linear output, '
+                          'the quadratic loss"', f"description = '{HOSTILE_DESCRIPTION}'"))
+    assert main(["derive", "--model-file", str(path), "--format", "markdown"]) == 0
+    heading, _, credit = capsys.readouterr().out.splitlines()[:3]
+    unescaped = re.sub(r"\\(.)", "", heading[2:])  # what is left once every escaped character is taken away
+    assert not set(unescaped) & set("<>$`*[]()&#\\")
+    assert re.sub(r"\\(.)", r"\1", heading[2:]) == HOSTILE_DESCRIPTION
+    assert "``symgrad derive --model-file '" in credit and "y` \"\"\"/m.toml'``" in credit
+    assert main(["derive", "--model-file", str(path), "--format", "tex"]) == 0
+    tex = capsys.readouterr().out
+    assert r"\section*{\textless{}script\textgreater{}alert(1)\textless{}/script\textgreater{}" in tex
+    assert r"\$\$\textbackslash{}int\$\$" in tex
+
+
+@pytest.mark.parametrize("description, reason", [
+    ("line one\nline two", "character 9 is U+000A"),
+    ("bell \a", "character 6 is U+0007"),
+    ("escape \x1b]0;title\a", "character 8 is U+001B"),
+    ("right-to-left \u202e override", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("paragraph\u2029break", "U+2029 (PARAGRAPH SEPARATOR)"),
+    ("x" * 301, "longer than 300 characters"),
+])
+def test_a_description_is_one_line_of_printable_text(description, reason):
+    with pytest.raises(ModelError, match=re.escape(reason)):
+        ModelBuilder("m", description)
