@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from . import __version__
-from .errors import UsageError
+from .errors import UnknownModel, UsageError
 from .files import OutputError
-from .models import UnknownModel
 
 #: subcommand → (module that implements it, one-line help)
 COMMANDS = {
@@ -37,17 +36,27 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser.  Only the subcommand that ``argv`` names is configured (its module
+    imported): the others need their one-line summaries alone, and their modules load SymPy and NumPy.
+    With ``argv`` None every subcommand is configured."""
     parser = _Parser(prog="symgrad", description="Derive, print, generate and check the gradients of small ML models.")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True
+    wanted = _command_named(argv) if argv is not None else None
     for name, (module_name, summary) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = subcommands.add_parser(name, help=summary, description=summary)
-        module.configure(sub)
-        sub.set_defaults(run=module.run)
+        if argv is None or name == wanted:
+            module = importlib.import_module(module_name)
+            module.configure(sub)
+            sub.set_defaults(run=module.run)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (``symgrad`` takes no option values)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:  # started with standard output closed (`>&-`): what goes there is dropped
         sys.stdout = open(os.devnull, "w", encoding="utf-8")
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if not argv:  # a bare `symgrad`: what it can do, not only "the following arguments are required"
+            sys.stdout.write(build_parser(argv).format_help() + "\nRun 'symgrad COMMAND --help' for a command's options.\n")
+            return 2
+        args = build_parser(argv).parse_args(argv)
         status = int(args.run(args))
         sys.stdout.flush()  # a full disk under standard output fails here, inside the try
         return status

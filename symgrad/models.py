@@ -12,21 +12,16 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .catalogue import ABSTRACT, ACTIVATION_CHOICES, CONTENTS, LOSS_CHOICES, catalogue_names
 from .derivation import Derivation
 from .derive import derive, derive_sigmoid_identity
 from .functions import ACTIVATIONS, LOSSES, one_hot_facts, softmax, softmax_cross_entropy_loss, softmax_rewrites
+from .errors import UnknownModel
 from .graph import Model, Node, Notation
 
-ABSTRACT = "abstract"
-ACTIVATION_CHOICES = (*ACTIVATIONS, ABSTRACT)
-LOSS_CHOICES = (*LOSSES, ABSTRACT)
+__all__ = ["ABSTRACT", "ACTIVATION_CHOICES", "CATALOGUE", "LOSS_CHOICES", "UnknownModel", "catalogue_names",
+           "derive_named", "lookup"]
 
-
-class UnknownModel(KeyError):
-    """A model name, or an option value, that the catalogue does not have."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; a user should not see the quotes
-        return str(self.args[0])
 
 
 def logistic_regression() -> Model:
@@ -244,56 +239,15 @@ class CatalogueEntry:
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
-    entry.name: entry
-    for entry in (
-        CatalogueEntry("sigmoid", "The sigmoid s(γ) = 1/(1 + e^-γ) and the identity s'(γ) = s(γ)(1 - s(γ))", None),
-        CatalogueEntry(
-            "logistic-regression",
-            "Logistic regression with cross-entropy: dL/dw_j, the gradient vector and the SGD update",
-            logistic_regression,
-        ),
-        CatalogueEntry(
-            "logistic-regression-bias",
-            "Logistic regression with a bias b: dL/dw_j = x_j(σ(z) - y) and dL/db = σ(z) - y",
-            logistic_regression_bias,
-        ),
-        CatalogueEntry(
-            "mlp",
-            "One hidden layer of k sigmoid units, sigmoid output, cross-entropy: dL/dv_j, dL/dc, dL/dw_ij, dL/db_j",
-            mlp,
-            options=("shared_bias",),
-            variants={"mlp-shared-bias": {"shared_bias": True}},
-        ),
-        CatalogueEntry(
-            "softmax-regression",
-            "Softmax over C classes with a one-hot label: the softmax Jacobian and dL/dw_ij = (p_j - y_j) x_i",
-            softmax_regression,
-        ),
-        CatalogueEntry(
-            "mlp-softmax",
-            "A hidden layer of k sigmoid units under a softmax output over C classes, with cross-entropy",
-            mlp_softmax,
-        ),
-        CatalogueEntry(
-            "two-weight-chain",
-            "The chain network x -> w1 -> g1 -> w2 -> g2 -> Loss: backpropagation and the GD update",
-            two_weight_chain,
-            options=("activation", "loss", "hidden_activation", "output_activation"),
-            variants={
-                "two-weight-chain-abstract": {"activation": ABSTRACT, "loss": ABSTRACT},
-                "two-weight-chain-cross-entropy": {"loss": "cross-entropy"},
-            },
-        ),
+    contents.name: CatalogueEntry(
+        contents.name,
+        contents.description,
+        globals()[contents.builder] if contents.builder is not None else None,
+        contents.options,
+        {name: dict(variant.options) for name, variant in contents.variants.items()},
     )
+    for contents in CONTENTS
 }
-
-
-def catalogue_names() -> list[str]:
-    """Every name ``symgrad derive`` accepts: each model, then its named variants."""
-    names = []
-    for entry in CATALOGUE.values():
-        names += [entry.name, *entry.variants]
-    return names
 
 
 def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:

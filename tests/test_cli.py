@@ -64,7 +64,7 @@ def test_derive_all_writes_markdown_and_tex(tmp_path):
         (["derive", "sigmoid", "-o", ""], "argument -o/--output: expected a file or folder name, not ''"),
         (["derive", "--all", "--out-dir", ""], "argument --out-dir: expected a file or folder name, not ''"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "required: COMMAND"),
+        (["--frobnicate"], "required: COMMAND"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(args, message, tmp_path):
@@ -273,3 +273,28 @@ def test_an_output_folder_below_a_file_says_which_is_not_a_folder(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("symgrad: error: cannot write ") and err.endswith(f": {blocker} is not a folder\n")
     assert blocker.read_text() == "kept"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"], [], ["--version"]])
+def test_help_and_list_start_without_sympy_or_numpy(argv):
+    """Start-up: the commands that only print names load neither SymPy nor NumPy (about 0.05 s instead of 1 s)."""
+    probe = ("import sys\nfrom symgrad.cli import main\n"
+             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('sympy', 'numpy', 'jinja2', 'matplotlib') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert completed.stdout.splitlines()[-1] == "[]", completed.stdout + completed.stderr
+
+
+def test_a_bare_symgrad_shows_the_commands(capsys):
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: symgrad")
+    assert all(command in out for command in ("list", "derive", "check", "generate", "trajectory"))
+    assert "Run 'symgrad COMMAND --help'" in out
+
+
+def test_list_describes_every_model_in_words(capsys):
+    assert main(["list"]) == 0
+    rows = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert list(rows) == catalogue_names()
+    assert not any(" with " in description and "True" in description for description in rows.values())

@@ -1,10 +1,10 @@
-"""``symgrad list``: every model and variant with one line of description."""
+"""``symgrad list``: every model and variant with one line of description (from the catalogue's contents: no SymPy)."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..models import CATALOGUE
+from ..catalogue import descriptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -12,11 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = []
-    for entry in CATALOGUE.values():
-        rows.append((entry.name, entry.summary))
-        for variant, options in entry.variants.items():
-            rows.append((variant, f"{entry.name} with " + ", ".join(f"{k} {v}" for k, v in options.items())))
+    rows = list(descriptions().items())
     width = max(len(name) for name, _ in rows)
     for name, summary in rows:
         print(f"{name:<{width}}  {summary}")
