@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         if not argv:  # a bare `symgrad`: what it can do, not only "the following arguments are required"
-            sys.stdout.write(build_parser(argv).format_help() + "\nRun 'symgrad COMMAND --help' for a command's options.\n")
+            hint = "\nRun 'symgrad COMMAND --help' for a command's options.\n"
+            sys.stdout.write(build_parser(argv).format_help() + hint)
             return 2
         args = build_parser(argv).parse_args(argv)
         status = int(args.run(args))

@@ -15,8 +15,8 @@ import sympy as sp
 from .catalogue import ABSTRACT, ACTIVATION_CHOICES, CONTENTS, LOSS_CHOICES, catalogue_names
 from .derivation import Derivation
 from .derive import derive, derive_sigmoid_identity
-from .functions import ACTIVATIONS, LOSSES, one_hot_facts, softmax, softmax_cross_entropy_loss, softmax_rewrites
 from .errors import UnknownModel
+from .functions import ACTIVATIONS, LOSSES, one_hot_facts, softmax, softmax_cross_entropy_loss, softmax_rewrites
 from .graph import Model, Node, Notation
 
 __all__ = ["ABSTRACT", "ACTIVATION_CHOICES", "CATALOGUE", "LOSS_CHOICES", "UnknownModel", "catalogue_names",
