@@ -417,8 +417,11 @@ def _number(token: Token) -> sp.Expr:
     :data:`MAX_CONSTANT` and :data:`MAX_DIGITS`, checked before any digit is converted."""
     mantissa, _, exponent = token.text.lower().partition("e")
     digits = mantissa.replace(".", "").lstrip("0")
-    if len(digits.rstrip("0")) > MAX_DIGITS or len(exponent.lstrip("+-0")) > 3:
+    if len(digits.rstrip("0")) > MAX_DIGITS:
         raise ExpressionError(f"the number {_shortened(token.text)} has too many digits (at most {MAX_DIGITS})",
+                              token.column)
+    if len(exponent.lstrip("+-0")) > 3:
+        raise ExpressionError(f"the number {_shortened(token.text)} is out of range (constants lie within 10^±30)",
                               token.column)
     value = Fraction(mantissa) * Fraction(10) ** int(exponent or 0)
     return bounded(sp.Rational(value.numerator, value.denominator), token.column, _shortened(token.text))

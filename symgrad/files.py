@@ -99,6 +99,30 @@ def write_atomic(
         raise
 
 
+def write_if_changed(path: Path | str, text: str, make_parents: bool = False) -> bool:
+    """Write ``text`` to ``path`` (:func:`write_atomic`) unless the file already holds exactly that; whether it
+    wrote.  An unchanged file keeps its modification time, so that it says when its content last changed."""
+    target = writable_target(path)
+    try:
+        if target.is_file() and target.read_bytes() == text.encode("utf-8"):
+            return False
+    except OSError:  # unreadable: write it, and let write_atomic say what is wrong
+        pass
+    write_atomic(path, text, make_parents=make_parents)
+    return True
+
+
+def announce(path: Path | str, written: bool, quiet: bool = False) -> None:
+    """The one line every command prints for a file it was asked to write: ``wrote X`` or ``unchanged X``."""
+    if not quiet:
+        print(f"{'wrote' if written else 'unchanged'} {path}", flush=True)
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``-q``: no ``wrote``/``unchanged`` line for each file, the same in every command that writes files."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not name each file written or left unchanged")
+
+
 def _mode_for(path: Path) -> int:
     """The permission bits the written file gets: those of the file it replaces, so that a private file
     (0600) stays private and a shared one stays shared; for a new file, 0666 & ~umask, as ``open`` gives.

@@ -33,8 +33,10 @@ def _tex_comment(text: str) -> str:
     return "".join(f"% {line}\n" for line in text.splitlines() or [""])
 
 
-#: Characters that Markdown (CommonMark, GitHub's math, HTML) reads as syntax; each is written escaped.
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|$&~")
+#: Characters that Markdown reads as syntax anywhere in a heading's text (CommonMark, GitHub's $ math and ~~
+#: strikethrough, HTML tags and entities, a closing #); each is written backslash-escaped.  The others
+#: (- + . ! | ( )) are syntax only at a line's start or after one of these, so a title keeps them as typed.
+_MARKDOWN_SPECIALS = set("\\`*_{}[]<>#$&~")
 
 
 def _escape_markdown(text: str) -> str:

@@ -204,7 +204,7 @@ def _edit(old: str, new: str) -> str:
         (_edit('z1 = "x * w1"', f'z1 = "x * w1 * {"7" * 4000}^0.5"'), "has too many digits (at most 30)"),
         (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 2^1000"'), "column 11: 2^1000 is out of range"),
         (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 1e-40"'), "the number 1e-40 is out of range"),
-        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 1e99999999"'), "has too many digits"),
+        (_edit('z1 = "x * w1"', 'z1 = "x * w1 * 1e99999999"'), "the number 1e99999999 is out of range"),
         (_edit('z1 = "x * w1"', 'z1 = "x * w1 + log(-1)"'), "column 10: log(-1) is not a real number"),
         (_edit('z1 = "x * w1"', 'z1 = "x * w1 * (-8)^0.5"'), "is not a real number"),
         (_edit('z1 = "x * w1"', 'z1 = "x * w1 + log(0)"'), "log(0) is not a real number"),
@@ -623,7 +623,7 @@ def test_a_description_is_printed_as_text_in_markdown_and_latex(tmp_path, capsys
     assert main(["derive", "--model-file", str(path), "--format", "markdown"]) == 0
     heading, _, credit = capsys.readouterr().out.splitlines()[:3]
     unescaped = re.sub(r"\\(.)", "", heading[2:])  # what is left once every escaped character is taken away
-    assert not set(unescaped) & set("<>$`*[]()&#\\")
+    assert not set(unescaped) & set("<>$`*[]&#\\")
     assert re.sub(r"\\(.)", r"\1", heading[2:]) == HOSTILE_DESCRIPTION
     assert "``symgrad derive --model-file '" in credit and "y` \"\"\"/m.toml'``" in credit
     assert main(["derive", "--model-file", str(path), "--format", "tex"]) == 0

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import UsageError
 from ..files import (
     add_follow_symlinks_option,
+    add_quiet_option,
+    announce,
     check_writable,
     file_name,
     following_symlinks,
     refuse_same_file,
     write_atomic,
+    write_if_changed,
 )
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
 from ..render import FORMATS, render
@@ -38,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", metavar="DIR", type=file_name,
                         help=f"the folder --all writes into (default: {DEFAULT_OUT_DIR})")
     add_follow_symlinks_option(parser)
+    add_quiet_option(parser)
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="the loss of a network model")
     parser.add_argument("--activation", choices=ACTIVATION_CHOICES, help="every activation of a network model")
     parser.add_argument("--hidden-activation", choices=ACTIVATION_CHOICES, help="the hidden activation g1")
@@ -67,18 +74,49 @@ def _format_for(fmt: str | None, output: str | None) -> str:
     raise UsageError(f"cannot tell a format from the suffix of {output}; name it {understood}, or give --format")
 
 
-def write_catalogue(out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS) -> list[Path]:
-    """Derive every model and variant; write one file per format; return the paths written.
+def write_catalogue(
+    out_dir: Path, formats: tuple[str, ...] = ALL_FORMATS, on_file: Callable[[Path, bool], None] | None = None
+) -> list[Path]:
+    """Derive every model and variant; write one file per format; return the paths written or left unchanged.
 
-    ``out_dir`` may be a symlink to a folder (the user named it); a symlink as one of the files in it is
-    refused, unless the command follows symlinks (:func:`~symgrad.files.following_symlinks`)."""
-    paths = {(name, fmt): out_dir / f"{name}{SUFFIXES[fmt]}" for name in catalogue_names() for fmt in formats}
-    check_writable(*paths.values())  # all before any work: a bad one leaves no set half-written (and fails fast)
-    documents = {name: derive_named(name) for name in catalogue_names()}
-    texts = {path: render(documents[name], fmt) for (name, fmt), path in paths.items()}
-    for path, text in texts.items():  # each checked again as it is written (write_atomic)
-        write_atomic(path, text, make_parents=True)
-    return list(texts)
+    The models are independent, so they are derived on every core at once, and each model's files are
+    written (and ``on_file(path, written)`` told) as soon as that model is done.  ``out_dir`` may be a symlink
+    to a folder (the user named it); a symlink as one of the files in it is refused, unless the command
+    follows symlinks (:func:`~symgrad.files.following_symlinks`)."""
+    names = catalogue_names()
+    paths = {(name, fmt): out_dir / f"{name}{SUFFIXES[fmt]}" for name in names for fmt in formats}
+    check_writable(*paths.values())  # all before any work: a bad one fails the run before it derives anything
+    done = []
+    for name, texts in _rendered(names, formats):
+        for fmt, text in texts.items():  # each checked again as it is written (write_atomic)
+            path = paths[(name, fmt)]
+            written = write_if_changed(path, text, make_parents=True)
+            done.append(path)
+            if on_file is not None:
+                on_file(path, written)
+    return done
+
+
+def _render_one(name: str, formats: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """One catalogue model derived (and proven) and rendered in each format; runs in a worker process."""
+    derivation = derive_named(name)
+    return name, {fmt: render(derivation, fmt) for fmt in formats}
+
+
+def _rendered(names: list[str], formats: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """(name, texts) for each model, in the order they finish: on every core (a process each), or here."""
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers < 2:
+        yield from (_render_one(name, formats) for name in names)
+        return
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(_render_one, name, formats) for name in names]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,8 +134,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.model or _options(args) or args.output:
             raise UsageError("--all derives every model with its default options; give no MODEL, -o or option with it")
         formats = (args.format,) if args.format else ALL_FORMATS
-        for path in write_catalogue(Path(args.out_dir or DEFAULT_OUT_DIR), formats):
-            print(f"wrote {path}")
+        write_catalogue(Path(args.out_dir or DEFAULT_OUT_DIR), formats,
+                        on_file=lambda path, written: announce(path, written, args.quiet))
         return 0
     if not args.model:
         raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}), or use --all or --model-file FILE")
