@@ -185,9 +185,9 @@ def parse(text: str, scope: Scope) -> sp.Expr:
 
 #: Binary operators: (binding power, right-associative, how to combine).
 _BINARY: dict[str, tuple[int, bool, Callable[[sp.Expr, sp.Expr], sp.Expr] | None]] = {
-    "+": (10, False, lambda a, b: a + b if _numbers(a, b) else _joined(sp.Add, a, b)),
-    "-": (10, False, lambda a, b: a - b if _numbers(a, b) else _joined(sp.Add, a, _negative(b))),
-    "*": (20, False, lambda a, b: a * b if _numbers(a, b) else _joined(sp.Mul, a, b)),
+    "+": (10, False, lambda a, b: a + b),  # runs of +, - and * are joined in _Parser.expression; numbers here
+    "-": (10, False, lambda a, b: a - b),
+    "*": (20, False, lambda a, b: a * b),
     "/": (20, False, lambda a, b: _divide(a, b)),
     "^": (30, True, None),  # powers are checked for size first; see _Parser.power_of
     "**": (30, True, None),
@@ -196,13 +196,13 @@ _BINARY: dict[str, tuple[int, bool, Callable[[sp.Expr, sp.Expr], sp.Expr] | None
 _UNARY_POWER = 25
 
 
-def _joined(kind: type, left: sp.Expr, right: sp.Expr) -> sp.Expr:
-    """``left + right`` (or ×) as one flat unevaluated sum: x + x + … + x with 4,000 terms nested 4,000
-    levels deep would overflow the recursion of every later walk over it.  (Both are associative, so a left
-    operand in parentheses, (a + b) + c, means the same flattened.)"""
-    if isinstance(left, kind):
-        return kind(*left.args, right, evaluate=False)
-    return kind(left, right, evaluate=False)
+#: The operators whose runs are joined into one flat sum or product (see ``_Parser.expression``).
+_RUNS: dict[str, type] = {"+": sp.Add, "-": sp.Add, "*": sp.Mul}
+
+
+def _joined(kind: type | None, run: list[sp.Expr], left: sp.Expr) -> sp.Expr:
+    """The run's operands as one unevaluated sum or product; ``left`` itself when no run is being collected."""
+    return kind(*run, evaluate=False) if run else left
 
 
 def _numbers(*exprs: sp.Expr) -> bool:
@@ -259,11 +259,17 @@ class _Parser:
             raise ExpressionError(f"expected an operator or the end of the formula, found {found}", token.column)
 
     def expression(self, min_power: int = 0) -> sp.Expr:
-        """Operands joined by binary operators binding at least ``min_power`` (precedence climbing)."""
+        """Operands joined by binary operators binding at least ``min_power`` (precedence climbing).
+
+        A run of one operator (x + y - z, x*y*z) is collected and joined once, as one flat unevaluated sum or
+        product: built pairwise, 4,000 terms would nest 4,000 deep (a RecursionError in every later walk) and
+        rebuilding a growing flat one each time costs the square of its length."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExpressionError(f"the formula nests deeper than {MAX_DEPTH} levels", self.peek().column)
         left = self.unary()
+        run: list[sp.Expr] = []  # the operands of the run being collected, `left` first
+        run_kind: type | None = None
         while True:
             token = self.peek()
             if token.kind != "op" or token.text not in _BINARY:
@@ -275,6 +281,14 @@ class _Parser:
             right = self.expression(power if right_associative else power + 1)
             if token.text == "/" and right.is_zero:
                 raise ExpressionError("division by zero", token.column)
+            kind = _RUNS.get(token.text)
+            if kind is not None and (run or not _numbers(left, right)):
+                if kind is not run_kind:
+                    left, run, run_kind = _joined(run_kind, run, left), [], kind
+                    run.append(left)
+                run.append(_negative(right) if token.text == "-" else right)
+                continue
+            left, run, run_kind = _joined(run_kind, run, left), [], None
             if combine is None:
                 left = self.power_of(left, right, token)
             else:
@@ -282,7 +296,7 @@ class _Parser:
                 if left.is_Number:
                     left = bounded(left, token.column)
         self.depth -= 1
-        return left
+        return _joined(run_kind, run, left)
 
     def unary(self) -> sp.Expr:
         token = self.peek()
