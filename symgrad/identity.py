@@ -24,8 +24,9 @@ caller falls back to algebra.
 Derivatives are carried out by forward-mode differentiation: every value is a pair (value,
 derivative by the one quantity being differentiated).  A partial ∂u/∂v of the graph holds every
 other node fixed, as :meth:`~symgrad.graph.Model.partial` says it does.  Layers are evaluated
-at concrete sizes (2 and 3), for every assignment of the equation's free indices, with every
-sum carried out term by term; a one-hot label gets values that sum to 1.
+at concrete sizes, with every sum carried out term by term: at size 2 for every assignment of the
+equation's free indices, then at a larger size with the free indices all different; a one-hot label
+gets values that sum to 1.
 
 What the field cannot evaluate (a fractional power, ReLU's kink, an abstract function of a
 derivative, a second derivative) raises :class:`Unsupported`, and the caller falls back.
@@ -50,10 +51,12 @@ PRIME = (1 << 61) - 1
 #: Independent random points per size and index assignment.
 ROUNDS = 2
 
-#: Layer sizes at which an equation about layers is evaluated, every free index taking every value.
-SIZES = (2, 3)
+#: The layer size at which every free index takes every value: 2 lets each pair of free indices be both
+#: equal and different (δ_jl = 1 and δ_jl = 0).  Then a larger size, with every free index different
+#: (three free indices need three units), which refutes identities that hold only for two units.
+SMALL_SIZE = 2
 
-#: Free indices at most: with more, the assignments (3^n at size 3) would cost more than algebra.
+#: Free indices at most: with more, the assignments (2^n, then n!) would cost more than algebra.
 MAX_FREE_INDICES = 5
 
 Dual = tuple[int, int]
@@ -118,6 +121,7 @@ class FieldPoint:
         self.logarithms: dict[int, int] = {}
         self.abstract: dict[tuple, int] = {}
         self.node_values: dict[tuple, int] = {}
+        self.partials: dict[tuple, Dual] = {}
         self.nodes = {_base(node.symbol): node for node in model.nodes} if model is not None else {}
         self.one_hot = _one_hot_labels(model)
 
@@ -393,11 +397,31 @@ def _partial(ev: _Evaluation, expr: Partial, bound: dict) -> Dual:
         raise Unsupported("a graph partial without a model")
     if ev.seed is not None:
         raise Unsupported("a derivative of a derivative")
-    edge = _edge_partial(model, expr)
-    if edge is not None:
-        return ev.dual(edge, bound)
-    total = _Evaluation(ev.point, _seed_key(ev, expr.wrt, bound), through_nodes=True)
-    return total.dual(expr.of, bound)[1], 0
+    key = (expr, tuple((symbol, bound[symbol]) for symbol in _bound_symbols(expr) if symbol in bound))
+    known = ev.point.partials.get(key)  # a chain's factor recurs in every term of a sum and every equation
+    if known is None:
+        edge = _edge_partial(model, expr)
+        if edge is not None:
+            known = ev.dual(edge, bound)
+        else:
+            total = _Evaluation(ev.point, _seed_key(ev, expr.wrt, bound), through_nodes=True)
+            known = total.dual(expr.of, bound)[1], 0
+        ev.point.partials[key] = known
+    return known
+
+
+_FREE: dict[sp.Expr, tuple[sp.Symbol, ...]] = {}
+
+
+def _bound_symbols(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
+    """The free symbols of ``expr`` that an evaluation may bind (indices, Subs variables), remembered."""
+    symbols = _FREE.get(expr)
+    if symbols is None:
+        symbols = _FREE[expr] = tuple(sorted(expr.free_symbols, key=str))
+        if len(_FREE) > 4096:
+            _FREE.clear()
+            _FREE[expr] = symbols
+    return symbols
 
 
 _EDGES: dict[tuple[int, Partial], tuple[Model, sp.Expr | None]] = {}
@@ -506,11 +530,16 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
     if len(free) > MAX_FREE_INDICES:
         raise Unsupported(f"{len(free)} free indices")
     rng = random.Random(seed)
-    for size in SIZES if (free or sizes) else SIZES[:1]:
+    large = max(SMALL_SIZE + 1, len(free))
+    plans = [(SMALL_SIZE, list(_assignments(free, SMALL_SIZE)))]
+    if free or sizes:
+        plans.append((large, [dict(zip(free, values, strict=True))
+                              for values in itertools.permutations(range(1, large + 1), len(free))]))
+    for size, assignments in plans:
         for _ in range(ROUNDS):
             for attempt in range(3):
                 try:
-                    if not _agree_at_point(model, lhs, rhs, free, size, sizes, rng):
+                    if not _agree_at_point(model, lhs, rhs, assignments, size, sizes, rng):
                         return False
                     break
                 except _ZeroDenominator:
@@ -519,9 +548,9 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
     return True
 
 
-def _agree_at_point(model, lhs, rhs, free, size, sizes, rng) -> bool:
+def _agree_at_point(model, lhs, rhs, assignments, size, sizes, rng) -> bool:
     point = FieldPoint(model, rng, size, sizes)
-    for assignment in _assignments(free, size):
+    for assignment in assignments:
         evaluation = _Evaluation(point, None)
         if evaluation.dual(lhs, assignment)[0] != evaluation.dual(rhs, assignment)[0]:
             return False
