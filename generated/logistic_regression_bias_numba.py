@@ -15,6 +15,13 @@ first call with a new dtype compiles the loops (seconds); imported by its name, 
 them on disk, in __pycache__ beside it.  The loops run on Numba's threads; under its "workqueue"
 threading layer (neither OpenMP nor TBB installed) call them from one Python thread at a time.
 
+Every function checks its arguments first and refuses, in one line that names the argument, says what it is
+and what was expected: data of another shape than (N, k), a label or parameter that does not fit them,
+a missing parameter, values that are not real numbers, and a step size that is not one number.  Each mean is
+a sum over the samples divided by N, so a sum past the largest float (1.8e308 in float64, 3.4e38 in float32)
+is inf even where the mean would not be: data within a factor of N of that size give an infinite gradient;
+scale them first.
+
 Samples run along axis 0. The handout's names, and their names here:
 
     x     X     the input, one sample per row, shape (N, k)
@@ -74,30 +81,114 @@ def _as(array, dtype):
     return np.ascontiguousarray(array, dtype=dtype)
 
 
-def _number(name, value, dtype):
-    """A scalar parameter as a dtype scalar; an array of any shape is refused in one line (the loops
-    are compiled for a number)."""
-    if np.ndim(value) != 0:
-        raise ValueError(f"{name} has shape {np.shape(value)}; the model calls for a number")
-    return dtype.type(value)
-
-
 def _floating(X):
-    """X as a C-ordered array of a floating dtype: its own (float32 stays float32), else float64."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X has {X.ndim} dimensions; expected 2 (one sample per row)")
+    """X (an array of real numbers) as a C-ordered array in a float dtype the loops are compiled for: its own
+    if that is float32 or float64 (in native byte order), float64 for integers, float32 for float16.  A longer
+    float (np.longdouble) is refused in one line: Numba compiles no loop for it."""
+    if X.dtype.kind == "f" and X.dtype.itemsize > 8:
+        raise TypeError(f"X has dtype {X.dtype}; expected float32 or float64, which the compiled loops take "
+                        f"(X.astype(np.float64), or the NumPy module logistic_regression_bias.py)")
+    if X.dtype.kind == "f" and X.dtype.itemsize >= 4 and X.dtype.isnative:
+        return np.ascontiguousarray(X)
     if X.dtype.kind == "f" and X.dtype.itemsize >= 4:
         return np.ascontiguousarray(X, dtype=X.dtype.newbyteorder("="))  # big-endian: native
     return np.ascontiguousarray(X, dtype=np.result_type(X.dtype, np.float32))
 
 
-def _shaped(name, array, shape):
-    """array, once its shape is checked: the compiled loops do not check bounds, and an array shorter
-    than the data would be read past its end."""
-    if array.shape != shape:
-        raise ValueError(f"{name} has shape {array.shape}; the data call for {shape}")
+#: The keys params must have, as the refusals list them: a dict like the one init_params returns.
+_KEYS = '"w", "b"'
+#: What is a number as it is: the common case of a parameter or the step size, checked before anything dearer.
+_SCALARS = (float, int, np.floating, np.integer)
+
+
+def _data(X):
+    """X as an array in a floating dtype, once it is checked: real numbers of shape (N, k), one sample per row.
+
+    Any other shape would broadcast against the label and the parameters and give a wrong result without
+    a word (a column of values, shape (N, 1), for values of shape (N,) gave N×N terms).
+    """
+    if type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind in "biuf":
+        return _floating(X)  # the common case, first: a call on one sample takes microseconds
+    X = _numbers(X, "X", "real numbers")
+    if X.ndim != 2:
+        raise ValueError(f"X has shape {X.shape}; expected (N, k): one sample per row")
+    return _floating(X)
+
+
+def _label(y, X, sizes):
+    """y in X's dtype, once it is checked: real numbers of shape (N,).
+
+    A label of another shape ((N, 1), or one value for N samples)
+    would broadcast against the predictions and give a wrong loss without a word.
+    """
+    if type(y) is np.ndarray and y.dtype.kind in "biuf" and y.shape == (sizes.get("N"),):
+        return _as(y, X.dtype)  # the common case, first: a call on one sample takes microseconds
+    y = _numbers(y, "y", "real numbers")
+    return _as(_shaped("y", y, ("N",), sizes), X.dtype)
+
+
+def _param(params, key, dtype, dims=(), sizes=None):
+    """params[key] in dtype, once it is checked: there (params a dict with every key), a real number if dims
+    is (), else real numbers of the shape dims names (_shaped)."""
+    try:
+        value = params[key]
+    except KeyError:
+        raise ValueError(f'params has no "{key}"; expected the keys {_KEYS}') from None
+    except (TypeError, IndexError):  # a list, None, an array
+        what = "None" if params is None else f"a {type(params).__name__}"
+        raise TypeError(f"params is {what}; expected a dict with the keys {_KEYS}") from None
+    if not dims:  # a number; the common case first: a call on one sample takes microseconds
+        return dtype.type(value) if isinstance(value, _SCALARS) else _number(value, f'params["{key}"]', dtype)
+    if type(value) is np.ndarray and value.dtype.kind in "biuf" and value.shape == tuple(map(sizes.get, dims)):
+        return _as(value, dtype)  # the common case, first: a call on one sample takes microseconds
+    name = f'params["{key}"]'
+    return _as(_shaped(name, _numbers(value, name, "real numbers"), dims, sizes), dtype)
+
+
+def _number(value, name, dtype):
+    """value as a dtype scalar, once it is checked: one real number (a 0-d array is one).  An array of another
+    shape would turn every result it touches into an array; None would give NaN."""
+    if not isinstance(value, _SCALARS):
+        array = _numbers(value, name, "a real number")
+        if array.ndim:
+            raise ValueError(f"{name} has shape {array.shape}; expected a real number")
+    return dtype.type(value)
+
+
+def _numbers(value, name, wanted):
+    """value as an array (a Dask array stays one), once its dtype is checked: floats, integers or booleans.
+
+    None, strings, objects, complex numbers and dates are refused in one line that says what value is.
+    """
+    array = value
+    if not hasattr(value, "__array_function__"):
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:  # a ragged list
+            raise TypeError(f"{name} is not an array of numbers ({error}); expected {wanted}") from None
+    if array.dtype.kind not in "biuf":
+        what = "is None" if value is None else "is a string" if isinstance(value, str) else f"has dtype {array.dtype}"
+        raise TypeError(f"{name} {what}; expected {wanted}")
     return array
+
+
+def _shaped(name, array, dims, sizes):
+    """array, once its shape is checked against dims, the names of its sizes: a size that the data or an earlier
+    argument gave (sizes) must match, and one not given yet (a hidden layer's units) is taken from here.
+
+    A wrong shape gives a wrong result without a word: NumPy broadcasts it, and compiled loops do not
+    check bounds (they would read past the end of an array shorter than the data).
+    """
+    shape = array.shape
+    if shape == tuple(map(sizes.get, dims)):  # every size known, and each the same: the common case, first
+        return array
+    if len(shape) == len(dims) and all(sizes.setdefault(dim, n) == n for dim, n in zip(dims, shape, strict=True)):
+        return array  # a size not known yet (a hidden layer's) is taken from here
+    comma = "," if len(dims) == 1 else ""
+    want = f"({', '.join(dims)}{comma})"
+    if any(dim in sizes for dim in dims):  # the sizes known so far: (k,) = (3,), or (m, k) = (3, k)
+        want += f" = ({', '.join(str(sizes.get(dim, dim)) for dim in dims)}{comma})"
+    raise ValueError(f"{name} has shape {shape}; expected {want}")
 
 
 #: For the means: inside the compiled functions they cost no NumPy call (at one sample those took as
@@ -300,8 +391,9 @@ def init_params(X, y, rng=None):
     """Parameters sized for the data X: small normal random values in X's dtype.
 
     rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat.
+    y is not read (None will do).
     """
-    X = _floating(X)
+    X = _data(X)
     rng = np.random.default_rng(0 if rng is None else rng)
     k = X.shape[1]
     return {
@@ -338,9 +430,10 @@ def forward(params, X):
 
         z = Σ_i=1..k w_i·x_i + b
     """
-    X = _floating(X)
-    w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = _number('params["b"]', params["b"], X.dtype)
+    X = _data(X)
+    sizes = {"N": X.shape[0], "k": X.shape[1]}
+    w = _param(params, "w", X.dtype, ("k",), sizes)
+    b = _param(params, "b", X.dtype)
     return (_forward_serial if len(X) < _CHUNK else _forward_values)(X, w, b)
 
 
@@ -409,10 +502,11 @@ def loss(params, X, y):
         ln(σ(u)) = -np.logaddexp(0, -u)
         ln(1 - σ(u)) = -np.logaddexp(0, u)
     """
-    X = _floating(X)
-    y = _shaped("y", _as(y, X.dtype), X.shape[:1])
-    w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = _number('params["b"]', params["b"], X.dtype)
+    X = _data(X)
+    sizes = {"N": X.shape[0], "k": X.shape[1]}
+    w = _param(params, "w", X.dtype, ("k",), sizes)
+    b = _param(params, "b", X.dtype)
+    y = _label(y, X, sizes)
     return X.dtype.type((_loss_serial if len(X) < _CHUNK else _loss_means)(X, y, w, b)[0])
 
 
@@ -489,10 +583,16 @@ def gradient(params, X, y):
         ∇_w L = x·(σ(z) - y)
         ∂L/∂b = σ(z) - y
     """
-    X = _floating(X)
-    y = _shaped("y", _as(y, X.dtype), X.shape[:1])
-    w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = _number('params["b"]', params["b"], X.dtype)
+    X = _data(X)
+    sizes = {"N": X.shape[0], "k": X.shape[1]}
+    w = _param(params, "w", X.dtype, ("k",), sizes)
+    b = _param(params, "b", X.dtype)
+    y = _label(y, X, sizes)
+    return _gradient(X, y, w, b)
+
+
+def _gradient(X, y, w, b):
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
     means = (_gradient_serial if len(X) < _CHUNK else _gradient_means)(X, y, w, b)
     return {
         "w": means[0],
@@ -577,10 +677,11 @@ def _loss_and_gradient_serial(X, y, w, b):
 
 def loss_and_gradient(params, X, y):
     """loss(params, X, y) and gradient(params, X, y), from one loop."""
-    X = _floating(X)
-    y = _shaped("y", _as(y, X.dtype), X.shape[:1])
-    w = _shaped('params["w"]', _as(params["w"], X.dtype), (X.shape[1],))
-    b = _number('params["b"]', params["b"], X.dtype)
+    X = _data(X)
+    sizes = {"N": X.shape[0], "k": X.shape[1]}
+    w = _param(params, "w", X.dtype, ("k",), sizes)
+    b = _param(params, "b", X.dtype)
+    y = _label(y, X, sizes)
     means = (_loss_and_gradient_serial if len(X) < _CHUNK else _loss_and_gradient_means)(X, y, w, b)
     return X.dtype.type(means[0]), {
         "w": means[1],
@@ -596,11 +697,13 @@ def update(params, X, y, lr):
         b ← b - η·(σ(z) - y)
         w ← w - η·x·(σ(z) - y)
     """
-    X = _floating(X)
-    lr = X.dtype.type(lr)
-    w = _as(params["w"], X.dtype)
-    b = X.dtype.type(params["b"])
-    grads = gradient(params, X, y)
+    X = _data(X)
+    lr = _number(lr, "lr", X.dtype)
+    sizes = {"N": X.shape[0], "k": X.shape[1]}
+    w = _param(params, "w", X.dtype, ("k",), sizes)
+    b = _param(params, "b", X.dtype)
+    y = _label(y, X, sizes)
+    grads = _gradient(X, y, w, b)
     return {
         "w": w - lr*grads["w"],
         "b": b - lr*grads["b"],

@@ -15,6 +15,13 @@ first call with a new dtype compiles the loops (seconds); imported by its name, 
 them on disk, in __pycache__ beside it.  The loops run on Numba's threads; under its "workqueue"
 threading layer (neither OpenMP nor TBB installed) call them from one Python thread at a time.
 
+Every function checks its arguments first and refuses, in one line that names the argument, says what it is
+and what was expected: data of another shape than (N,), a label or parameter that does not fit them,
+a missing parameter, values that are not real numbers, and a step size that is not one number.  Each mean is
+a sum over the samples divided by N, so a sum past the largest float (1.8e308 in float64, 3.4e38 in float32)
+is inf even where the mean would not be: data within a factor of N of that size give an infinite gradient;
+scale them first.
+
 Samples run along axis 0. The handout's names, and their names here:
 
     x     x     the input, one value per sample, shape (N,)
@@ -75,30 +82,114 @@ def _as(array, dtype):
     return np.ascontiguousarray(array, dtype=dtype)
 
 
-def _number(name, value, dtype):
-    """A scalar parameter as a dtype scalar; an array of any shape is refused in one line (the loops
-    are compiled for a number)."""
-    if np.ndim(value) != 0:
-        raise ValueError(f"{name} has shape {np.shape(value)}; the model calls for a number")
-    return dtype.type(value)
-
-
 def _floating(x):
-    """x as a C-ordered array of a floating dtype: its own (float32 stays float32), else float64."""
-    x = np.asarray(x)
-    if x.ndim != 1:
-        raise ValueError(f"x has {x.ndim} dimensions; expected 1 (one value per sample)")
+    """x (an array of real numbers) as a C-ordered array in a float dtype the loops are compiled for: its own
+    if that is float32 or float64 (in native byte order), float64 for integers, float32 for float16.  A longer
+    float (np.longdouble) is refused in one line: Numba compiles no loop for it."""
+    if x.dtype.kind == "f" and x.dtype.itemsize > 8:
+        raise TypeError(f"x has dtype {x.dtype}; expected float32 or float64, which the compiled loops take "
+                        f"(x.astype(np.float64), or the NumPy module two_weight_chain_cross_entropy.py)")
+    if x.dtype.kind == "f" and x.dtype.itemsize >= 4 and x.dtype.isnative:
+        return np.ascontiguousarray(x)
     if x.dtype.kind == "f" and x.dtype.itemsize >= 4:
         return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))  # big-endian: native
     return np.ascontiguousarray(x, dtype=np.result_type(x.dtype, np.float32))
 
 
-def _shaped(name, array, shape):
-    """array, once its shape is checked: the compiled loops do not check bounds, and an array shorter
-    than the data would be read past its end."""
-    if array.shape != shape:
-        raise ValueError(f"{name} has shape {array.shape}; the data call for {shape}")
+#: The keys params must have, as the refusals list them: a dict like the one init_params returns.
+_KEYS = '"w2", "w1"'
+#: What is a number as it is: the common case of a parameter or the step size, checked before anything dearer.
+_SCALARS = (float, int, np.floating, np.integer)
+
+
+def _data(x):
+    """x as an array in a floating dtype, once it is checked: real numbers of shape (N,), one value per sample.
+
+    Any other shape would broadcast against the label and the parameters and give a wrong result without
+    a word (a column of values, shape (N, 1), for values of shape (N,) gave N×N terms).
+    """
+    if type(x) is np.ndarray and x.ndim == 1 and x.dtype.kind in "biuf":
+        return _floating(x)  # the common case, first: a call on one sample takes microseconds
+    x = _numbers(x, "x", "real numbers")
+    if x.ndim != 1:
+        raise ValueError(f"x has shape {x.shape}; expected (N,): one value per sample")
+    return _floating(x)
+
+
+def _label(y, x, sizes):
+    """y in x's dtype, once it is checked: real numbers of shape (N,).
+
+    A label of another shape ((N, 1), or one value for N samples)
+    would broadcast against the predictions and give a wrong loss without a word.
+    """
+    if type(y) is np.ndarray and y.dtype.kind in "biuf" and y.shape == (sizes.get("N"),):
+        return _as(y, x.dtype)  # the common case, first: a call on one sample takes microseconds
+    y = _numbers(y, "y", "real numbers")
+    return _as(_shaped("y", y, ("N",), sizes), x.dtype)
+
+
+def _param(params, key, dtype, dims=(), sizes=None):
+    """params[key] in dtype, once it is checked: there (params a dict with every key), a real number if dims
+    is (), else real numbers of the shape dims names (_shaped)."""
+    try:
+        value = params[key]
+    except KeyError:
+        raise ValueError(f'params has no "{key}"; expected the keys {_KEYS}') from None
+    except (TypeError, IndexError):  # a list, None, an array
+        what = "None" if params is None else f"a {type(params).__name__}"
+        raise TypeError(f"params is {what}; expected a dict with the keys {_KEYS}") from None
+    if not dims:  # a number; the common case first: a call on one sample takes microseconds
+        return dtype.type(value) if isinstance(value, _SCALARS) else _number(value, f'params["{key}"]', dtype)
+    if type(value) is np.ndarray and value.dtype.kind in "biuf" and value.shape == tuple(map(sizes.get, dims)):
+        return _as(value, dtype)  # the common case, first: a call on one sample takes microseconds
+    name = f'params["{key}"]'
+    return _as(_shaped(name, _numbers(value, name, "real numbers"), dims, sizes), dtype)
+
+
+def _number(value, name, dtype):
+    """value as a dtype scalar, once it is checked: one real number (a 0-d array is one).  An array of another
+    shape would turn every result it touches into an array; None would give NaN."""
+    if not isinstance(value, _SCALARS):
+        array = _numbers(value, name, "a real number")
+        if array.ndim:
+            raise ValueError(f"{name} has shape {array.shape}; expected a real number")
+    return dtype.type(value)
+
+
+def _numbers(value, name, wanted):
+    """value as an array (a Dask array stays one), once its dtype is checked: floats, integers or booleans.
+
+    None, strings, objects, complex numbers and dates are refused in one line that says what value is.
+    """
+    array = value
+    if not hasattr(value, "__array_function__"):
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:  # a ragged list
+            raise TypeError(f"{name} is not an array of numbers ({error}); expected {wanted}") from None
+    if array.dtype.kind not in "biuf":
+        what = "is None" if value is None else "is a string" if isinstance(value, str) else f"has dtype {array.dtype}"
+        raise TypeError(f"{name} {what}; expected {wanted}")
     return array
+
+
+def _shaped(name, array, dims, sizes):
+    """array, once its shape is checked against dims, the names of its sizes: a size that the data or an earlier
+    argument gave (sizes) must match, and one not given yet (a hidden layer's units) is taken from here.
+
+    A wrong shape gives a wrong result without a word: NumPy broadcasts it, and compiled loops do not
+    check bounds (they would read past the end of an array shorter than the data).
+    """
+    shape = array.shape
+    if shape == tuple(map(sizes.get, dims)):  # every size known, and each the same: the common case, first
+        return array
+    if len(shape) == len(dims) and all(sizes.setdefault(dim, n) == n for dim, n in zip(dims, shape, strict=True)):
+        return array  # a size not known yet (a hidden layer's) is taken from here
+    comma = "," if len(dims) == 1 else ""
+    want = f"({', '.join(dims)}{comma})"
+    if any(dim in sizes for dim in dims):  # the sizes known so far: (k,) = (3,), or (m, k) = (3, k)
+        want += f" = ({', '.join(str(sizes.get(dim, dim)) for dim in dims)}{comma})"
+    raise ValueError(f"{name} has shape {shape}; expected {want}")
 
 
 #: For the means: inside the compiled functions they cost no NumPy call (at one sample those took as
@@ -208,8 +299,9 @@ def init_params(x, y, rng=None):
     """Parameters sized for the data x: small normal random values in x's dtype.
 
     rng is a NumPy Generator or a seed; None means seed 0, so that runs repeat.
+    y is not read (None will do).
     """
-    x = _floating(x)
+    x = _data(x)
     rng = np.random.default_rng(0 if rng is None else rng)
     return {
         "w2": x.dtype.type(rng.normal(scale=0.1)),
@@ -252,9 +344,9 @@ def forward(params, x):
         z2 = a1·w2
         a2 = σ(z2)
     """
-    x = _floating(x)
-    w2 = _number('params["w2"]', params["w2"], x.dtype)
-    w1 = _number('params["w1"]', params["w1"], x.dtype)
+    x = _data(x)
+    w2 = _param(params, "w2", x.dtype)
+    w1 = _param(params, "w1", x.dtype)
     return (_forward_serial if len(x) < _CHUNK else _forward_values)(x, w2, w1)
 
 
@@ -322,10 +414,11 @@ def loss(params, x, y):
         ln(σ(u)) = -np.logaddexp(0, -u)
         ln(1 - σ(u)) = -np.logaddexp(0, u)
     """
-    x = _floating(x)
-    y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = _number('params["w2"]', params["w2"], x.dtype)
-    w1 = _number('params["w1"]', params["w1"], x.dtype)
+    x = _data(x)
+    sizes = {"N": x.shape[0]}
+    w2 = _param(params, "w2", x.dtype)
+    w1 = _param(params, "w1", x.dtype)
+    y = _label(y, x, sizes)
     return x.dtype.type((_loss_serial if len(x) < _CHUNK else _loss_means)(x, y, w2, w1)[0])
 
 
@@ -399,10 +492,16 @@ def gradient(params, x, y):
         ∂Loss/∂w2 = (a2 - y*)·a1
         ∂Loss/∂w1 = (a2 - y*)·w2·a1·(1 - a1)·x
     """
-    x = _floating(x)
-    y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = _number('params["w2"]', params["w2"], x.dtype)
-    w1 = _number('params["w1"]', params["w1"], x.dtype)
+    x = _data(x)
+    sizes = {"N": x.shape[0]}
+    w2 = _param(params, "w2", x.dtype)
+    w1 = _param(params, "w1", x.dtype)
+    y = _label(y, x, sizes)
+    return _gradient(x, y, w2, w1)
+
+
+def _gradient(x, y, w2, w1):
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
     means = (_gradient_serial if len(x) < _CHUNK else _gradient_means)(x, y, w2, w1)
     return {
         "w2": x.dtype.type(means[0]),
@@ -484,10 +583,11 @@ def _loss_and_gradient_serial(x, y, w2, w1):
 
 def loss_and_gradient(params, x, y):
     """loss(params, x, y) and gradient(params, x, y), from one loop."""
-    x = _floating(x)
-    y = _shaped("y", _as(y, x.dtype), x.shape[:1])
-    w2 = _number('params["w2"]', params["w2"], x.dtype)
-    w1 = _number('params["w1"]', params["w1"], x.dtype)
+    x = _data(x)
+    sizes = {"N": x.shape[0]}
+    w2 = _param(params, "w2", x.dtype)
+    w1 = _param(params, "w1", x.dtype)
+    y = _label(y, x, sizes)
     means = (_loss_and_gradient_serial if len(x) < _CHUNK else _loss_and_gradient_means)(x, y, w2, w1)
     return x.dtype.type(means[0]), {
         "w2": x.dtype.type(means[1]),
@@ -503,11 +603,13 @@ def update(params, x, y, lr):
         w2 ← w2 - α·(a2 - y*)·a1
         w1 ← w1 - α·(a2 - y*)·w2·a1·(1 - a1)·x
     """
-    x = _floating(x)
-    lr = x.dtype.type(lr)
-    w2 = x.dtype.type(params["w2"])
-    w1 = x.dtype.type(params["w1"])
-    grads = gradient(params, x, y)
+    x = _data(x)
+    lr = _number(lr, "lr", x.dtype)
+    sizes = {"N": x.shape[0]}
+    w2 = _param(params, "w2", x.dtype)
+    w1 = _param(params, "w1", x.dtype)
+    y = _label(y, x, sizes)
+    grads = _gradient(x, y, w2, w1)
     return {
         "w2": w2 - lr*grads["w2"],
         "w1": w1 - lr*grads["w1"],

@@ -9,10 +9,15 @@ modules train; they stay finite without warnings at |z| = 1000; float32 stays fl
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import re
 import sys
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -492,3 +497,221 @@ def test_dtype_is_preserved(modules, derived, name, dtype, label_dtype):
     for output in (*module.gradient(params, X, y).values(), *module.update(params, X, y, 0.1).values()):
         assert isinstance(output, (np.ndarray, np.floating))
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Wrong arguments: refused in one line by every module, the same way (issue 22)
+# ---------------------------------------------------------------------------------------------
+
+#: Every module in generated/, both targets and the layered models too: all check their arguments alike.
+EVERY_MODULE = sorted(module_key(p.stem) for p in GENERATED.glob("*.py") if p.stem != "__init__")
+
+
+@pytest.fixture(scope="module")
+def every_module():
+    return {name: load(name) for name in EVERY_MODULE}
+
+
+@dataclass(frozen=True)
+class Call:
+    """The arguments of one call of each public function: valid ones, or with one made wrong."""
+
+    params: Any
+    X: Any
+    y: Any
+    lr: Any = 0.1
+
+
+#: Each public function, how it is called, and which of Call's arguments it checks.
+FUNCTIONS: dict[str, tuple[Callable, set[str]]] = {
+    "init_params": (lambda m, c: m.init_params(c.X, c.y), {"X"}),  # and y, where it sizes the classes (one-hot)
+    "forward": (lambda m, c: m.forward(c.params, c.X), {"X", "params"}),
+    "loss": (lambda m, c: m.loss(c.params, c.X, c.y), {"X", "y", "params"}),
+    "gradient": (lambda m, c: m.gradient(c.params, c.X, c.y), {"X", "y", "params"}),
+    "loss_and_gradient": (lambda m, c: m.loss_and_gradient(c.params, c.X, c.y), {"X", "y", "params"}),
+    "update": (lambda m, c: m.update(c.params, c.X, c.y, c.lr), {"X", "y", "params", "lr"}),
+}
+
+
+def names_of(module) -> tuple[str, str]:
+    """The model's names for the data and the label (x or X, y or Y): gradient's second and third arguments."""
+    return module.gradient.__code__.co_varnames[1:3]
+
+
+def valid_call(module) -> Call:
+    """Four samples: values (N,) or rows of three features (N, 3); labels (N,) or one-hot over three classes."""
+    data, label = names_of(module)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(4, 3)) if data.isupper() else rng.normal(size=4)
+    y = np.eye(3)[[0, 1, 2, 0]] if label.isupper() else np.array([0.0, 1.0, 1.0, 0.0])
+    return Call(module.init_params(X, y), X, y)
+
+
+def shape_text(dims: tuple, sizes: tuple) -> str:
+    """``(k,) = (3,)``: a shape's names and the sizes that the data and the other arguments give them."""
+    comma = "," if len(dims) == 1 else ""
+    return f"({', '.join(dims)}{comma}) = ({', '.join(map(str, sizes))}{comma})"
+
+
+def first_key(module) -> str:
+    return next(iter(module.PARAMS))
+
+
+def last_array_key(module) -> str | None:
+    """The last parameter with axes: by then every size it names is known (from the data, or earlier parameters)."""
+    return next((key for key, dims in reversed(module.PARAMS.items()) if dims), None)
+
+
+def first_number_key(module) -> str | None:
+    return next((key for key, dims in module.PARAMS.items() if not dims), None)
+
+
+#: A case that a module does not have (an array for a number where every parameter is an array).
+NONE_HERE = object()
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """One wrong argument, made from a valid call's, and the whole one-line message it must be refused with.
+
+    ``change`` maps the valid argument (X, y, lr, the params dict, or with ``key`` the parameter params[key(module)])
+    to the wrong one, or to NONE_HERE.  ``message`` is the text with {fields} (see ``fields``) and "…" for words of
+    NumPy's own.
+    """
+
+    name: str
+    argument: str
+    change: Callable
+    error: type
+    message: str
+    key: Callable | None = None
+    targets: tuple[str, ...] = ("numpy", "numba")
+    skip_functions: tuple[str, ...] = ()
+
+
+def fields(name: str, module, valid: Call, case: Wrong, key: str | None, value, function: str) -> dict[str, str]:
+    """What a message says, from the module and the valid call: names, shapes and what was expected.
+
+    init_params has no parameters yet: there a one-hot label gives the number of classes C, which no other
+    argument has given.
+    """
+    data, label = names_of(module)
+    if not data.isupper():
+        data_shape = "(N,)"
+    else:
+        data_shape = "(N, m)" if model_of(name) in LAYERED else "(N, k)"
+    label_dims = ("N", "C") if label.isupper() else ("N",)
+    label_sizes = (len(valid.X), "C" if function == "init_params" else 3)[:len(label_dims)]
+    return {
+        "data": data, "label": label, "data_shape": data_shape, "key": str(key),
+        "layout": "one sample per row" if data.isupper() else "one value per sample",
+        "label_shape": shape_text(label_dims, label_sizes),
+        "param_shape": shape_text(module.PARAMS[key], np.shape(valid.params[key])) if key else "",
+        "wanted": ("real numbers" if module.PARAMS[key] else "a real number") if key else "",
+        "keys": ", ".join(f'"{k}"' for k in module.PARAMS), "last": list(module.PARAMS)[-1],
+        "shape": str(np.shape(value)) if case.error is ValueError else "",
+        "dtype": str(np.asarray(value).dtype) if "{dtype}" in case.message else "",
+    }
+
+
+WRONG = [
+    # the data: the chain's x of shape (N, 1) gave an N×N loss and an N times too large gradient
+    Wrong("data with an extra axis", "X", lambda X: X[..., None], ValueError,
+          "{data} has shape {shape}; expected {data_shape}: {layout}"),
+    Wrong("data without an axis", "X", lambda X: X[0], ValueError,
+          "{data} has shape {shape}; expected {data_shape}: {layout}"),
+    Wrong("0-d data", "X", lambda X: np.float64(1.5), ValueError,
+          "{data} has shape {shape}; expected {data_shape}: {layout}"),
+    Wrong("data of objects", "X", lambda X: X.astype(object), TypeError,
+          "{data} has dtype object; expected real numbers"),
+    Wrong("data of strings", "X", lambda X: X.astype(str), TypeError,
+          "{data} has dtype {dtype}; expected real numbers"),
+    Wrong("complex data", "X", lambda X: X + 0j, TypeError, "{data} has dtype complex128; expected real numbers"),
+    Wrong("no data", "X", lambda X: None, TypeError, "{data} is None; expected real numbers"),
+    Wrong("ragged data", "X", lambda X: [[1.0, 2.0], [3.0]] if X.ndim == 2 else [1.0, [2.0, 3.0]], TypeError,
+          "{data} is not an array of numbers (…); expected real numbers"),
+    Wrong("long double data", "X",  # where long double is longer than float64; the NumPy modules compute in it
+          lambda X: X.astype(np.longdouble) if np.dtype(np.longdouble).itemsize > 8 else NONE_HERE, TypeError,
+          "{data} has dtype {dtype}; expected float32 or float64, which the compiled loops take "
+          "({data}.astype(np.float64), or the NumPy module …)", targets=("numba",)),
+    # the label
+    Wrong("a label with an extra axis", "y", lambda y: y[..., None], ValueError,
+          "{label} has shape {shape}; expected {label_shape}"),
+    Wrong("a label short of a sample", "y", lambda y: y[:3], ValueError,
+          "{label} has shape {shape}; expected {label_shape}"),
+    Wrong("a one-hot label short of a class", "y", lambda y: y[:, :2] if y.ndim == 2 else NONE_HERE, ValueError,
+          "{label} has shape {shape}; expected {label_shape}",
+          skip_functions=("init_params",)),  # there the label gives the number of classes
+    Wrong("a label of strings", "y", lambda y: y.astype(str), TypeError,
+          "{label} has dtype {dtype}; expected real numbers"),
+    Wrong("no label", "y", lambda y: None, TypeError, "{label} is None; expected real numbers"),
+    # the parameters
+    Wrong("a missing parameter", "params", lambda params: dict(list(params.items())[:-1]), ValueError,
+          'params has no "{last}"; expected the keys {keys}'),
+    Wrong("params as a list", "params", lambda params: list(params.values()), TypeError,
+          "params is a list; expected a dict with the keys {keys}"),
+    Wrong("no params", "params", lambda params: None, TypeError,
+          "params is None; expected a dict with the keys {keys}"),
+    Wrong("a parameter that is None", "params", lambda p: None, TypeError, 'params["{key}"] is None; expected {wanted}',
+          key=first_key),
+    Wrong("a parameter that is a string", "params", lambda p: "0.5", TypeError,
+          'params["{key}"] is a string; expected {wanted}', key=first_key),
+    Wrong("a complex parameter", "params", lambda p: p + 0.5j, TypeError,
+          'params["{key}"] has dtype complex128; expected {wanted}', key=first_key),
+    Wrong("an array for a number", "params", lambda p: np.array([p, p]), ValueError,
+          'params["{key}"] has shape (2,); expected a real number', key=first_number_key),
+    # logistic regression's forward took w of shape (k, 2) and returned (N, 2)
+    Wrong("a parameter with an extra axis", "params", lambda p: np.stack([p, p], axis=-1), ValueError,
+          'params["{key}"] has shape {shape}; expected {param_shape}', key=last_array_key),
+    Wrong("a parameter one entry too long", "params", lambda p: np.concatenate([p, p[:1]]), ValueError,
+          'params["{key}"] has shape {shape}; expected {param_shape}', key=last_array_key),
+    # the step size: None gave NaN parameters, an array turned number parameters into arrays
+    Wrong("no step size", "lr", lambda lr: None, TypeError, "lr is None; expected a real number"),
+    Wrong("an array of step sizes", "lr", lambda lr: np.array([0.1, 0.2, 0.3]), ValueError,
+          "lr has shape (3,); expected a real number"),
+    Wrong("a step size that is a string", "lr", lambda lr: "0.1", TypeError, "lr is a string; expected a real number"),
+]
+
+
+@pytest.mark.parametrize("case", WRONG, ids=lambda case: case.name.replace(" ", "-"))
+@pytest.mark.parametrize("name", EVERY_MODULE)
+def test_a_wrong_argument_is_refused_in_one_line(every_module, name, case):
+    """Each function that takes the argument refuses it before computing anything, with one line that names the
+    argument, says what it is and what was expected, the same in every module of either target."""
+    module = every_module[name]
+    valid = valid_call(module)
+    key = case.key(module) if case.key else None
+    if case.key and key is None or (name.partition(":")[2] or "numpy") not in case.targets:
+        pytest.skip(f"{name} has no {case.name}")
+    given = valid.params[key] if key else getattr(valid, case.argument)
+    value = case.change(given)
+    if value is NONE_HERE:
+        pytest.skip(f"{name} has no {case.name}")
+    wrong = dataclasses.replace(valid, **{case.argument: {**valid.params, key: value} if key else value})
+    one_hot = names_of(module)[1].isupper()
+    called = []
+    for function, (run, takes) in FUNCTIONS.items():
+        takes = takes | ({"y"} if function == "init_params" and one_hot else set())
+        if case.argument not in takes or function in case.skip_functions:
+            continue
+        text = case.message.format(**fields(name, module, valid, case, key, value, function))
+        expected = ".+".join(re.escape(part) for part in text.split("…"))
+        with pytest.raises(case.error) as refused:
+            run(module, wrong)
+        assert re.fullmatch(expected, str(refused.value)), (function, str(refused.value), text)
+        called.append(function)
+    assert called
+
+
+@pytest.mark.parametrize("name", EVERY_MODULE)
+def test_a_0d_step_size_and_long_double_data_are_taken(every_module, name):
+    """What the checks must let through: a 0-d array is one number, and the NumPy modules compute in long double."""
+    module = every_module[name]
+    valid = valid_call(module)
+    stepped = module.update(valid.params, valid.X, valid.y, np.array(0.1))
+    for key, value in module.update(valid.params, valid.X, valid.y, 0.1).items():
+        assert np.shape(stepped[key]) == np.shape(value)
+        np.testing.assert_array_equal(stepped[key], value)
+    if not name.endswith(":numba") and np.dtype(np.longdouble).itemsize > 8:
+        gradient = module.gradient(valid.params, valid.X.astype(np.longdouble), valid.y)
+        assert all(np.asarray(g).dtype == np.longdouble for g in gradient.values())

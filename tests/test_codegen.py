@@ -41,6 +41,8 @@ from symgrad.functions import relu, sigmoid
 from symgrad.models import derive_named
 
 REPO = Path(__file__).resolve().parent.parent
+#: The argument checks every module defines (templates/common/arguments.py.jinja): helpers with scopes of their own.
+ARGUMENT_CHECKS = set(re.findall(r"^def (\w+)\(", (REPO / "templates/common/arguments.py.jinja").read_text(), re.M))
 ISSUE_MODELS = ["logistic-regression", "two-weight-chain", "two-weight-chain-cross-entropy"]
 
 
@@ -198,20 +200,20 @@ def test_sums_over_features_are_matrix_products(sources):
     source = sources["logistic-regression"]
     assert "gamma = X @ w" in source
     assert "(h - y) @ X," in function_source(source, "_gradient_sums")  # Σ_n (h_n - y_n) x_n, one block's
-    assert '"w": sums[0] / len(X)' in function_source(source, "gradient")  # the mean, once, at the end
+    assert '"w": sums[0] / len(X)' in function_source(source, "_gradient")  # the mean, once, at the end
     for name, source in sources.items():
         for function in functions(source).values():
             loops = [n for n in ast.walk(function) if isinstance(n, (ast.For, ast.While, ast.GeneratorExp))]
             if function.name == "_blockwise":  # the one loop: over blocks of rows, never over samples
                 assert len(loops) == 1 and isinstance(loops[0], ast.For), name
-            else:
+            elif function.name not in ARGUMENT_CHECKS:  # those loop over an array's axes, never over samples
                 assert not loops, (name, function.name)
 
 
 def test_scalar_gradients_are_means(sources):
     sums = function_source(sources["two-weight-chain"], "_gradient_sums")
     assert sums.count("np.sum(") == 2 and "np.mean(" not in sums
-    gradient = function_source(sources["two-weight-chain"], "gradient")
+    gradient = function_source(sources["two-weight-chain"], "_gradient")
     assert '"w2": sums[0] / len(x)' in gradient and '"w1": sums[1] / len(x)' in gradient
 
 
@@ -310,8 +312,11 @@ def test_template_names_are_declared(sources):
     """Every name a module uses is a model quantity, a temporary, or one the template reserves."""
     for name, source in sources.items():
         model_side = {n.python for n in model_names(derive_named(name).model)}
-        used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-        used |= {a.arg for n in ast.walk(ast.parse(source)) if isinstance(n, ast.arguments) for a in n.args}
+        tree = ast.parse(source)
+        # the argument checks' locals live in their own scopes, where no model name goes
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name in ARGUMENT_CHECKS)]
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        used |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args}
         used |= set(functions(source))
         temporaries = {u for u in used if u[0] == "t" and u[1:].isdigit()}
         stray = used - model_side - temporaries - TEMPLATE_NAMES - set(dir(builtins))
@@ -337,8 +342,8 @@ def test_generated_modules_pass_ruff(tmp_path, sources):
 
 def test_template_holds_structure_not_math():
     """The template's code lines (docstring prose and Jinja comments aside) hold no formula, nor do the
-    pieces it shares with the Numba template (templates/common/)."""
-    shared = sorted((REPO / "templates" / "common").glob("*.jinja"))
+    pieces it shares with the Numba template (templates/common/; *_doc.jinja are docstring paragraphs, prose)."""
+    shared = sorted(p for p in (REPO / "templates" / "common").glob("*.jinja") if not p.name.endswith("_doc.jinja"))
     template = "".join(path.read_text(encoding="utf-8") for path in [REPO / "templates" / NUMPY_TEMPLATE, *shared])
     template = re.sub(r"\{#.*?#\}", "", template, flags=re.S)
     template = re.sub(r'\{% include "[^"]*" %\}', "", template)  # a path, not a division
@@ -355,8 +360,10 @@ def test_template_holds_structure_not_math():
         if not in_docstring and not quotes:
             code.append(line)
         in_docstring ^= quotes % 2 == 1
-    code = "\n".join(code)
-    assert "def update(" in code and "grads = gradient(" in code
+    # an error message's prose ("expected", "a/b") is no formula: string literals go, their {fields} stay
+    code = re.sub(r"""f?(["'])(?:(?!\1).)*\1""", lambda m: " ".join(re.findall(r"\{[^{}]*\}", m.group(0))),
+                  "\n".join(code))
+    assert "def update(" in code and "grads = _gradient(" in code
     for math in ("exp", "log", "tanh", "mean", " @ ", "sum(", "**", "sigmoid", "- lr", "-lr", "1 -", "/"):
         assert math not in code, math
 
@@ -474,9 +481,9 @@ def test_a_label_that_would_broadcast_is_refused(path):
     wrong = [y[:, 0], y[:, :1], y[:1], y[:3]] if one_hot else [y[:, None], y[:1], y[:3]]
     for label in wrong:
         for function in (module.loss, module.gradient, module.loss_and_gradient):
-            with pytest.raises(ValueError, match=re.escape(f"has shape {label.shape}; the data call for")):
+            with pytest.raises(ValueError, match=re.escape(f"has shape {label.shape}; expected (N,")):
                 function(params, X, label)
-        with pytest.raises(ValueError, match="the data call for"):
+        with pytest.raises(ValueError, match=re.escape(f"has shape {label.shape}; expected (N,")):
             module.update(params, X, label, 0.1)
 
 
@@ -541,3 +548,32 @@ def test_docstring_text(text, written):
 def test_comment_text_is_one_line():
     assert comment_text("σ(z1)") == "σ(z1)"
     assert comment_text("a\nimport os\r") == "a\\nimport os\\r"
+
+
+# ---------------------------------------------------------------------------------------------
+# What each module says about its arguments and its limits (issue 22)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", sorted((REPO / "generated").glob("*.py")), ids=lambda p: p.stem)
+def test_the_module_docstring_states_the_checks_and_the_limit_of_the_sums(path):
+    """Each mean is a sum divided by N: logistic regression's gradient at X = 1e308 (finite) is inf, because the
+    sum overflows first.  The modules say so, with the remedy, rather than scale every sum in their hot loops."""
+    header = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    flat = " ".join(header.split())
+    assert "Every function checks its arguments first and refuses, in one line" in flat
+    assert "a sum past the largest float (1.8e308 in float64, 3.4e38 in float32) is inf" in flat
+    assert "scale them first" in flat
+
+
+def test_a_size_named_n_is_refused(capsys, tmp_path):
+    """N is the number of samples in every shape the module checks and states: a model's size named N would
+    be checked against the number of samples."""
+    from symgrad.cli import main
+
+    model_file = tmp_path / "mlp_n.toml"
+    model_file.write_text((REPO / "docs/examples/mlp.toml").read_text().replace('i = "m"', 'i = "N"'))
+    assert main(["generate", "--model-file", str(model_file), "-o", str(tmp_path / "mlp_n.py")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("symgrad: error: cannot generate mlp: the dimension 'N' would be named 'N', which is the number "
+                   "of samples in the module's shapes (N,) and (N, k)\n")
+    assert not (tmp_path / "mlp_n.py").exists()

@@ -25,10 +25,12 @@ from symgrad.models import derive_named
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
+#: The argument checks every module defines (templates/common/arguments.py.jinja).
+ARGUMENT_CHECKS = set(re.findall(r"^def (\w+)\(", (REPO / "templates/common/arguments.py.jinja").read_text(), re.M))
 #: Module-level helpers: each has its own scope, apart from the model's names.
-HELPERS = {"_as", "_number", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
+HELPERS = {"_as", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
-           "_block_dots", "_block_sum", "_block_rows"}
+           "_block_dots", "_block_sum", "_block_rows", *ARGUMENT_CHECKS}
 
 
 @pytest.fixture(scope="module")
@@ -331,20 +333,20 @@ def test_chain_variants_agree_with_their_numpy_module(tmp_path, options):
 
 def test_shapes_that_do_not_fit_the_data_are_refused():
     """The compiled loops do not check bounds: a label or weight vector shorter than the data would be read
-    past its end, so the wrappers check shapes first, as NumPy's broadcasting does for the NumPy module."""
+    past its end, so the wrappers check shapes first (test_agreement.py: every wrong argument, every module)."""
     chain, logistic = load("two_weight_chain_numba"), load("logistic_regression_numba")
     x = np.linspace(-1, 1, 10)
-    with pytest.raises(ValueError, match=r"^y has shape \(9,\); the data call for \(10,\)$"):
+    with pytest.raises(ValueError, match=r"^y has shape \(9,\); expected \(N,\) = \(10,\)$"):
         chain.gradient({"w1": 0.5, "w2": -0.3}, x, np.zeros(9))
     with pytest.raises(ValueError, match=r"^y has shape \(10, 2\)"):
         chain.loss({"w1": 0.5, "w2": -0.3}, x, np.zeros((10, 2)))
-    with pytest.raises(ValueError, match=r"^x has 2 dimensions; expected 1 \(one value per sample\)$"):
+    with pytest.raises(ValueError, match=r"^x has shape \(10, 1\); expected \(N,\): one value per sample$"):
         chain.forward({"w1": 0.5, "w2": -0.3}, x[:, None])
-    with pytest.raises(ValueError, match=r'^params\["w"\] has shape \(5,\); the data call for \(3,\)$'):
+    with pytest.raises(ValueError, match=r'^params\["w"\] has shape \(5,\); expected \(k,\) = \(3,\)$'):
         logistic.gradient({"w": np.ones(5)}, np.ones((4, 3)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"^X has 1 dimensions; expected 2 \(one sample per row\)$"):
+    with pytest.raises(ValueError, match=r"^X has shape \(3,\); expected \(N, k\): one sample per row$"):
         logistic.update({"w": np.ones(3)}, np.ones(3), np.zeros(3), 0.1)
-    with pytest.raises(ValueError, match=r'^params\["w1"\] has shape \(1,\); the model calls for a number$'):
+    with pytest.raises(ValueError, match=r'^params\["w1"\] has shape \(1,\); expected a real number$'):
         chain.gradient({"w1": np.array([0.5]), "w2": -0.3}, x, np.zeros(10))
 
 

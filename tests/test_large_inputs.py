@@ -126,7 +126,7 @@ def test_a_dask_label_of_the_wrong_length_is_refused():
     """A Dask label is checked like a NumPy one, from its shape (test_dask_forward_and_loss_stay_lazy: and lazily)."""
     module = load("logistic_regression")
     params, X, y = data(module, 40)
-    with pytest.raises(ValueError, match=r"^y has shape \(39,\); the data call for \(40,\)$"):
+    with pytest.raises(ValueError, match=r"^y has shape \(39,\); expected \(N,\) = \(40,\)$"):
         module.gradient(params, da.from_array(X, chunks=10), da.from_array(y[:39], chunks=10))
 
 
@@ -153,3 +153,23 @@ def test_unknown_chunk_sizes_are_refused_in_one_line_until_they_are_computed(ste
     lazy = module.gradient(params, masked_X, masked_y)
     for key, value in module.gradient(params, X, y).items():
         np.testing.assert_allclose(np.asarray(lazy[key]), value, rtol=1e-12)
+
+
+def test_a_dask_argument_of_the_wrong_shape_or_dtype_is_refused_before_any_chunk_is_read():
+    """The argument checks read a Dask array's metadata only (docs/out-of-core.md): no chunk is computed."""
+    module = load("logistic_regression")
+    params, X, y = data(module, 40)
+
+    def poisoned(block):
+        raise AssertionError("a chunk was computed")
+
+    lazy_X = da.from_array(X, chunks=10).map_blocks(poisoned, dtype=X.dtype)
+    lazy_y = da.from_array(y, chunks=10).map_blocks(poisoned, dtype=y.dtype)
+    with pytest.raises(ValueError, match=r"^X has shape \(40, 7, 1\); expected \(N, k\): one sample per row$"):
+        module.gradient(params, lazy_X[..., None], lazy_y)
+    with pytest.raises(TypeError, match=r"^X has dtype <U1; expected real numbers$"):
+        module.gradient(params, da.from_array(np.full((40, 7), "a"), chunks=10), lazy_y)
+    with pytest.raises(ValueError, match=r'^params\["w"\] has shape \(8,\); expected \(k,\) = \(7,\)$'):
+        module.forward({"w": np.ones(8)}, lazy_X)
+    lazy = module.gradient(params, lazy_X, lazy_y)  # checked, and still lazy: nothing computed yet
+    assert all(isinstance(value, da.Array) for value in lazy.values())

@@ -7,6 +7,7 @@ the formula that the code below it computes.  The template only arranges these s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
@@ -14,7 +15,8 @@ import sympy as sp
 from .. import __version__
 from ..derivation import Derivation
 from ..printing import printers_for
-from .lower import Assignment, Plan
+from .lower import Assignment, Param, Plan
+from .names import SAMPLES
 from .printer import SIGMOID_HELPER, SymgradNumPyPrinter
 
 #: What each role is, for the module docstring's table of names.
@@ -63,14 +65,16 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     forward = {**body(plan.prediction), "result": printer.doprint(plan.prediction)}
     loss_and_gradient = body(plan.loss, *gradient_exprs)
     sigmoid_used = any("_sigmoid(" in line["code"] for line in [*forward["lines"], *loss_and_gradient["lines"]])
+    data_dims = (SAMPLES, *(name for name, _ in sorted(plan.dims, key=lambda dim: dim[1])))
     return {
+        **argument_shapes(data, data_dims, (SAMPLES,), plan.params),
+        "target": "numpy",
         "version": __version__,
         "helpers": [SIGMOID_HELPER] if sigmoid_used else [],
         "name": plan.name,
         "title": model.description,
         "data": data,
         "label": plan.label.name,
-        "label_columns": None,  # layer_context.py: a one-hot label's column count, read from a parameter
         "names": _name_rows(plan, dims),
         "params_literal": "{" + ", ".join(f'"{p.key}": {_shape_literal(p.dims)}' for p in plan.params) + "}",
         "params": list(plan.params),
@@ -98,6 +102,45 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
             "results": [(key, printer.doprint(u)) for key, u in plan.updates],
         },
     }
+
+
+def argument_shapes(
+    data: str, data_dims: tuple[str, ...], label_dims: tuple[str, ...], params: Sequence[Param]
+) -> dict[str, Any]:
+    """What the argument checks (templates/common/arguments.py.jinja) compare shapes with, as code and as text.
+
+    Each axis is named by its size (N samples, k features, C classes, a hidden layer's k); each function
+    reads the data's sizes into ``sizes`` (``sizes_literal``), and a parameter's check adds those it introduces.
+    """
+    sizes = ", ".join(f'"{dim}": {data}.shape[{axis}]' for axis, dim in enumerate(data_dims))
+    return {
+        "data_dims": data_dims,
+        "label_dims": label_dims,
+        "data_shape": shape_text(data_dims),
+        "label_shape": shape_text(label_dims),
+        "data_layout": "one sample per row" if len(data_dims) > 1 else "one value per sample",
+        "sizes_literal": "{" + sizes + "}",
+        "label_dims_literal": _tuple_literal(label_dims),
+        "label_sizes": _tuple_code([f'sizes.get("{dim}")' for dim in label_dims]),
+        "param_dims": {p.key: _tuple_literal(p.dims) for p in params},
+        "keys": [p.key for p in params],
+        "init_reads_label": False,  # layer_context.py: a one-hot label's column count sizes init_params's arrays
+    }
+
+
+def shape_text(dims: tuple[str, ...]) -> str:
+    """A shape as Python prints one: ``(N,)``, ``(N, k)``."""
+    return f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+
+
+def _tuple_literal(names: tuple[str, ...]) -> str:
+    """A tuple of strings as code: ``("N",)``, ``("k", "C")``."""
+    return _tuple_code([f'"{name}"' for name in names])
+
+
+def _tuple_code(items: list[str]) -> str:
+    """A tuple of expressions as code: ``(a,)``, ``(a, b)``."""
+    return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
 
 
 def _mean(index: int, data: str) -> str:

@@ -75,12 +75,9 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     forward["result"] = printer.doprint(plan.prediction)
     forward["real"] = forward["prints_numbers"] or printer.casts > casts  # a loop with no sums
     every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
-    sizes = {d["name"]: d["size"] for d in context["dims"]}  # k → "X.shape[1]"
     context.update(
+        target="numba",
         numpy_module=f"{module_name(plan.name)}.py",
-        data_ndim=2 if plan.dims else 1,
-        data_layout="one sample per row" if plan.dims else "one value per sample",
-        shapes={p.key: "(" + "".join(f"{sizes[d]}, " for d in p.dims).rstrip(" ") + ")" for p in plan.params},
         forward=forward,
         loss=kernel(plan.loss),
         gradient={**kernel(*gradients), "keys": [key for key, _ in plan.gradients]},

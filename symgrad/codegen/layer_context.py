@@ -14,7 +14,7 @@ from typing import Any
 from ..derivation import Derivation
 from ..printing import printers_for
 from .array_nodes import LOGSUMEXP_HELPER
-from .context import build_context
+from .context import argument_shapes, build_context, shape_text
 from .layers import HIDDEN, HIDDEN_DEFAULT, Layout
 from .lower import Plan
 from .printer import SymgradNumPyPrinter
@@ -35,7 +35,9 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
     printer = SymgradNumPyPrinter()
     context["names"] = _name_rows(plan, layout, context["names"])
     context["dims"] = [{"name": size.name, "size": size.code} for size in layout.sizes]
-    context["label_columns"] = _label_columns(plan, layout)
+    label_dims = layout.shapes[plan.label.name]
+    context.update(argument_shapes(plan.data.name, layout.shapes[plan.data.name], label_dims, plan.params))
+    context["init_reads_label"] = len(label_dims) > 1  # init_params sizes C from a one-hot label's columns
     if any(size.code == HIDDEN for size in layout.sizes):
         hidden = next(size.name for size in layout.sizes if size.code == HIDDEN)
         context["init_options"] = [{"name": HIDDEN, "default": HIDDEN_DEFAULT}]
@@ -47,22 +49,6 @@ def layered_context(plan: Plan, layout: Layout, derivation: Derivation) -> dict[
         f"{text.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in layout.loss_notes
     ]
     return context
-
-
-def _label_columns(plan: Plan, layout: Layout) -> str | None:
-    """Code for a one-hot label's column count (C), read from a parameter with that axis; None for one label
-    a sample.  The check of the label's shape compares it: a single column would broadcast against C."""
-    label_shape = layout.shapes[plan.label.name]
-    if len(label_shape) < 2:
-        return None
-    columns = label_shape[1]
-    key, axis = next((p.key, p.dims.index(columns)) for p in plan.params if columns in p.dims)
-    return f'np.shape(params["{key}"])[{axis}]'
-
-
-def _shape_text(shape: tuple[str, ...]) -> str:
-    """A shape as Python writes it: ``(N,)``, ``(N, C)``."""
-    return f"({', '.join(shape)}{',' if len(shape) == 1 else ''})"
 
 
 def _name_rows(plan: Plan, layout: Layout, rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -79,7 +65,7 @@ def _name_rows(plan: Plan, layout: Layout, rows: list[dict[str, str]]) -> list[d
                 meaning = f"{_ROLES[name.role]}, a float"
             else:
                 role = "the one-hot label" if name.role == "label" and len(shape) > 1 else _ROLES[name.role]
-                meaning = f"{role}, shape {_shape_text(shape)}"
+                meaning = f"{role}, shape {shape_text(shape)}"
         else:
             meaning = by_name[name.python]["meaning"]
         table.append({"handout": name.handout, "python": name.python, "meaning": meaning})

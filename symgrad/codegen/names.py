@@ -37,6 +37,8 @@ TEMPLATE_NAMES = frozenset({
     "sums", "parts", "part", "totals", "total", "block", "start", "array", "dtype", "function", "arrays",
     "_sigmoid", "values", "_label", "classes", "shape", "_rows_known", "name",
     "_logsumexp", "top", "axis",  # layers: the softmax's helper
+    # the argument checks (templates/common/arguments.py.jinja); their locals live in the helpers' own scopes
+    "_data", "_param", "_number", "_gradient", "_numbers", "_shaped", "_KEYS", "_SCALARS", "sizes",
 })
 
 #: The names a Numba module (templates/numba/) uses beside the NumPy module's: its imports, helpers,
@@ -66,6 +68,9 @@ def module_name(name: str, target: str = "numpy") -> str:
 
 #: Names that ``ruff`` (E741) rejects as easy to misread.
 AMBIGUOUS = frozenset({"l", "O", "I"})
+
+#: The name of the number of samples in shapes: the argument checks' (N, k), and the docstrings'.
+SAMPLES = "N"
 
 #: The fixed names of two roles.
 LOSS_NAME = "loss"
@@ -165,6 +170,8 @@ def check_names(
             problem = "is ambiguous (ruff E741: l, O and I read as 1 and 0)"
         elif (name.python in reserved or (numbered and numbered.fullmatch(name.python))) and not fixed_role:
             problem = "is a name the generated module uses itself"
+        elif name.role == "dimension" and name.python == SAMPLES:
+            problem = "is the number of samples in the module's shapes (N,) and (N, k)"
         elif name.python in seen:
             other = seen[name.python]
             problem = f"is also the name of the {other.role} {other.handout!r}"
