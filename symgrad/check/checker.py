@@ -283,10 +283,12 @@ _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 
 def _unrecognized(statement: Statement, reason: str) -> Verdict:
+    """A verdict that leaves the exit status alone: symgrad's limit (time, size), not a mistake in the key."""
     return Verdict(statement.line, statement.latex, "unrecognized", reason)
 
 
 def _past_time_limit(time_limit: float | None) -> str:
+    """The reason of a claim left when the key's time is up: it names the way to give it more."""
     return (f"not checked: the time limit for the whole key ({time_limit:g} s) was reached "
             "(symgrad check --time-limit gives it more)")
 
