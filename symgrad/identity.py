@@ -529,17 +529,16 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
     free = sorted((s for s in (lhs.free_symbols | rhs.free_symbols) if s.is_integer and s not in sizes), key=str)
     if len(free) > MAX_FREE_INDICES:
         raise Unsupported(f"{len(free)} free indices")
-    rng = random.Random(seed)
     large = max(SMALL_SIZE + 1, len(free))
     plans = [(SMALL_SIZE, list(_assignments(free, SMALL_SIZE)))]
     if free or sizes:
         plans.append((large, [dict(zip(free, values, strict=True))
                               for values in itertools.permutations(range(1, large + 1), len(free))]))
     for size, assignments in plans:
-        for _ in range(ROUNDS):
+        for round_ in range(ROUNDS):
             for attempt in range(3):
                 try:
-                    if not _agree_at_point(model, lhs, rhs, assignments, size, sizes, rng):
+                    if not _agree_at_point(_point(model, seed, size, sizes, round_, attempt), lhs, rhs, assignments):
                         return False
                     break
                 except _ZeroDenominator:
@@ -548,8 +547,24 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
     return True
 
 
-def _agree_at_point(model, lhs, rhs, assignments, size, sizes, rng) -> bool:
-    point = FieldPoint(model, rng, size, sizes)
+_POINTS: dict[tuple, FieldPoint] = {}
+
+
+def _point(model: Model | None, seed: int, size: int, sizes: frozenset, round_: int, attempt: int) -> FieldPoint:
+    """The random point for this model, seed, size, round and attempt, shared by every equation tested with
+    them: its node values and graph partials, once worked out, serve the next equation too (a derivation's
+    34 equations read the same nodes).  The points depend only on the seed, never on the equations."""
+    key = (id(model), seed, size, sizes, round_, attempt)
+    point = _POINTS.get(key)
+    if point is None or point.model is not model:
+        if len(_POINTS) > 512:
+            _POINTS.clear()
+        rng = random.Random(((seed * 1_000_003 + size) * 1009 + round_) * 31 + attempt)
+        point = _POINTS[key] = FieldPoint(model, rng, size, sizes)
+    return point
+
+
+def _agree_at_point(point: FieldPoint, lhs: sp.Expr, rhs: sp.Expr, assignments: list[dict]) -> bool:
     for assignment in assignments:
         evaluation = _Evaluation(point, None)
         if evaluation.dual(lhs, assignment)[0] != evaluation.dual(rhs, assignment)[0]:

@@ -26,6 +26,7 @@ import sympy as sp
 from ..derivation import Derivation
 from ..forms import handout_form, product
 from ..graph import Partial
+from ..identity import Unsupported, sides_agree
 from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
@@ -64,6 +65,7 @@ class Judge:
         self.latex = printers_for(self.model)[0]
         self.rng = random.Random(seed)
         self.layers = Layers(self.model, self.rng) if self.model is not None and self.model.index_ranges else None
+        self._field: dict[tuple[sp.Expr, sp.Expr], bool] = {}
 
     # -- numbers ---------------------------------------------------------------
     def _points(self, *exprs: sp.Expr) -> list[Point]:
@@ -82,7 +84,12 @@ class Judge:
         return evaluate(self.model, expr, point)
 
     def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[Point, sp.Expr, sp.Expr] | None:
-        """A point where ``left`` and ``right`` differ, or None when they agree at every point tried."""
+        """A point where ``left`` and ``right`` differ, or None when they agree at every point tried.
+
+        Exact evaluation in a prime field settles equal sides at once (``identity.py``); only sides it cannot
+        show equal are evaluated at random points of the model's domain, for the counterexample to report."""
+        if self.equal_in_the_field(left, right):
+            return None
         if self.layers is not None:
             return self.layers.differs(left, right)
         for point in self._points(left, right):
@@ -91,8 +98,20 @@ class Judge:
                 return point, a, b
         return None
 
+    def equal_in_the_field(self, left: sp.Expr, right: sp.Expr) -> bool:
+        """Whether the sides are equal by exact evaluation at random points of a prime field (remembered)."""
+        key = (left, right)
+        if key not in self._field:
+            try:
+                self._field[key] = sides_agree(self.model, left, right)
+            except (Unsupported, TypeError, ValueError, ZeroDivisionError, RecursionError):
+                self._field[key] = False
+        return self._field[key]
+
     def proven(self, left: sp.Expr, right: sp.Expr) -> bool:
-        """A symbolic proof of left = right by cancelling a rational form (no slow ``simplify``)."""
+        """A proof of left = right: in the prime field, else by cancelling a rational form (no slow ``simplify``)."""
+        if self.equal_in_the_field(left, right):
+            return True
         if self.layers is not None:
             return self.layers.proven(left, right)
         explicit = self.model.explicit if self.model is not None else (lambda e: e)
