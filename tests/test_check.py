@@ -158,7 +158,8 @@ def test_a_number_for_a_quantity_is_an_example_not_a_wrong_claim(model, claim, c
 
 
 def test_a_formula_with_a_worked_number_is_judged_by_its_formula():
-    verdicts = Checker("two-weight-chain").check_text("$z_1 = x w_1 = 0.5$\n\n$z_1 = x w_2 = 0.5$\n\n$z_1 = 0.5 = x w_1$\n")
+    text = "$z_1 = x w_1 = 0.5$\n\n$z_1 = x w_2 = 0.5$\n\n$z_1 = 0.5 = x w_1$\n"
+    verdicts = Checker("two-weight-chain").check_text(text)
     assert [v.verdict for v in verdicts] == ["correct", "wrong", "correct"]
     assert verdicts[0].reason.endswith(r"\frac{1}{2}: a worked value, not checked")
     assert "    note: \\frac{1}{2}: a worked value, not checked" in to_text(verdicts, "key").splitlines()
@@ -172,7 +173,8 @@ def test_a_number_for_an_expression_is_still_judged():
 def test_the_sigmoid_fallback_takes_claims_in_two_variables_only_about_the_sigmoid():
     """With no model to name them, a and b were judged as an identity in two variables, and a = b called wrong;
     s(a) = s(b) names the sigmoid, and is judged (false as an identity)."""
-    text = ("$a = b$\n\n$s(a) = s(b)$\n\n$\\frac{d}{d\\gamma}(1+e^{-\\gamma})^{-1} = \\frac{e^{-\\gamma}}{(1+e^{-\\gamma})^{2}}$"
+    text = ("$a = b$\n\n$s(a) = s(b)$\n\n"
+            "$\\frac{d}{d\\gamma}(1+e^{-\\gamma})^{-1} = \\frac{e^{-\\gamma}}{(1+e^{-\\gamma})^{2}}$"
             "\n\n$s(\\gamma) = 1 - s(\\gamma)$\n")
     assert [v.verdict for v in Checker().check_text(text)] == ["unrecognized", "wrong", "correct", "wrong"]
 
@@ -224,7 +226,8 @@ def test_a_product_broken_over_align_rows_is_one_claim(operator):
 def test_an_align_row_of_its_own_is_not_joined_to_the_row_above():
     """A condition or a remark on the next row must not swallow the claim above it (a review's finding)."""
     text = ("# Two-weight chain\n\n\\begin{align*}\n"
-            "w_1 &\\leftarrow w_1 + \\alpha (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x \\\\\n&\\alpha > 0\n\\end{align*}\n\n"
+            "w_1 &\\leftarrow w_1 + \\alpha (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x \\\\\n"
+            "&\\alpha > 0\n\\end{align*}\n\n"
             "\\begin{align*}\nz_1 &= x w_2 \\\\\n&- 1 < x\n\\end{align*}\n\n"
             "\\begin{align*}\n\\frac{\\partial Loss}{\\partial w_2} &= (a_2 - y^*) a_2 (1 - a_2) a_1 \\\\\n"
             "&\\quad (\\text{by the chain rule})\n\\end{align*}\n")
@@ -265,8 +268,8 @@ def test_broken_latex_fails_and_valid_latex_beyond_the_parser_does_not(claim, ma
 
 def test_a_key_that_gives_its_step_size_passes(tmp_path):
     key = tmp_path / "key.md"
-    key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2)"
-                   " w_2 a_1 (1 - a_1) x$\n", encoding="utf-8")
+    key.write_text("# Two-weight chain\n\nWith $\\alpha = 0.01$:\n\n"
+                   "$w_1 \\leftarrow w_1 - \\alpha (a_2 - y^*) a_2 (1 - a_2) w_2 a_1 (1 - a_1) x$\n", encoding="utf-8")
     result = run_check(str(key))
     assert result.returncode == 0, result.stdout
     assert "1 correct, 0 wrong, 1 unrecognized" in result.stdout
