@@ -23,11 +23,14 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..derivation import Derivation
+from ..derive import derive
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import catalogue_names, derive_named, lookup
+from .definitions import Binding, read_bindings
 from .judge import Judge, Judgement
 from .keys import Statement, extract
-from .latex import LatexParseError, parse_relation
+from .latex import LatexParseError, Relation, parse_relation
+from .sections import Planned, Section, plan
 from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
 
 #: seconds one claim may take before it is called unrecognized
@@ -70,18 +73,28 @@ class Verdict:
     #: The LaTeX could not be read (a brace or an argument missing): the key is malformed there, which
     #: ``symgrad check`` reports in its line and in its exit status, as it does a wrong claim.
     malformed: bool = False
+    #: Why the claim was judged against ``model``: "definitions" (the key's own), "heading", "option" (--model,
+    #: --model-file), "notation" (a derivative of the sigmoid by its usual name) or "symbols" (a guess from its
+    #: symbols, which never makes a claim wrong).
+    model_from: str | None = None
 
 
 @dataclass
 class Context:
-    """A model a claim may be about, with what it takes to judge it."""
+    """A model a claim may be about, with what it takes to judge it.  ``functions`` are the key's own names
+    for functions (g_1 bound to tanh, a σ it defined), which the claims of a key-defined model use."""
 
     name: str
     derivation: Derivation = field(repr=False)
+    functions: dict[str, object] = field(default_factory=dict, repr=False)
 
     @cached_property
     def vocabulary(self) -> Vocabulary | None:
-        return Vocabulary.of(self.derivation.model) if self.derivation.model is not None else None
+        if self.derivation.model is None:
+            return None
+        vocabulary = Vocabulary.of(self.derivation.model)
+        vocabulary.functions.update(self.functions)
+        return vocabulary
 
     @cached_property
     def judge(self) -> Judge:
@@ -108,6 +121,18 @@ def _names_the_sigmoid(expr: sp.Expr) -> bool:
 
     applied = {type(f).__name__ for f in expr.atoms(AppliedUndef)}
     return bool(applied & set(SIGMOID_NAMES)) or expr.has(sp.Derivative) or expr.has(Partial)
+
+
+def _about_the_sigmoid_alone(claim: sp.Expr) -> bool:
+    """A claim in one variable that applies σ or s by name: about the function itself, whatever the key's model."""
+    variables = {s for s in claim.free_symbols if isinstance(s, sp.Symbol) and not s.is_integer}
+    return len(variables) == 1 and _names_the_sigmoid_by_name(claim)
+
+
+def _names_the_sigmoid_by_name(claim: sp.Expr) -> bool:
+    """A claim that applies σ, s or "sigmoid" by name (not g): the sigmoid whatever model the key is about."""
+    applied = {type(f).__name__ for f in claim.atoms(AppliedUndef)}
+    return bool(applied & {"s", "sigma", "sigmoid"})
 
 
 def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
@@ -149,7 +174,8 @@ class Checker:
         key = (name, tuple(sorted(options.items())))
         if key not in self._contexts:
             label = name + "".join(f" --{k.replace('_', '-')} {v}" for k, v in sorted(options.items()))
-            self._contexts[key] = Context(label, derive_named(name, verify=False, **options))  # proven by derive and the tests
+            # unproven: `symgrad derive` and the test suite prove the catalogue's derivations
+            self._contexts[key] = Context(label, derive_named(name, verify=False, **options))
         return self._contexts[key]
 
     def candidates(self, statement: Statement, claim: sp.Expr) -> list[tuple[str, dict[str, str]]]:
@@ -159,7 +185,7 @@ class Checker:
         heading = statement.heading.lower()
         order = [name for name in catalogue_names() if name != "sigmoid"] + ["sigmoid"]  # mlp-shared-bias too
         order.sort(key=lambda name: -_heading_score(name, heading))  # stable: catalogue order breaks ties
-        if _is_prime_of_one_variable(claim):
+        if _is_prime_of_one_variable(claim) or _about_the_sigmoid_alone(claim):
             order.remove("sigmoid")
             order.insert(0, "sigmoid")
         network_options = _options_named_in(heading)
@@ -169,31 +195,59 @@ class Checker:
 
     def check_text(self, text: str, time_limit: float | None = None) -> list[Verdict]:
         """The verdicts on every statement of an answer key (see :meth:`check_statements`)."""
-        return self.check_statements(extract(text), time_limit)
+        return self.check_statements(extract(text), time_limit, read_bindings(text))
 
-    def check_statements(self, statements: Iterable[Statement],
-                         time_limit: float | None = None) -> list[Verdict]:
-        """The verdicts on ``statements``, in order, within ``time_limit`` seconds in all (None: no limit).
+    def check_statements(self, statements: Iterable[Statement], time_limit: float | None = None,
+                         bindings: Iterable[Binding] = ()) -> list[Verdict]:
+        """The verdicts on ``statements``, in order (see :meth:`verdicts`)."""
+        return list(self.verdicts(statements, time_limit, bindings))
 
+    def verdicts(self, statements: Iterable[Statement], time_limit: float | None = None,
+                 bindings: Iterable[Binding] = ()) -> Iterator[Verdict]:
+        """The verdicts on ``statements``, one at a time as each is judged, within ``time_limit`` seconds in all
+        (None: no limit).  ``bindings`` are what the key's prose says of its model (:func:`read_bindings`).
+
+        The key is read whole first, to find the model each section defines (``sections.py``); without
+        ``--model`` or ``--model-file`` each claim is judged against its section's model where it has one.
         Each claim gets at most CLAIM_SECONDS, and at most what is left of the time limit; once that is up, the
         claims left are unrecognized, with that reason.  A formula whose math is never closed is still reported
         (it costs nothing to), so the exit status still tells a broken key."""
+        statements = list(statements)
         deadline = None if time_limit is None else time.monotonic() + time_limit
-        verdicts: list[Verdict] = []
+        parsed = [self._parse(statement, deadline) for statement in statements]
+        relations = [p if isinstance(p, Relation) else None for p in parsed]
+        planned = plan(statements, relations, bindings) if self.forced is None and statements else \
+            [None] * len(statements)
         previous_lhs: sp.Expr | None = None
-        for statement in statements:
-            verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit)
+        for statement, reading, where in zip(statements, parsed, planned, strict=True):
+            verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit, where, reading)
             previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
             if verdict is not None:
-                verdicts.append(verdict)
-        return verdicts
+                yield verdict
+
+    def _parse(self, statement: Statement, deadline: float | None) -> Relation | BaseException | None:
+        """The statement's relation, or the error that reading it gave (None: not read, for want of time or
+        because its math never closes).  Read once, first, so that the key's sections can be planned."""
+        if statement.problem:
+            return None
+        seconds = CLAIM_SECONDS if deadline is None else min(CLAIM_SECONDS, deadline - time.monotonic())
+        if seconds <= 0:
+            return None
+        try:
+            with _time_limit(seconds):
+                return parse_relation(statement.latex)
+        except _OutOfTime:
+            return None
+        except Exception as error:  # noqa: BLE001 - untrusted input: reported when the statement is judged
+            return error
 
     def _check_in_time(self, statement: Statement, previous_lhs: sp.Expr | None, deadline: float | None,
-                       time_limit: float | None) -> tuple[Verdict | None, sp.Expr | None]:
+                       time_limit: float | None, where: Planned | None = None,
+                       reading: Relation | BaseException | None = None) -> tuple[Verdict | None, sp.Expr | None]:
         """:meth:`check_statement` under the claim's time and the key's, and turning whatever goes wrong inside
         SymPy into a one-line verdict: a hostile formula must neither stop the run nor print a traceback."""
         if statement.problem:
-            return self.check_statement(statement, previous_lhs)
+            return self.check_statement(statement, previous_lhs, where, reading)
         seconds, by_the_key = CLAIM_SECONDS, False
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -202,7 +256,7 @@ class Checker:
             seconds, by_the_key = min(left, CLAIM_SECONDS), left < CLAIM_SECONDS
         try:
             with _time_limit(seconds):
-                return self.check_statement(statement, previous_lhs)
+                return self.check_statement(statement, previous_lhs, where, reading)
         except _OutOfTime:
             reason = _past_time_limit(time_limit) if by_the_key else f"checking it took longer than {CLAIM_SECONDS:g} s"
             return _unrecognized(statement, reason), None
@@ -210,14 +264,18 @@ class Checker:
             return _unrecognized(statement, _cannot_work_with(error)), None
 
     def check_statement(
-        self, statement: Statement, previous_lhs: sp.Expr | None
+        self, statement: Statement, previous_lhs: sp.Expr | None, where: Planned | None = None,
+        reading: Relation | BaseException | None = None,
     ) -> tuple[Verdict | None, sp.Expr | None]:
-        """The verdict on one statement, and the left side a following continuation row refers to."""
+        """The verdict on one statement, and the left side a following continuation row refers to.
+        ``reading`` is the statement already parsed (or the error parsing it gave), None to parse it here."""
         if statement.problem:  # its container never closes: where the formula ends is unknown
             reason = f"cannot read the LaTeX: {statement.problem}"
             return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
         try:
-            relation = parse_relation(statement.latex)
+            if isinstance(reading, BaseException):
+                raise reading
+            relation = reading if isinstance(reading, Relation) else parse_relation(statement.latex)
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
@@ -231,6 +289,12 @@ class Checker:
                 reason = "a continuation of a row that is missing or could not be read"
                 return Verdict(statement.line, statement.latex, "unrecognized", reason), None
             lhs = previous_lhs
+        if where is not None and where.section.model is not None:
+            if where.definition is not None:
+                return self._definition_verdict(statement, where), lhs
+            verdict = self._judge_in_section(statement, where.section, lhs, relation)
+            if verdict is not None:
+                return verdict, lhs
         claim = sp.Tuple(lhs, *relation.rhs)
         failures = []
         for name, options in self.candidates(statement, claim):
@@ -244,9 +308,69 @@ class Checker:
                 failures.append(f"{name}: cannot read it in this model ({_cannot_work_with(error)})")
                 continue
             verdict = self._judge(statement, context, translated, relation.relation, relation.written)
-            return verdict, lhs
+            verdict.model_from = self._bound_by(name, statement, claim)
+            if where is not None and where.definition is not None:
+                return _definition_never_wrong(verdict, where), lhs
+            return self._only_when_bound(verdict, name), lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
+        if where is not None and where.section.problem and where.section.definitions:
+            reason = f"the key's own definitions make no model ({where.section.problem}); {reason}"
         return Verdict(statement.line, statement.latex, "unrecognized", reason), lhs
+
+    def _definition_verdict(self, statement: Statement, where: Planned) -> Verdict:
+        """A definition is no claim to judge: it states the key's model (and a new one, if it changes it)."""
+        section, definition = where.section, where.definition
+        if where.restates:
+            note = f"restates the definition of {definition.name} (equal to it)"
+        elif where.starts_section:
+            note = f"redefines {definition.name}: the claims after it are judged against the model it makes"
+        else:
+            note = f"defines {definition.name} in the key's own model"
+        if section.model is None and section.definitions:
+            note += f" (the definitions make no model yet: {section.problem})"
+        return Verdict(statement.line, statement.latex, "correct", note, model=section.label, kind="definition",
+                       model_from="definitions")
+
+    def _judge_in_section(self, statement: Statement, section: Section, lhs: sp.Expr,
+                          relation: Relation) -> Verdict | None:
+        """The claim judged against the model its section defines; None when it speaks of other quantities."""
+        context = self._section_context(section)
+        try:
+            translated = context.translate([lhs, *relation.rhs])
+        except Exception:  # noqa: BLE001 - unknown symbols (or odd input): the claim is about something else
+            return None
+        verdict = self._judge(statement, context, translated, relation.relation, relation.written)
+        verdict.model_from = "definitions"
+        return verdict
+
+    def _section_context(self, section: Section) -> Context:
+        key = ("section", id(section))
+        if key not in self._contexts:
+            key_model = section.key_model()
+            derivation = derive(key_model.model, verify=False)
+            self._contexts[key] = Context(section.label, derivation, dict(key_model.functions))
+        return self._contexts[key]
+
+    def _bound_by(self, name: str, statement: Statement, claim: sp.Expr) -> str:
+        """Why a catalogue model was chosen for a claim: an option, a heading, the sigmoid's notation, or a guess."""
+        if self.forced is not None:
+            return "option"
+        if _heading_score(name, statement.heading.lower()) > 0:
+            return "heading"
+        if name == "sigmoid" and _names_the_sigmoid_by_name(claim):
+            return "notation"
+        return "symbols"
+
+    def _only_when_bound(self, verdict: Verdict, name: str) -> Verdict:
+        """A claim judged only by a guess from its symbols is never called wrong: it may be about another model."""
+        if verdict.verdict != "wrong" or verdict.model_from != "symbols":
+            return verdict
+        others = ", ".join(n for n in catalogue_names() if n != name)[:120]
+        verdict.verdict = "unrecognized"
+        verdict.reason = (f"no heading, option or definition says which model this is about; judged by its symbols "
+                          f"against {name} it would be wrong ({verdict.reason}); it could also be about another "
+                          f"model ({others}…): give a heading that names the model, define it, or pass --model")
+        return verdict
 
     def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str,
                written: tuple[str, ...]) -> Verdict:
@@ -280,6 +404,17 @@ class Checker:
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
 _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
                      r"|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+
+
+def _definition_never_wrong(verdict: Verdict, where: Planned) -> Verdict:
+    """A definition the key states, judged against a catalogue model for want of a model of the key's own: where
+    the two differ, the key defines something else, which is no mistake."""
+    if verdict.verdict == "wrong":
+        verdict.verdict = "unrecognized"
+        verdict.reason = (f"a definition of {where.definition.name}, which differs from {verdict.model}'s "
+                          f"({verdict.reason}); the key's own definitions make no model to judge it against here "
+                          f"({where.section.problem})")
+    return verdict
 
 
 def _unrecognized(statement: Statement, reason: str) -> Verdict:

@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..files import read_text
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
 from .checker import TIME_LIMIT, Checker
+from .definitions import read_bindings
 from .keys import TooManyStatements, UnreadableKey, extract
 from .report import FORMATS, to_json, to_markdown, to_text
 
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         checker = Checker.for_derivation(derivation, f"{derivation.name} (--model-file {args.model_file})")
     else:
         checker = Checker(args.model, options)
-    verdicts = checker.check_statements(statements, args.time_limit)
+    verdicts = checker.check_statements(statements, args.time_limit, read_bindings(text))
     if args.format == "json":
         sys.stdout.write(to_json(verdicts))
     elif args.format == "markdown":

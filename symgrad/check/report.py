@@ -60,7 +60,7 @@ def to_json(verdicts: list[Verdict]) -> str:
     rows = [
         {
             "line": v.line, "latex": v.latex, "verdict": v.verdict, "reason": v.reason, "expected": v.expected,
-            "model": v.model, "kind": v.kind, "point": v.point,
+            "model": v.model, "model_from": v.model_from, "kind": v.kind, "point": v.point,
             "values": None if v.values is None else {"claimed": _number(v.values[0]),
                                                      "expected": _number(v.values[1])},
         }

@@ -1,0 +1,507 @@
+"""The model a key defines: its forward pass, its loss and its activations, read from its own formulas and prose.
+
+A key states its model before it differentiates it: ``z_1 = x w_1``, ``a_1 = \\tanh(z_1)``,
+``L = \\frac12 (a_2 - y)^2``, ``g(z) = \\frac{1}{1+e^{-z}}``, and in prose "g₁ and g₂ are sigmoids",
+"linear units", "with the squared loss".  This module reads those statements and builds the
+:class:`~symgrad.graph.Model` they describe with the same :class:`~symgrad.build.ModelBuilder` that
+model files use, so that the key's claims are judged against the key's own model, not a catalogue
+model it merely resembles.
+
+Three pieces:
+
+* :func:`definition_in` tells a definition (a named quantity set equal to a formula without
+  derivatives) from a claim, and a function's definition (``σ(z) = 1/(1 + e^{-z})``) from a node's;
+* :func:`read_bindings` finds the plain-English bindings in the key's prose;
+* :class:`KeyModel` turns a section's definitions, bindings and the quantities its claims
+  differentiate by into a model: the parameters are what the key differentiates the loss by or
+  updates, the label is what the loss reads besides the network, the inputs are the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..build import ModelBuilder, ModelError
+from ..catalogue import ACTIVATION_NAMES
+from ..functions import ACTIVATIONS, relu, sigmoid, softmax, softplus
+from ..graph import Model, Partial
+from ..identity import Unsupported, sides_agree
+
+#: Names a key gives its loss.
+LOSS_NAMES = frozenset({"L", "Loss", "J", "E", "C", "ell", "mathcal{L}", "\\mathcal{L}", "\\ell", "l", "Cost"})
+#: Names of functions that mean one library function whatever the key says around them.
+KNOWN_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu, "ReLU": relu,
+                   "softplus": softplus, "exp": sp.exp, "log": sp.log, "ln": sp.log}
+#: Names a key gives an activation it may leave unnamed or bind later (g, g_1, s, f, φ).
+ACTIVATION_LETTERS = re.compile(r"(g|s|f|phi|varphi|sigma|h|a)(_\{?\d+\}?)?$")
+#: Letters a key uses for the label, the inputs and the parameters, when nothing else tells.
+LABEL_NAME = re.compile(r"(y|t)(\^\*|\^\{\*\})?(_.*)?$")
+INPUT_NAME = re.compile(r"(x|\\mathbf\{x\})(_.*)?$")
+PARAMETER_NAME = re.compile(r"(w|W|b|v|c|theta|beta|u|U|V|\\mathbf\{w\}|\\theta|\\boldsymbol\{\\theta\})(_.*)?$")
+#: Index letters: a name whose subscript is made of them is an entry of a layer (w_ij → w[i, j]).
+INDEX_LETTERS = "ijklmnpq"
+#: Default sizes for an index the key sums over without limits: inputs i → m, units j → k, classes l → C.
+DEFAULT_SIZES = {"i": "m", "j": "k", "l": "C", "k": "K", "q": "C", "m": "M", "n": "N", "p": "P"}
+
+
+class KeyModelError(ValueError):
+    """The key's definitions do not make a model symgrad can derive; the message says why, in one line."""
+
+
+# ---- definitions ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Definition:
+    """``target = value`` as the key states it: a node (``kind="node"``) or a function of ``arguments``."""
+
+    line: int
+    target: sp.Expr
+    value: sp.Expr
+    kind: str = "node"
+    arguments: tuple[sp.Symbol, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return _written_name(self.target)
+
+
+def _written_name(target: sp.Expr) -> str:
+    if isinstance(target, sp.Indexed):
+        return str(target.base)
+    if isinstance(target, AppliedUndef):
+        return type(target).__name__
+    return str(target)
+
+
+def definition_in(lhs: sp.Expr | None, rhs: sp.Expr, relation: str, line: int) -> Definition | None:
+    """The definition ``lhs = rhs`` states, or None when it is a claim to judge (a derivative, an update,
+    a number for a quantity, a restatement of an expression)."""
+    if lhs is None or relation != "=" or _has_derivative(lhs) or _has_derivative(rhs):
+        return None
+    if not rhs.free_symbols or rhs.is_number:
+        return None  # a number: a given or worked value
+    if isinstance(lhs, AppliedUndef):
+        if any(type(a).__name__ == type(lhs).__name__ for a in rhs.atoms(AppliedUndef)):
+            return None  # Loss(a_2, y) = Loss(g_2(w_2 g_1(w_1 x)), y): the composed form of a function, a claim
+        arguments = lhs.args
+        if type(lhs).__name__ in KNOWN_FUNCTIONS or type(lhs).__name__ in ("s", "g"):
+            if not (all(isinstance(a, sp.Symbol) for a in arguments) and rhs.free_symbols <= set(arguments)):
+                return None  # σ(z) = 1/(1 + e^{-x}): the sigmoid's definition in the wrong variable, a claim
+        if all(isinstance(a, sp.Symbol) for a in arguments) and rhs.free_symbols <= set(arguments):
+            if ACTIVATION_LETTERS.match(type(lhs).__name__) or len(arguments) == 1 and not _is_loss_name(lhs):
+                return Definition(line, lhs, rhs, "function", tuple(arguments))
+        return Definition(line, lhs, rhs)  # h(x) = σ(w·x), Loss(a_2, y) = ½(a_2 - y)²: a node written with its inputs
+    if isinstance(lhs, (sp.Symbol, sp.Indexed)) and not _reads_itself(lhs, rhs):
+        return Definition(line, lhs, rhs)
+    return None
+
+
+def _has_derivative(expr: sp.Expr) -> bool:
+    return expr.has(Partial, sp.Derivative, sp.Subs)
+
+
+def _reads_itself(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+    """``w = w - η ∂L/∂w``: an update written with '=', not a definition."""
+    base = lhs.base if isinstance(lhs, sp.Indexed) else lhs
+    return rhs.has(base)
+
+
+def _is_loss_name(expr: sp.Expr) -> bool:
+    return _written_name(expr) in LOSS_NAMES
+
+
+# ---- prose bindings ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Binding:
+    """What a sentence of prose says about the model: an activation for some functions (all when
+    ``functions`` is empty), or the loss."""
+
+    line: int
+    activation: str | None = None
+    loss: str | None = None
+    functions: tuple[str, ...] = ()
+    where: str = ""  # "hidden" or "output" when the prose says which layer
+
+
+_ACTIVATION_WORDS = {
+    "sigmoid": "sigmoid", "sigmoids": "sigmoid", "logistic function": "sigmoid", "logistic activation": "sigmoid",
+    "tanh": "tanh", "hyperbolic tangent": "tanh",
+    "relu": "relu", "rectified linear": "relu", "relus": "relu",
+    "softplus": "softplus",
+    "linear": "identity", "identity": "identity",
+}
+_LOSS_WORDS = {
+    "squared loss": "quadratic", "squared error": "quadratic", "square loss": "quadratic",
+    "quadratic loss": "quadratic",
+    "mean squared error": "quadratic", "mse": "quadratic", "l2 loss": "quadratic", "sum of squares": "quadratic",
+    "cross-entropy": "cross-entropy", "cross entropy": "cross-entropy", "log loss": "cross-entropy",
+    "log-loss": "cross-entropy", "logistic loss": "cross-entropy", "negative log-likelihood": "cross-entropy",
+    "negative log likelihood": "cross-entropy",
+}
+_MATH = re.compile(r"\$\$?(.+?)\$\$?|\\\((.+?)\\\)")
+_FUNCTION_NAME = re.compile(r"(?<![A-Za-z\\])(\\sigma|\\phi|\\varphi|[gfsh])(?:_\{?(\d+)\}?)?(?![A-Za-z])")
+_UNICODE_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def read_bindings(text: str) -> list[Binding]:
+    """Every binding the key's prose states, with its line: "g₁ and g₂ are sigmoids", "use tanh",
+    "linear hidden units", "with the squared loss", "sigmoid g_1, g_2" (the math in a sentence names the
+    functions it binds)."""
+    bindings = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.translate(_UNICODE_SUBSCRIPTS)
+        prose = _MATH.sub(" ", line).lower()
+        names = _function_names(line)
+        for word, loss in _LOSS_WORDS.items():
+            if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose):
+                bindings.append(Binding(number, loss=loss))
+                break
+        for word, activation in _ACTIVATION_WORDS.items():
+            match = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose)
+            if match is None or _not_an_activation(prose, match.end(), activation):
+                continue
+            where = "hidden" if re.search(r"\bhidden\b", prose) else "output" if re.search(r"\boutput\b", prose) else ""
+            bindings.append(Binding(number, activation=activation, functions=names, where=where))
+            break
+    return bindings
+
+
+def _not_an_activation(prose: str, end: int, activation: str) -> bool:
+    """"linear" in "a linear combination", "logistic regression", "sigmoid of": words that do not bind."""
+    following = prose[end:end + 24]
+    if activation == "identity":
+        return not re.match(r"\s*(hidden\s+)?(units?|activations?|neurons?|layers?|outputs?|nodes?)\b", following) \
+            and not re.search(r"\b(are|is|be)\s+(the\s+)?(linear|identity)", prose)
+    return bool(re.match(r"\s*(regression|of\b|function's|derivative)", following))
+
+
+def _function_names(line: str) -> tuple[str, ...]:
+    """The activation functions named in a sentence's math ($g_1$, $g_2$, $\\sigma$), as the parser names them."""
+    names = []
+    for match in _MATH.finditer(line):
+        math = match.group(1) or match.group(2)
+        for name, index in _FUNCTION_NAME.findall(math):
+            name = name.lstrip("\\")
+            if name in ("s", "h") and not index:
+                continue  # s and h alone are usually nodes or the sigmoid itself, not a function to bind
+            names.append(f"{name}_{index}" if index else name)
+    return tuple(dict.fromkeys(names))
+
+
+# ---- the key's model -------------------------------------------------------------------------------------
+@dataclass
+class Roles:
+    """What the key's claims tell about its quantities: what it differentiates the loss by and what it updates."""
+
+    differentiated: list[sp.Expr] = field(default_factory=list)
+    updated: list[sp.Expr] = field(default_factory=list)
+    loss_names: list[str] = field(default_factory=list)
+
+
+class KeyModel:
+    """The model of one section of a key: its definitions (in order), bindings and roles, built once."""
+
+    def __init__(self, definitions: list[Definition], bindings: list[Binding], roles: Roles, name: str = "key") -> None:
+        self.definitions = definitions
+        self.bindings = bindings
+        self.roles = roles
+        self.name = name
+        self.functions: dict[str, object] = {}  # written function name → library function, or an inlined Lambda
+        self.model: Model | None = None
+
+    def build(self) -> Model:
+        """The model, or :class:`KeyModelError` with the reason the definitions do not make one."""
+        if self.model is None:
+            self.model = _Assembly(self).model()
+        return self.model
+
+
+class _Assembly:
+    """Turning a section's definitions into ModelBuilder calls."""
+
+    def __init__(self, key: KeyModel) -> None:
+        self.key = key
+        self.nodes = [d for d in key.definitions if d.kind == "node"]
+        self.function_definitions = [d for d in key.definitions if d.kind == "function"]
+        self.builder = ModelBuilder(key.name, "The model the key defines")
+        self.declared: dict[str, sp.Expr] = {}  # the key's name (as parsed) → the builder's quantity
+        self.indices: dict[str, sp.Symbol] = {}
+
+    def model(self) -> Model:
+        functions = self._functions()
+        self.key.functions = functions
+        nodes = self._ordered_nodes()
+        if not nodes:
+            raise KeyModelError("the key defines no node")
+        loss = self._loss(nodes)
+        forward = [d for d in nodes if d is not loss]
+        values = {_written_name(d.target): _entries(self._applied(d.value, functions)) for d in nodes}
+        node_names = set(values)
+        leaves = sorted({_leaf_name(s) for value in values.values() for s in _leaves(value)} - node_names)
+        label = self._label(loss, values[_written_name(loss.target)], leaves, node_names)
+        params = self._parameters(leaves, label)
+        inputs = [name for name in leaves if name not in params and name != label]
+        if not params:
+            raise KeyModelError("the key names no parameter to differentiate by")
+        if not inputs:
+            raise KeyModelError("the key's model has no input")
+        self._declare_indices(values)
+        for name in inputs:
+            self._declare(self.builder.input, name, values)
+        self._declare(self.builder.label, label, values)
+        for name in params:
+            self._declare(self.builder.param, name, values)
+        for definition in forward:
+            name = _written_name(definition.target)
+            quantity = self._declared_name(definition.target)
+            self.declared[name] = self.builder.node(quantity, self._in_builder(values[name]), _latex_of(name))
+        loss_name = _written_name(loss.target)
+        try:
+            self.builder.loss(_identifier(loss_name), self._in_builder(values[loss_name]), _latex_of(loss_name))
+        except ModelError as error:
+            raise KeyModelError(error.reason) from None
+        try:
+            return self.builder.build()
+        except ModelError as error:
+            raise KeyModelError(error.reason) from None
+
+    # -- functions -----------------------------------------------------------------------------------
+    def _functions(self) -> dict[str, object]:
+        """Each function name the key uses → what it means: a defined function (recognised as a library
+        activation where it is one, else inlined), a prose binding, or a name that always means one thing."""
+        meanings: dict[str, object] = {}
+        for definition in self.function_definitions:
+            meanings[definition.name] = _recognised(definition)
+        applied = self._applied_names()
+        for binding in self.key.bindings:
+            if binding.activation is None:
+                continue
+            library = ACTIVATIONS[binding.activation]
+            named = binding.functions or tuple(n for n in applied if n not in meanings and n not in KNOWN_FUNCTIONS)
+            chosen = [n for n in named if self._layer_fits(n, binding.where)]
+            for name in chosen:
+                meanings.setdefault(name, library)
+        return meanings
+
+    def _applied_names(self) -> list[str]:
+        names = []
+        for definition in self.nodes:
+            names += [type(a).__name__ for a in definition.value.atoms(AppliedUndef)]
+        return list(dict.fromkeys(n for n in names if ACTIVATION_LETTERS.match(n)))
+
+    def _layer_fits(self, name: str, where: str) -> bool:
+        """A binding of the "hidden" units spares the output's function, and the other way round."""
+        if not where:
+            return True
+        output = self._output_function()
+        return (name == output) == (where == "output")
+
+    def _output_function(self) -> str | None:
+        for definition in reversed(self.nodes):
+            applied = [type(a).__name__ for a in definition.value.atoms(AppliedUndef)]
+            if applied and not _is_loss_name(definition.target):
+                return applied[0]
+        return None
+
+    def _applied(self, expr: sp.Expr, functions: dict[str, object]) -> sp.Expr:
+        """``expr`` with every function application given its meaning; an unbound g stays abstract."""
+
+        def meaning(application: AppliedUndef) -> sp.Expr:
+            name = type(application).__name__
+            target = functions.get(name) or KNOWN_FUNCTIONS.get(name)
+            if name == "softmax":
+                return self._softmax(application)
+            if isinstance(target, sp.Lambda):
+                return target(*application.args)
+            if target is not None:
+                return target(*application.args)
+            node = self._node_named(name)
+            if node is not None:
+                return node  # h(x) for the node h
+            return application
+
+        return expr.replace(lambda e: isinstance(e, AppliedUndef), meaning)
+
+    def _softmax(self, application: AppliedUndef) -> sp.Expr:
+        (scores,) = application.args
+        if not isinstance(scores, sp.Indexed):
+            raise KeyModelError("softmax of something that is not one unit of a layer")
+        index = self._fresh_index(scores, "l")
+        return softmax(scores, (index, 1, _size_symbol(str(scores.indices[-1]))))
+
+    def _fresh_index(self, scores: sp.Indexed, preferred: str) -> sp.Symbol:
+        used = {str(i) for i in scores.indices}
+        for letter in preferred + "qrlpn":
+            if letter not in used:
+                return sp.Symbol(letter, integer=True, positive=True)
+        raise KeyModelError("no index letter left for a softmax's sum")
+
+    def _node_named(self, name: str) -> sp.Expr | None:
+        for definition in self.nodes:
+            if _written_name(definition.target) == name:
+                target = definition.target
+                return sp.Symbol(name) if isinstance(target, AppliedUndef) else target
+        return None
+
+    # -- nodes, loss, label, parameters ---------------------------------------------------------------
+    def _ordered_nodes(self) -> list[Definition]:
+        """The latest definition of each name, ordered so that every node comes after what it reads."""
+        latest: dict[str, Definition] = {}
+        for definition in self.nodes:
+            latest[_written_name(definition.target)] = definition
+        ordered: list[Definition] = []
+        remaining = list(latest.values())
+        while remaining:
+            ready = [d for d in remaining if not (_names_in(d.value) & {_written_name(r.target) for r in remaining
+                                                                         if r is not d})]
+            if not ready:
+                raise KeyModelError("the key's definitions refer to each other in a circle")
+            ordered.append(ready[0])
+            remaining.remove(ready[0])
+        return ordered
+
+    def _loss(self, nodes: list[Definition]) -> Definition:
+        named = [d for d in nodes if _is_loss_name(d.target) or _written_name(d.target) in self.key.roles.loss_names]
+        if named:
+            return named[-1]
+        readers = {name for d in nodes for name in _names_in(d.value)}
+        sinks = [d for d in nodes if _written_name(d.target) not in readers]
+        if len(sinks) == 1 and LABEL_NAME.match(" ".join(_names_in(sinks[0].value))) is not None:
+            return sinks[0]
+        raise KeyModelError("the key defines no loss (L, Loss, J, E, …)")
+
+    def _label(self, loss: Definition, value: sp.Expr, leaves: list[str], nodes: set[str]) -> str:
+        read = [name for name in sorted(_names_in(value)) if name in leaves]
+        labelled = [name for name in read if LABEL_NAME.match(name)]
+        if labelled:
+            return labelled[0]
+        others = [name for name in read if name not in self._parameter_names()]
+        if len(others) == 1:
+            return others[0]
+        raise KeyModelError("cannot tell which quantity in the loss is the label")
+
+    def _parameter_names(self) -> set[str]:
+        roles = self.key.roles
+        return {_leaf_name(q) for q in [*roles.differentiated, *roles.updated]}
+
+    def _parameters(self, leaves: list[str], label: str) -> list[str]:
+        named = self._parameter_names()
+        chosen = [name for name in leaves if name in named and name != label]
+        if not chosen:
+            chosen = [name for name in leaves if PARAMETER_NAME.match(name) and name != label]
+        order = [_leaf_name(q) for q in [*self.key.roles.differentiated, *self.key.roles.updated]]
+        return sorted(chosen, key=lambda n: order.index(n) if n in order else len(order))
+
+    # -- declaring with the builder --------------------------------------------------------------------
+    def _declare_indices(self, values: dict[str, sp.Expr]) -> None:
+        letters: dict[str, sp.Expr] = {}
+        for definition in self.nodes:
+            for indexed in [definition.target, *values[_written_name(definition.target)].atoms(sp.Indexed)]:
+                if isinstance(indexed, sp.Indexed):
+                    for index in indexed.indices:
+                        letters.setdefault(str(index), sp.Symbol(DEFAULT_SIZES.get(str(index), "n")))
+            for total in values[_written_name(definition.target)].atoms(sp.Sum):
+                for index, _, high in total.limits:
+                    letters[str(index)] = high
+        for letter, high in letters.items():
+            size = str(high) if isinstance(high, sp.Symbol) else int(high) if high.is_Integer else None
+            if size is None:
+                raise KeyModelError(f"the sum over {letter} has a bound symgrad cannot use ({high})")
+            self.indices[letter] = self.builder.index(letter, size if not isinstance(size, str)
+                                                      else _identifier(size))
+
+    def _declare(self, method, name: str, values: dict[str, sp.Expr]) -> None:
+        indices = self._indices_of(name, values)
+        declared = _identifier(name) + (f"[{', '.join(indices)}]" if indices else "")
+        quantity = method(declared, _latex_of(name))
+        self.declared[name] = quantity.base if isinstance(quantity, sp.Indexed) else quantity
+
+    def _indices_of(self, name: str, values: dict[str, sp.Expr]) -> list[str]:
+        for value in values.values():
+            for indexed in value.atoms(sp.Indexed):
+                if str(indexed.base) == name:
+                    return [str(i) for i in indexed.indices]
+        return []
+
+    def _declared_name(self, target: sp.Expr) -> str:
+        name = _written_name(target)
+        if isinstance(target, sp.Indexed):
+            return f"{_identifier(name)}[{', '.join(str(i) for i in target.indices)}]"
+        return _identifier(name)
+
+    def _in_builder(self, expr: sp.Expr) -> sp.Expr:
+        """The key's expression over the builder's symbols (same names, the builder's own objects)."""
+        mapping: dict[sp.Basic, sp.Basic] = {}
+        for symbol in expr.atoms(sp.Symbol):
+            if symbol.name in self.indices:
+                mapping[symbol] = self.indices[symbol.name]
+            elif symbol.name in self.declared and not isinstance(self.declared[symbol.name], sp.IndexedBase):
+                mapping[symbol] = self.declared[symbol.name]
+        for indexed in expr.atoms(sp.Indexed):
+            base = self.declared.get(str(indexed.base))
+            if isinstance(base, sp.IndexedBase):
+                mapping[indexed] = base[tuple(self.indices.get(str(i), i) for i in indexed.indices)]
+        return expr.xreplace(mapping)
+
+
+def _recognised(definition: Definition) -> object:
+    """A function the key defines: the library activation it equals (tested exactly in a prime field),
+    else the definition itself, to be written out wherever the function is applied."""
+    (argument, *rest) = definition.arguments
+    if not rest:
+        for name in ACTIVATION_NAMES:
+            try:
+                if sides_agree(None, definition.value, ACTIVATIONS[name](argument)):
+                    return ACTIVATIONS[name]
+            except Unsupported:
+                continue
+    return sp.Lambda(definition.arguments, definition.value)
+
+
+def _entries(expr: sp.Expr) -> sp.Expr:
+    """Names the parser kept whole (w_ij, x_i in some spellings) as entries of a layer: w[i, j]."""
+    mapping = {}
+    for symbol in expr.atoms(sp.Symbol):
+        base, _, subscript = symbol.name.partition("_")
+        if subscript and base.isalpha() and subscript.isalpha() and all(c in INDEX_LETTERS for c in subscript):
+            mapping[symbol] = sp.IndexedBase(base)[tuple(sp.Symbol(c, integer=True, positive=True) for c in subscript)]
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def _leaves(expr: sp.Expr) -> set[sp.Expr]:
+    """The quantities an expression reads: symbols (not indices or sizes) and layer entries."""
+    bound = {limit[0] for total in expr.atoms(sp.Sum) for limit in total.limits}
+    sizes = {limit[2] for total in expr.atoms(sp.Sum) for limit in total.limits}
+    labels = {indexed.base.label for indexed in expr.atoms(sp.Indexed)}
+    symbols = {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and not s.is_integer
+               and s not in labels and s not in bound and s not in sizes}
+    return symbols | set(expr.atoms(sp.Indexed))
+
+
+def _leaf_name(quantity: sp.Expr) -> str:
+    return str(quantity.base) if isinstance(quantity, sp.Indexed) else str(quantity)
+
+
+def _names_in(expr: sp.Expr) -> set[str]:
+    return {_leaf_name(q) for q in _leaves(expr)} | {type(a).__name__ for a in expr.atoms(AppliedUndef)}
+
+
+def _identifier(name: str) -> str:
+    """A builder name for the key's name: letters, digits and '_' (y^* → y_star, \\hat{y} → hat_y)."""
+    text = name.replace("^*", "_star").replace("^{*}", "_star").replace("\\", "")
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_") or "q"
+    if text[0].isdigit():
+        text = "q" + text
+    return text
+
+
+def _latex_of(name: str) -> str | None:
+    """The LaTeX the builder is told, so that its symbol has the name the key's parser gives (None: its default)."""
+    return None if _identifier(name) == name and not re.search(r"\d$", name) else name
+
+
+def _size_symbol(index: str) -> sp.Symbol:
+    return sp.Symbol(DEFAULT_SIZES.get(index, "n"), integer=True, positive=True)

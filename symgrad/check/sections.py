@@ -1,0 +1,182 @@
+"""A key split into sections by the model each one defines.
+
+The key is read in order.  Its definitions (``a_1 = \\tanh(z_1)``, ``L = \\frac12(a_2 - y)^2``) and prose
+bindings ("g₁ and g₂ are sigmoids") accumulate into the model of the current section; a definition or a
+binding that contradicts an earlier one ("Part B: squared loss", a new ``a_1``) starts a new section with
+the new model, keeping everything it does not contradict.  The claims of a section tell which quantities
+are its parameters (what the key differentiates the loss by, what it updates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..graph import Model, Partial
+from ..identity import Unsupported, sides_agree
+from .definitions import LOSS_NAMES, Binding, Definition, KeyModel, KeyModelError, Roles, definition_in
+from .keys import Statement
+from .latex import Relation
+
+
+@dataclass
+class Section:
+    """One stretch of the key with one model: its definitions, bindings and roles; the model built on demand."""
+
+    number: int
+    first_line: int
+    definitions: list[Definition] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    roles: Roles = field(default_factory=Roles)
+    _key_model: KeyModel | None = None
+    _problem: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "the key's own model" + (f" (from line {self.first_line})" if self.number > 1 else "")
+
+    def key_model(self) -> KeyModel | None:
+        """The section's model, or None when its definitions make none (:attr:`problem` says why)."""
+        if self._key_model is None and self._problem is None:
+            if not self.definitions:
+                self._problem = "the key defines no model here"
+                return None
+            candidate = KeyModel(self.definitions, self.bindings, self.roles, f"key-section-{self.number}")
+            try:
+                candidate.build()
+            except KeyModelError as error:
+                self._problem = str(error)
+            except Exception as error:  # noqa: BLE001 - a hostile key's definitions must not stop the run
+                self._problem = f"symgrad cannot build a model from its definitions ({type(error).__name__})"
+            else:
+                self._key_model = candidate
+        return self._key_model
+
+    @property
+    def problem(self) -> str:
+        self.key_model()
+        return self._problem or ""
+
+    @property
+    def model(self) -> Model | None:
+        key_model = self.key_model()
+        return key_model.model if key_model is not None else None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the plan says of one statement: its section, and the definition it states (if it states one)."""
+
+    section: Section
+    definition: Definition | None = None
+    restates: bool = False  # a definition equal to one the section already has
+    starts_section: bool = False
+
+
+def plan(statements: list[Statement], relations: list[Relation | None], bindings: Iterable[Binding]) -> list[Planned]:
+    """Each statement's section and definition, reading the key in order (see the module docstring)."""
+    events = sorted(bindings, key=lambda b: b.line)
+    section = Section(1, statements[0].line if statements else 1)
+    planned: list[Planned] = []
+    pending = list(events)
+    for statement, relation in zip(statements, relations, strict=True):
+        while pending and pending[0].line <= statement.line:
+            section = _bind(section, pending.pop(0))
+        definition = _definition(statement, relation)
+        restates = starts = False
+        if definition is not None:
+            earlier = next((d for d in reversed(section.definitions) if d.name == definition.name), None)
+            if earlier is not None and _same(earlier, definition, section.definitions):
+                restates = True
+            else:
+                if earlier is not None:
+                    section = _new_section(section, statement.line, drop=definition.name)
+                    starts = True
+                section.definitions.append(definition)
+        if relation is not None:
+            _read_roles(section.roles, relation)
+        planned.append(Planned(section, definition, restates, starts))
+    return planned
+
+
+def _definition(statement: Statement, relation: Relation | None) -> Definition | None:
+    if relation is None or len(relation.rhs) != 1:
+        return None
+    return definition_in(relation.lhs, relation.rhs[0], relation.relation, statement.line)
+
+
+def _new_section(section: Section, line: int, drop: str | None = None, binding: Binding | None = None) -> Section:
+    """A section that starts at ``line`` with ``section``'s definitions (less the one redefined) and bindings."""
+    definitions = [d for d in section.definitions if d.name != drop]
+    bindings = [b for b in section.bindings if binding is None or not _conflict(b, binding)]
+    roles = section.roles  # the parameters stay what they were until the new section's claims say more
+    inherited = Roles(list(roles.differentiated), list(roles.updated), list(roles.loss_names))
+    return Section(section.number + 1, line, definitions, bindings, inherited)
+
+
+def _bind(section: Section, binding: Binding) -> Section:
+    """Add a binding; one that contradicts an earlier one of the section starts a new section."""
+    if any(_conflict(earlier, binding) for earlier in section.bindings):
+        section = _new_section(section, binding.line, binding=binding)
+    section.bindings.append(binding)
+    return section
+
+
+def _conflict(earlier: Binding, later: Binding) -> bool:
+    if earlier.loss and later.loss:
+        return earlier.loss != later.loss
+    if earlier.activation and later.activation and earlier.activation != later.activation:
+        same_functions = not earlier.functions or not later.functions or set(earlier.functions) & set(later.functions)
+        return bool(same_functions) and earlier.where == later.where
+    return False
+
+
+def _same(earlier: Definition, later: Definition, definitions: list[Definition]) -> bool:
+    """Whether a second definition of a name restates the first (``a_2 = σ(w_2 a_1)`` after ``a_2 = σ(z_2)``)."""
+    if earlier.value == later.value:
+        return True
+    if earlier.kind != later.kind:
+        return False
+    if earlier.kind == "function":
+        renamed = later.value.xreplace(dict(zip(later.arguments, earlier.arguments, strict=False)))
+        return _agree(earlier.value, renamed)
+    others = {sp.Symbol(d.name) if not isinstance(d.target, sp.Indexed) else d.target: d.value
+              for d in definitions if d.name != earlier.name and d.kind == "node"}
+    return _agree(_composed(earlier.value, others), _composed(later.value, others))
+
+
+def _composed(expr: sp.Expr, definitions: dict[sp.Expr, sp.Expr], depth: int = 12) -> sp.Expr:
+    for _ in range(depth):
+        replaced = expr.xreplace(definitions)
+        if replaced == expr:
+            break
+        expr = replaced
+    return expr
+
+
+def _agree(left: sp.Expr, right: sp.Expr) -> bool:
+    try:
+        return sides_agree(None, left, right)
+    except (Unsupported, TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return False
+
+
+def _read_roles(roles: Roles, relation: Relation) -> None:
+    """What a claim tells: ∂L/∂θ differentiates the loss by θ, θ ← … updates θ."""
+    sides = [side for side in (relation.lhs, *relation.rhs) if side is not None]
+    for side in sides:
+        for partial in side.atoms(Partial):
+            wrt = partial.wrt
+            if isinstance(wrt, (sp.Symbol, sp.Indexed)) and wrt not in roles.differentiated:
+                roles.differentiated.append(wrt)
+            name = type(partial.of).__name__ if isinstance(partial.of, AppliedUndef) else str(partial.of)
+            if name in LOSS_NAMES and name not in roles.loss_names:
+                roles.loss_names.append(name)
+    lhs = relation.lhs
+    if lhs is not None and isinstance(lhs, (sp.Symbol, sp.Indexed)):
+        updated = relation.relation == "<-" or any(side.has(lhs) and side.has(Partial) for side in relation.rhs)
+        if updated and lhs not in roles.updated:
+            roles.updated.append(lhs)
