@@ -370,8 +370,10 @@ class ModelBuilder:
     def _check_sympy_names(self, expr: sp.Expr, available: dict, unavailable: dict, key: str) -> None:
         known = set(available.values()) | {symbol for symbol, _, _ in self._indices.values()}
         known |= {base for name, base in self._bases.items() if self._kinds[name] == "size"}
+        # SymPy counts the label of w in Σ_i w_i x_i as a free symbol of the sum: it names the declared w
+        labels = {base.label: base for base in known if isinstance(base, sp.IndexedBase)}
         for item in sorted(expr.free_symbols, key=str):
-            base = item.base if isinstance(item, sp.Indexed) else item
+            base = item.base if isinstance(item, sp.Indexed) else labels.get(item, item)
             if base in known:
                 continue
             declared = self._owners.get(base)

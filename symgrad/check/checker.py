@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import sympy as sp
@@ -26,10 +26,11 @@ from ..derivation import Derivation
 from ..derive import derive
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import catalogue_names, derive_named, lookup
+from .arithmetic import is_number, worked_arithmetic
 from .definitions import Binding, read_bindings
 from .judge import Judge, Judgement
 from .keys import Statement, extract
-from .latex import LatexParseError, Relation, parse_relation
+from .latex import LatexParseError, Relation, parse_relation, parse_relations
 from .sections import Planned, Section, plan
 from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
 
@@ -212,34 +213,42 @@ class Checker:
         Each claim gets at most CLAIM_SECONDS, and at most what is left of the time limit; once that is up, the
         claims left are unrecognized, with that reason.  A formula whose math is never closed is still reported
         (it costs nothing to), so the exit status still tells a broken key."""
-        statements = list(statements)
         deadline = None if time_limit is None else time.monotonic() + time_limit
-        parsed = [self._parse(statement, deadline) for statement in statements]
-        relations = [p if isinstance(p, Relation) else None for p in parsed]
+        units = [unit for statement in statements for unit in self._relations_of(statement, deadline)]
+        statements = [statement for statement, _ in units]
+        relations = [reading if isinstance(reading, Relation) else None for _, reading in units]
         planned = plan(statements, relations, bindings) if self.forced is None and statements else \
             [None] * len(statements)
         previous_lhs: sp.Expr | None = None
-        for statement, reading, where in zip(statements, parsed, planned, strict=True):
+        for (statement, reading), where in zip(units, planned, strict=True):
             verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit, where, reading)
             previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
             if verdict is not None:
                 yield verdict
 
-    def _parse(self, statement: Statement, deadline: float | None) -> Relation | BaseException | None:
-        """The statement's relation, or the error that reading it gave (None: not read, for want of time or
-        because its math never closes).  Read once, first, so that the key's sections can be planned."""
+    def _relations_of(self, statement: Statement, deadline: float | None
+                      ) -> list[tuple[Statement, Relation | BaseException | None]]:
+        """Each relation of the statement (a display may hold several: ``a_1 = z_1, \\quad a_2 = \\sigma(z_2)``),
+        as a statement of its own with its own LaTeX, or the statement with the error reading it gave (None: not
+        read, for want of time or because its math never closes).  Read once, first, so that the key's sections
+        can be planned."""
         if statement.problem:
-            return None
+            return [(statement, None)]
         seconds = CLAIM_SECONDS if deadline is None else min(CLAIM_SECONDS, deadline - time.monotonic())
         if seconds <= 0:
-            return None
+            return [(statement, None)]
         try:
             with _time_limit(seconds):
-                return parse_relation(statement.latex)
+                relations = parse_relations(statement.latex)
         except _OutOfTime:
-            return None
+            return [(statement, None)]
         except Exception as error:  # noqa: BLE001 - untrusted input: reported when the statement is judged
-            return error
+            return [(statement, error)]
+        if len(relations) == 1:
+            return [(statement, relations[0])]
+        starts = [relation.column - 1 for relation in relations] + [len(statement.latex)]
+        pieces = [_piece(statement.latex[a:b]) for a, b in zip(starts, starts[1:], strict=False)]
+        return [(replace(statement, latex=piece), relation) for piece, relation in zip(pieces, relations, strict=True)]
 
     def _check_in_time(self, statement: Statement, previous_lhs: sp.Expr | None, deadline: float | None,
                        time_limit: float | None, where: Planned | None = None,
@@ -283,15 +292,27 @@ class Checker:
                 return Verdict(statement.line, statement.latex, "unrecognized", f"not supported: {error}"), None
             reason = f"cannot read the LaTeX: {error}"
             return Verdict(statement.line, statement.latex, "unrecognized", reason, malformed=True), None
+        if where is not None and where.alias is not None and where.relation is None:
+            alias = where.alias
+            note = f"names {_latex_words(alias)}: each use of the name stands for that derivative"
+            return Verdict(statement.line, statement.latex, "correct", note, kind="definition",
+                           model_from="definitions"), None
+        if where is not None and where.relation is not None:
+            relation = where.relation  # with the key's names for derivatives written out
         lhs = relation.lhs
         if lhs is None:
             if previous_lhs is None:
                 reason = "a continuation of a row that is missing or could not be read"
                 return Verdict(statement.line, statement.latex, "unrecognized", reason), None
             lhs = previous_lhs
+        if len(relation.written) == len(relation.rhs):
+            functions = where.section.key_model().functions if where is not None and where.section.model else {}
+            worked = worked_arithmetic(list(relation.rhs), list(relation.written), functions)
+            if worked is not None:
+                return Verdict(statement.line, statement.latex, worked.verdict, worked.reason, kind="arithmetic"), lhs
         if where is not None and where.section.model is not None:
             if where.definition is not None:
-                return self._definition_verdict(statement, where), lhs
+                return self._definition_verdict(statement, where, relation), lhs
             verdict = self._judge_in_section(statement, where.section, lhs, relation)
             if verdict is not None:
                 return verdict, lhs
@@ -317,9 +338,18 @@ class Checker:
             reason = f"the key's own definitions make no model ({where.section.problem}); {reason}"
         return Verdict(statement.line, statement.latex, "unrecognized", reason), lhs
 
-    def _definition_verdict(self, statement: Statement, where: Planned) -> Verdict:
-        """A definition is no claim to judge: it states the key's model (and a new one, if it changes it)."""
+    def _definition_verdict(self, statement: Statement, where: Planned, relation: Relation) -> Verdict:
+        """A definition is no claim to judge: it states the key's model (and a new one, if it changes it).  What
+        follows its first right side is (``a_1 = g_1(z_1) = z_1``): judged, but for worked numbers (``= 0.5``)."""
         section, definition = where.section, where.definition
+        tail = [(side, text) for side, text in zip(relation.rhs[1:], relation.written[1:], strict=False)
+                if not is_number(side, text, section.key_model().functions)]
+        if tail:
+            claim = replace(relation, lhs=relation.rhs[0], rhs=tuple(s for s, _ in tail),
+                            written=tuple(t for _, t in tail))
+            verdict = self._judge_in_section(statement, section, claim.lhs, claim)
+            if verdict is not None and verdict.verdict != "correct":
+                return verdict
         if where.restates:
             note = f"restates the definition of {definition.name} (equal to it)"
         elif where.starts_section:
@@ -378,9 +408,13 @@ class Checker:
         judgement: Judgement | None = None
         # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
         # (1/0 is written as a number, but is none: as a side it is judged, and never finite)
-        numbers = [_NUMBER.fullmatch(text) is not None and member.is_finite is True
+        numbers = [(_NUMBER.fullmatch(text) is not None or is_number(member, text, context.functions))
+                   and member.is_finite is True
                    for text, member in zip(written, members, strict=False)] or [False] * len(members)
         bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
+        if bare and any(numbers) and all(isinstance(m, (sp.Symbol, sp.Indexed)) or n for m, n in zip(
+                members, numbers, strict=False)):
+            numbers = [True] * len(members)  # w_1 = w_2 = 0: values given to several quantities at once
         worked = [m for m, number in zip(members, numbers, strict=True) if bare and number]
         formulas = [m for m, number in zip(members, numbers, strict=True) if not (bare and number)]
         try:
@@ -404,6 +438,19 @@ class Checker:
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
 _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
                      r"|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+
+
+def _piece(latex: str) -> str:
+    """One relation's LaTeX cut from a display: without the separators around it (, ; \\quad \\text{and})."""
+    text = latex.strip()
+    text = re.sub(r"^(?:[,;]|\\q?quad|\\text\{[^}]*\}|\\[,;:! ]|\s)+", "", text)
+    return re.sub(r"(?:[,;.]|\\q?quad|\\text\{[^}]*\}|\\[,;:! ]|\s)+$", "", text) or latex.strip()
+
+
+def _latex_words(alias) -> str:
+    from ..printing import printers_for
+
+    return printers_for(None)[0].doprint(alias.value)
 
 
 def _definition_never_wrong(verdict: Verdict, where: Planned) -> Verdict:

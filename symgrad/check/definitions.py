@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..build import ModelBuilder, ModelError
+from ..build import ModelBuilder, ModelError, latex_symbol_name
 from ..catalogue import ACTIVATION_NAMES
 from ..functions import ACTIVATIONS, relu, sigmoid, softmax, softplus
 from ..graph import Model, Partial
@@ -148,24 +148,47 @@ _UNICODE_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "012345678
 
 def read_bindings(text: str) -> list[Binding]:
     """Every binding the key's prose states, with its line: "g₁ and g₂ are sigmoids", "use tanh",
-    "linear hidden units", "with the squared loss", "sigmoid g_1, g_2" (the math in a sentence names the
-    functions it binds)."""
+    "linear hidden units", "with the squared loss", "sigmoid g_1, g_2", "g₁ is linear and g₂ the sigmoid".
+
+    Each activation word binds the functions named in the math between it and the previous activation word of
+    its clause (or, when there are none, the ones right after it); with no function named, every activation
+    the key leaves unbound.  A clause ends at , ; . or "but"."""
     bindings = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.translate(_UNICODE_SUBSCRIPTS)
-        prose = _MATH.sub(" ", line).lower()
-        names = _function_names(line)
+        prose = _MATH.sub(lambda m: " " * len(m.group(0)), line).lower()  # positions kept for the math
         for word, loss in _LOSS_WORDS.items():
             if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose):
                 bindings.append(Binding(number, loss=loss))
                 break
-        for word, activation in _ACTIVATION_WORDS.items():
-            match = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose)
-            if match is None or _not_an_activation(prose, match.end(), activation):
-                continue
-            where = "hidden" if re.search(r"\bhidden\b", prose) else "output" if re.search(r"\boutput\b", prose) else ""
-            bindings.append(Binding(number, activation=activation, functions=names, where=where))
-            break
+        for clause in _clauses(prose):
+            bindings += _activation_bindings(number, line, prose, clause)
+    return bindings
+
+
+def _clauses(prose: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause of a line: split at , ; . : and "but" (math has been blanked out)."""
+    cuts = [0] + [m.end() for m in re.finditer(r"[,;.:]\s|\bbut\b|\bwhile\b", prose)] + [len(prose)]
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def _activation_bindings(number: int, line: str, prose: str, clause: tuple[int, int]) -> list[Binding]:
+    start, end = clause
+    words = []
+    for word, activation in _ACTIVATION_WORDS.items():
+        for match in re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose[start:end]):
+            if not _not_an_activation(prose, start + match.end(), activation):
+                words.append((start + match.start(), start + match.end(), activation))
+    words.sort()
+    bindings = []
+    previous = start
+    for position, (word_start, word_end, activation) in enumerate(words):
+        following = words[position + 1][0] if position + 1 < len(words) else end
+        names = _function_names(line[previous:word_start]) or _function_names(line[word_end:following])
+        text = prose[start:end]
+        where = "hidden" if re.search(r"\bhidden\b", text) else "output" if re.search(r"\boutput\b", text) else ""
+        bindings.append(Binding(number, activation=activation, functions=names, where=where))
+        previous = word_end
     return bindings
 
 
@@ -199,6 +222,7 @@ class Roles:
     differentiated: list[sp.Expr] = field(default_factory=list)
     updated: list[sp.Expr] = field(default_factory=list)
     loss_names: list[str] = field(default_factory=list)
+    step_sizes: list[str] = field(default_factory=list)  # the names its updates step with (η, α)
 
 
 class KeyModel:
@@ -226,7 +250,9 @@ class _Assembly:
         self.key = key
         self.nodes = [d for d in key.definitions if d.kind == "node"]
         self.function_definitions = [d for d in key.definitions if d.kind == "function"]
-        self.builder = ModelBuilder(key.name, "The model the key defines")
+        step = key.roles.step_sizes[0] if key.roles.step_sizes else "alpha"
+        self.builder = ModelBuilder(key.name, "The model the key defines", step_size=_identifier(step),
+                                    step_size_latex=_latex_of(step))
         self.declared: dict[str, sp.Expr] = {}  # the key's name (as parsed) → the builder's quantity
         self.indices: dict[str, sp.Symbol] = {}
 
@@ -237,8 +263,10 @@ class _Assembly:
         if not nodes:
             raise KeyModelError("the key defines no node")
         loss = self._loss(nodes)
-        forward = [d for d in nodes if d is not loss]
         values = {_written_name(d.target): _entries(self._applied(d.value, functions)) for d in nodes}
+        nodes = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
+        values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
+        forward = [d for d in nodes if d is not loss]
         node_names = set(values)
         leaves = sorted({_leaf_name(s) for value in values.values() for s in _leaves(value)} - node_names)
         label = self._label(loss, values[_written_name(loss.target)], leaves, node_names)
@@ -257,7 +285,8 @@ class _Assembly:
         for definition in forward:
             name = _written_name(definition.target)
             quantity = self._declared_name(definition.target)
-            self.declared[name] = self.builder.node(quantity, self._in_builder(values[name]), _latex_of(name))
+            node = self.builder.node(quantity, self._in_builder(values[name]), _latex_of(name))
+            self.declared[name] = node.base if isinstance(node, sp.Indexed) else node
         loss_name = _written_name(loss.target)
         try:
             self.builder.loss(_identifier(loss_name), self._in_builder(values[loss_name]), _latex_of(loss_name))
@@ -364,9 +393,12 @@ class _Assembly:
         return ordered
 
     def _loss(self, nodes: list[Definition]) -> Definition:
+        """The loss: a node the key names as one (L, Loss, J, E) and that reads the label itself (J, the mean of
+        L over the samples, is L once the samples are read one at a time); else the one node nothing reads."""
         named = [d for d in nodes if _is_loss_name(d.target) or _written_name(d.target) in self.key.roles.loss_names]
-        if named:
-            return named[-1]
+        reading = [d for d in named if any(LABEL_NAME.match(name) for name in _names_in(d.value))]
+        if reading or named:
+            return (reading or named)[-1]
         readers = {name for d in nodes for name in _names_in(d.value)}
         sinks = [d for d in nodes if _written_name(d.target) not in readers]
         if len(sinks) == 1 and LABEL_NAME.match(" ".join(_names_in(sinks[0].value))) is not None:
@@ -399,6 +431,8 @@ class _Assembly:
     def _declare_indices(self, values: dict[str, sp.Expr]) -> None:
         letters: dict[str, sp.Expr] = {}
         for definition in self.nodes:
+            if _written_name(definition.target) not in values:
+                continue  # a node the loss does not read
             for indexed in [definition.target, *values[_written_name(definition.target)].atoms(sp.Indexed)]:
                 if isinstance(indexed, sp.Indexed):
                     for index in indexed.indices:
@@ -445,6 +479,16 @@ class _Assembly:
             if isinstance(base, sp.IndexedBase):
                 mapping[indexed] = base[tuple(self.indices.get(str(i), i) for i in indexed.indices)]
         return expr.xreplace(mapping)
+
+
+def _reached(loss: Definition, nodes: list[Definition], values: dict[str, sp.Expr]) -> list[Definition]:
+    """The nodes the loss reads, directly or through others, in their order."""
+    needed = {_written_name(loss.target)}
+    for definition in reversed(nodes):
+        name = _written_name(definition.target)
+        if name in needed:
+            needed |= _names_in(values[name])
+    return [d for d in nodes if _written_name(d.target) in needed]
 
 
 def _recognised(definition: Definition) -> object:
@@ -498,10 +542,68 @@ def _identifier(name: str) -> str:
     return text
 
 
-def _latex_of(name: str) -> str | None:
-    """The LaTeX the builder is told, so that its symbol has the name the key's parser gives (None: its default)."""
-    return None if _identifier(name) == name and not re.search(r"\d$", name) else name
+def _latex_of(name: str) -> str:
+    """The LaTeX the builder is told, so that its symbol has the name the key's parser gave: the parser names
+    \\delta_2 ``delta_2`` and \\mathcal{L} ``mathcal{L}``, which read back only with their backslash."""
+    for candidate in (name, "\\" + name):
+        try:
+            if latex_symbol_name(candidate, "latex") == name:
+                return candidate
+        except ModelError:
+            continue
+    raise KeyModelError(f"symgrad cannot name {name!r} in a model")
 
 
 def _size_symbol(index: str) -> sp.Symbol:
     return sp.Symbol(DEFAULT_SIZES.get(index, "n"), integer=True, positive=True)
+
+
+# ---- names for derivatives ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Alias:
+    """A name the key gives a derivative: δ_2 = ∂L/∂z_2, or δ_ℓ = ∂L/∂z_ℓ for every layer ℓ (``index``)."""
+
+    line: int
+    base: str
+    index: sp.Symbol | None
+    value: sp.Expr
+
+    def expand(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with every use of the name (δ_3, δ_j, δ_ℓ) replaced by the derivative it names."""
+        mapping: dict[sp.Expr, sp.Expr] = {}
+        for symbol in expr.atoms(sp.Symbol):
+            base, _, subscript = symbol.name.partition("_")
+            if self.index is None and symbol.name == self.base:
+                mapping[symbol] = self.value
+            elif self.index is not None and base == self.base and subscript:
+                mapping[symbol] = self._at(subscript.strip("{}"))
+        for indexed in expr.atoms(sp.Indexed):
+            if str(indexed.base) == self.base and len(indexed.indices) == 1 and self.index is not None:
+                mapping[indexed] = self.value.xreplace({self.index: indexed.indices[0]})
+        return expr.xreplace(mapping) if mapping else expr
+
+    def _at(self, subscript: str) -> sp.Expr:
+        if self.index is None or not subscript:
+            return self.value
+        if subscript.isalpha() and len(subscript) == 1:
+            return self.value.xreplace({self.index: sp.Symbol(subscript, integer=True, positive=True)})
+
+        def concrete(indexed: sp.Indexed) -> sp.Expr:  # z[ℓ] at ℓ = 3 is the scalar z_3 of a chain
+            if indexed.indices == (self.index,):
+                return sp.Symbol(f"{indexed.base}_{subscript}")
+            return indexed
+
+        return self.value.replace(lambda e: isinstance(e, sp.Indexed), concrete)
+
+
+def alias_in(lhs: sp.Expr | None, rhs: tuple[sp.Expr, ...], relation: str, line: int) -> Alias | None:
+    """The alias ``δ_ℓ = ∂L/∂z_ℓ`` states (its first right side a derivative and nothing else), or None."""
+    if lhs is None or relation != "=" or not rhs or not isinstance(rhs[0], (Partial, sp.Derivative)):
+        return None
+    if isinstance(lhs, sp.Indexed) and len(lhs.indices) == 1 and isinstance(lhs.indices[0], sp.Symbol):
+        return Alias(line, str(lhs.base), lhs.indices[0], rhs[0])
+    if isinstance(lhs, sp.Symbol) and not lhs.has(Partial):
+        base, _, subscript = lhs.name.partition("_")
+        if base and base not in LOSS_NAMES and (not subscript or subscript.isdigit()):
+            return Alias(line, lhs.name, None, rhs[0])
+    return None

@@ -10,16 +10,27 @@ are its parameters (what the key differentiates the loss by, what it updates).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..graph import Model, Partial
 from ..identity import Unsupported, sides_agree
-from .definitions import LOSS_NAMES, Binding, Definition, KeyModel, KeyModelError, Roles, definition_in
+from .definitions import (
+    LOSS_NAMES,
+    Alias,
+    Binding,
+    Definition,
+    KeyModel,
+    KeyModelError,
+    Roles,
+    alias_in,
+    definition_in,
+)
 from .keys import Statement
 from .latex import Relation
+from .vocabulary import STEP_NAMES
 
 
 @dataclass
@@ -68,12 +79,15 @@ class Section:
 
 @dataclass(frozen=True)
 class Planned:
-    """What the plan says of one statement: its section, and the definition it states (if it states one)."""
+    """What the plan says of one statement: its section, the definition or name it states (if any), and its
+    relation with the key's names for derivatives written out (δ_2 → ∂L/∂z_2), or None when it did not parse."""
 
     section: Section
     definition: Definition | None = None
     restates: bool = False  # a definition equal to one the section already has
     starts_section: bool = False
+    relation: Relation | None = None
+    alias: Alias | None = None
 
 
 def plan(statements: list[Statement], relations: list[Relation | None], bindings: Iterable[Binding]) -> list[Planned]:
@@ -82,9 +96,21 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
     section = Section(1, statements[0].line if statements else 1)
     planned: list[Planned] = []
     pending = list(events)
+    aliases: list[Alias] = []
     for statement, relation in zip(statements, relations, strict=True):
         while pending and pending[0].line <= statement.line:
             section = _bind(section, pending.pop(0))
+        alias = alias_in(relation.lhs, relation.rhs, relation.relation, statement.line) if relation else None
+        if alias is not None:
+            aliases.append(alias)
+            rest = relation.rhs[1:]  # δ_3 = ∂L/∂z_3 = …: what follows the name is a claim about the derivative
+            relation = replace(relation, lhs=relation.rhs[0], rhs=rest, written=relation.written[1:]) if rest else None
+            if relation is not None:
+                _read_roles(section.roles, relation)
+            planned.append(Planned(section, relation=relation, alias=alias))
+            continue
+        if relation is not None and aliases:
+            relation = _expanded(relation, aliases)
         definition = _definition(statement, relation)
         restates = starts = False
         if definition is not None:
@@ -98,12 +124,25 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
                 section.definitions.append(definition)
         if relation is not None:
             _read_roles(section.roles, relation)
-        planned.append(Planned(section, definition, restates, starts))
+        planned.append(Planned(section, definition, restates, starts, relation))
     return planned
 
 
+def _expanded(relation: Relation, aliases: list[Alias]) -> Relation:
+    def expand(expr: sp.Expr | None) -> sp.Expr | None:
+        if expr is None:
+            return None
+        for alias in aliases:
+            expr = alias.expand(expr)
+        return expr
+
+    return replace(relation, lhs=expand(relation.lhs), rhs=tuple(expand(side) for side in relation.rhs))
+
+
 def _definition(statement: Statement, relation: Relation | None) -> Definition | None:
-    if relation is None or len(relation.rhs) != 1:
+    """The definition a statement makes with its first right side (``a_1 = g_1(z_1) = z_1`` defines a_1 as
+    g_1(z_1); what follows is a claim about it)."""
+    if relation is None or not relation.rhs:
         return None
     return definition_in(relation.lhs, relation.rhs[0], relation.relation, statement.line)
 
@@ -177,6 +216,10 @@ def _read_roles(roles: Roles, relation: Relation) -> None:
                 roles.loss_names.append(name)
     lhs = relation.lhs
     if lhs is not None and isinstance(lhs, (sp.Symbol, sp.Indexed)):
-        updated = relation.relation == "<-" or any(side.has(lhs) and side.has(Partial) for side in relation.rhs)
+        updated = relation.relation == "<-" or any(side.has(lhs) for side in relation.rhs)
         if updated and lhs not in roles.updated:
             roles.updated.append(lhs)
+        if updated:
+            steps = [s.name for side in relation.rhs for s in side.free_symbols
+                     if isinstance(s, sp.Symbol) and s.name in STEP_NAMES]
+            roles.step_sizes += [name for name in steps if name not in roles.step_sizes]
