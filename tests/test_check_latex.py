@@ -230,7 +230,7 @@ def test_a_continuation_line_has_no_lhs() -> None:
 def test_alignment_trailing_punctuation_and_prose_are_dropped() -> None:
     assert parse_relation("a &= b,") == Relation(a, (b,), "=")
     assert parse_relation("a = b.") == Relation(a, (b,), "=")
-    assert parse_relation(r"a = x_j \quad\text{for all } j") == Relation(a, (x_j,), "=")
+    assert parse_relation(r"a = x_j \quad\text{for all } j") == Relation(a, (x_j,), "=")  # "for all j": no condition
 
 
 @pytest.mark.parametrize("text", [r"y \in \{0, 1\}", "a < b", "a > b", r"a \le b", r"\{0, 1\}"])
@@ -284,7 +284,8 @@ def test_huge_numbers_are_refused_not_computed() -> None:
 
 _FRAGMENTS = ["x", "w_2", "_", "^", "{", "}", "(", ")", r"\frac", r"\partial", "d", "L", "Loss", "g_1", "'",
               r"\sum_{i=1}^{k}", "=", r"\leftarrow", "-", "+", "/", r"\cdot", r"\mathbf{x}", r"\sqrt", r"\ln", "e",
-              "2", "|", r"\left(", r"\right)", r"\{", r"\}", ",", r"\nabla_", r"\text{a b}", "&", r"\sigma", "^*"]
+              "2", "|", r"\left(", r"\right)", r"\{", r"\}", ",", r"\nabla_", r"\text{a b}", "&", r"\sigma", "^*",
+              r"\quad", r"\text{where }", r"\hat", "^T", r"\mathbb{1}", "^{(i)}", r"\ne", ";", r"\|", r"\to"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -300,7 +301,8 @@ def test_a_relation_keeps_each_right_side_as_written():
     """What the checker takes for a worked number is a side as the key wrote it, not the SymPy it builds."""
     assert parse_relation(r"z_1 = x w_1 = 0.5.").written == ("x w_1", "0.5")
     assert parse_relation(r"&= a_1 w_2 - w_2 a_1 \\").written == ("a_1 w_2 - w_2 a_1",)
-    assert parse_relation(r"z_1 = x w_2 \quad \text{for } x = 2").written == (r"x w_2 \quad",)
+    # the \quad parts the claim from its condition: it is no longer part of the side
+    assert parse_relation(r"z_1 = x w_2 \quad \text{for } x = 2").written == ("x w_2",)
 
 
 @pytest.mark.parametrize(("text", "unsupported"), [
