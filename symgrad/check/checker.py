@@ -27,7 +27,7 @@ from ..derive import derive
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import catalogue_names, derive_named, lookup
 from .arithmetic import is_number, worked_arithmetic
-from .definitions import Binding, read_bindings
+from .definitions import INDEX_LETTERS, Binding, read_bindings
 from .judge import Judge, Judgement
 from .keys import Statement, extract
 from .latex import LatexParseError, Relation, parse_relation, parse_relations
@@ -88,6 +88,7 @@ class Context:
     name: str
     derivation: Derivation = field(repr=False)
     functions: dict[str, object] = field(default_factory=dict, repr=False)
+    key_defined: bool = False
 
     @cached_property
     def vocabulary(self) -> Vocabulary | None:
@@ -95,6 +96,8 @@ class Context:
             return None
         vocabulary = Vocabulary.of(self.derivation.model)
         vocabulary.functions.update(self.functions)
+        if self.key_defined:  # a key names its free indices as it likes: w_j for the w_i of its own sum
+            vocabulary.index_names |= frozenset(INDEX_LETTERS)
         return vocabulary
 
     @cached_property
@@ -378,7 +381,7 @@ class Checker:
         if key not in self._contexts:
             key_model = section.key_model()
             derivation = derive(key_model.model, verify=False)
-            self._contexts[key] = Context(section.label, derivation, dict(key_model.functions))
+            self._contexts[key] = Context(section.label, derivation, dict(key_model.functions), key_defined=True)
         return self._contexts[key]
 
     def _bound_by(self, name: str, statement: Statement, claim: sp.Expr) -> str:
@@ -408,8 +411,8 @@ class Checker:
         judgement: Judgement | None = None
         # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
         # (1/0 is written as a number, but is none: as a side it is judged, and never finite)
-        numbers = [(_NUMBER.fullmatch(text) is not None or is_number(member, text, context.functions))
-                   and member.is_finite is True
+        numbers = [(_NUMBER.fullmatch(text) is not None and member.is_finite is True)
+                   or is_number(member, text, context.functions)
                    for text, member in zip(written, members, strict=False)] or [False] * len(members)
         bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
         if bare and any(numbers) and all(isinstance(m, (sp.Symbol, sp.Indexed)) or n for m, n in zip(

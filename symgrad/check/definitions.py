@@ -94,6 +94,8 @@ def definition_in(lhs: sp.Expr | None, rhs: sp.Expr, relation: str, line: int) -
             if ACTIVATION_LETTERS.match(type(lhs).__name__) or len(arguments) == 1 and not _is_loss_name(lhs):
                 return Definition(line, lhs, rhs, "function", tuple(arguments))
         return Definition(line, lhs, rhs)  # h(x) = σ(w·x), Loss(a_2, y) = ½(a_2 - y)²: a node written with its inputs
+    if isinstance(lhs, sp.Symbol) and (lhs.is_integer or (len(lhs.name) == 1 and lhs.name in INDEX_LETTERS)):
+        return None  # l = k: a condition on indices
     if isinstance(lhs, (sp.Symbol, sp.Indexed)) and not _reads_itself(lhs, rhs):
         return Definition(line, lhs, rhs)
     return None

@@ -97,6 +97,11 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
     planned: list[Planned] = []
     pending = list(events)
     aliases: list[Alias] = []
+    everywhere = Roles()  # what the whole key differentiates by and updates: its parameters are no nodes
+    for relation in relations:
+        if relation is not None:
+            _read_roles(everywhere, relation)
+    parameters = {str(q) for q in everywhere.updated}
     for statement, relation in zip(statements, relations, strict=True):
         while pending and pending[0].line <= statement.line:
             section = _bind(section, pending.pop(0))
@@ -112,6 +117,8 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
         if relation is not None and aliases:
             relation = _expanded(relation, aliases)
         definition = _definition(statement, relation)
+        if definition is not None and (definition.name in parameters or _gives_values(relation)):
+            definition = None  # w_1 = w_2 = 0: values given to parameters, no definition of a node
         restates = starts = False
         if definition is not None:
             earlier = next((d for d in reversed(section.definitions) if d.name == definition.name), None)
@@ -147,6 +154,12 @@ def _definition(statement: Statement, relation: Relation | None) -> Definition |
     return definition_in(relation.lhs, relation.rhs[0], relation.relation, statement.line)
 
 
+def _gives_values(relation: Relation) -> bool:
+    """``w_1 = w_2 = 0``: a chain of quantities that ends in a number sets their values."""
+    sides = relation.rhs
+    return len(sides) >= 2 and all(isinstance(s, (sp.Symbol, sp.Indexed)) for s in sides[:-1]) and sides[-1].is_number
+
+
 def _new_section(section: Section, line: int, drop: str | None = None, binding: Binding | None = None) -> Section:
     """A section that starts at ``line`` with ``section``'s definitions (less the one redefined) and bindings."""
     definitions = [d for d in section.definitions if d.name != drop]
@@ -168,7 +181,9 @@ def _conflict(earlier: Binding, later: Binding) -> bool:
     if earlier.loss and later.loss:
         return earlier.loss != later.loss
     if earlier.activation and later.activation and earlier.activation != later.activation:
-        same_functions = not earlier.functions or not later.functions or set(earlier.functions) & set(later.functions)
+        if not later.functions:  # "a linear unit" without a name binds only what nothing bound yet
+            return not earlier.functions and earlier.where == later.where
+        same_functions = not earlier.functions or set(earlier.functions) & set(later.functions)
         return bool(same_functions) and earlier.where == later.where
     return False
 
