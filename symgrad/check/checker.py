@@ -27,7 +27,7 @@ from ..derive import derive
 from ..functions import ACTIVATIONS, LOSSES
 from ..models import catalogue_names, derive_named, lookup
 from .arithmetic import is_number, worked_arithmetic
-from .definitions import INDEX_LETTERS, Binding, read_bindings
+from .definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
 from .judge import Judge, Judgement
 from .keys import Statement, extract
 from .latex import LatexParseError, Relation, parse_relation, parse_relations
@@ -313,12 +313,15 @@ class Checker:
             worked = worked_arithmetic(list(relation.rhs), list(relation.written), functions)
             if worked is not None:
                 return Verdict(statement.line, statement.latex, worked.verdict, worked.reason, kind="arithmetic"), lhs
-        if where is not None and where.section.model is not None:
-            if where.definition is not None:
-                return self._definition_verdict(statement, where, relation), lhs
-            verdict = self._judge_in_section(statement, where.section, lhs, relation)
-            if verdict is not None:
-                return verdict, lhs
+        if where is not None and where.section.model is not None and where.definition is not None:
+            return self._definition_verdict(statement, where, relation), lhs
+        section = where.section if where is not None else None
+        while section is not None:  # its own section's model first, then the models the key defines later
+            if section.model is not None:
+                verdict = self._judge_in_section(statement, section, lhs, relation)
+                if verdict is not None:
+                    return verdict, lhs
+            section = section.next
         claim = sp.Tuple(lhs, *relation.rhs)
         failures = []
         for name, options in self.candidates(statement, claim):
@@ -335,6 +338,8 @@ class Checker:
             verdict.model_from = self._bound_by(name, statement, claim)
             if where is not None and where.definition is not None:
                 return _definition_never_wrong(verdict, where), lhs
+            if where is not None and where.section.definitions and where.section.model is None:
+                return _not_the_keys_model(verdict, where), lhs
             return self._only_when_bound(verdict, name), lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
         if where is not None and where.section.problem and where.section.definitions:
@@ -369,7 +374,7 @@ class Checker:
         """The claim judged against the model its section defines; None when it speaks of other quantities."""
         context = self._section_context(section)
         try:
-            translated = context.translate([lhs, *relation.rhs])
+            translated = context.translate([one_hot(side) for side in (lhs, *relation.rhs)])
         except Exception:  # noqa: BLE001 - unknown symbols (or odd input): the claim is about something else
             return None
         verdict = self._judge(statement, context, translated, relation.relation, relation.written)
@@ -454,6 +459,17 @@ def _latex_words(alias) -> str:
     from ..printing import printers_for
 
     return printers_for(None)[0].doprint(alias.value)
+
+
+def _not_the_keys_model(verdict: Verdict, where: Planned) -> Verdict:
+    """A key that defines a model of its own, which symgrad could not build: a catalogue model chosen by its
+    heading may not be the one it defines, so a claim that is wrong there is not called wrong."""
+    if verdict.verdict == "wrong" and verdict.model_from != "option":
+        verdict.verdict = "unrecognized"
+        verdict.reason = (f"the key defines a model of its own, which symgrad cannot build ({where.section.problem}); "
+                          f"against {verdict.model} (chosen by its {verdict.model_from}) it would be wrong: "
+                          f"{verdict.reason}")
+    return verdict
 
 
 def _definition_never_wrong(verdict: Verdict, where: Planned) -> Verdict:

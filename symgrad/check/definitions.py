@@ -96,6 +96,8 @@ def definition_in(lhs: sp.Expr | None, rhs: sp.Expr, relation: str, line: int) -
         return Definition(line, lhs, rhs)  # h(x) = σ(w·x), Loss(a_2, y) = ½(a_2 - y)²: a node written with its inputs
     if isinstance(lhs, sp.Symbol) and (lhs.is_integer or (len(lhs.name) == 1 and lhs.name in INDEX_LETTERS)):
         return None  # l = k: a condition on indices
+    if isinstance(lhs, sp.Symbol) and isinstance(rhs, sp.Symbol) and rhs.name in KNOWN_FUNCTIONS:
+        return Definition(line, lhs, rhs, "function")  # g = σ: g is the sigmoid
     if isinstance(lhs, (sp.Symbol, sp.Indexed)) and not _reads_itself(lhs, rhs):
         return Definition(line, lhs, rhs)
     return None
@@ -305,6 +307,10 @@ class _Assembly:
         activation where it is one, else inlined), a prose binding, or a name that always means one thing."""
         meanings: dict[str, object] = {}
         for definition in self.function_definitions:
+            if not definition.arguments:  # g = σ, or g_1 = g_2 = g
+                meanings[definition.name] = meanings.get(definition.value.name) or KNOWN_FUNCTIONS.get(
+                    definition.value.name, definition.value)
+                continue
             meanings[definition.name] = _recognised(definition)
         applied = self._applied_names()
         for binding in self.key.bindings:
@@ -318,10 +324,12 @@ class _Assembly:
         return meanings
 
     def _applied_names(self) -> list[str]:
+        """The functions the key applies and does not define as nodes (f(w) = σ(wx) makes f a node)."""
         names = []
         for definition in self.nodes:
             names += [type(a).__name__ for a in definition.value.atoms(AppliedUndef)]
-        return list(dict.fromkeys(n for n in names if ACTIVATION_LETTERS.match(n)))
+        nodes = {d.name for d in self.nodes}
+        return list(dict.fromkeys(n for n in names if ACTIVATION_LETTERS.match(n) and n not in nodes))
 
     def _layer_fits(self, name: str, where: str) -> bool:
         """A binding of the "hidden" units spares the output's function, and the other way round."""
@@ -398,7 +406,9 @@ class _Assembly:
         """The loss: a node the key names as one (L, Loss, J, E) and that reads the label itself (J, the mean of
         L over the samples, is L once the samples are read one at a time); else the one node nothing reads."""
         named = [d for d in nodes if _is_loss_name(d.target) or _written_name(d.target) in self.key.roles.loss_names]
-        reading = [d for d in named if any(LABEL_NAME.match(name) for name in _names_in(d.value))]
+        names = {d.name for d in named}
+        reading = [d for d in named if any(LABEL_NAME.match(name) for name in _names_in(d.value))
+                   and not (_names_in(d.value) & (names - {d.name}))]  # J = mean of L: L is the loss
         if reading or named:
             return (reading or named)[-1]
         readers = {name for d in nodes for name in _names_in(d.value)}
@@ -507,8 +517,24 @@ def _recognised(definition: Definition) -> object:
     return sp.Lambda(definition.arguments, definition.value)
 
 
+def one_hot(expr: sp.Expr) -> sp.Expr:
+    """An indicator of the class label, 1(y = k), as the one-hot label's entry y_k (which sums to 1 over k)."""
+
+    def entry(delta: sp.KroneckerDelta) -> sp.Expr:
+        a, b = delta.args[:2]
+        if isinstance(b, sp.Symbol) and not b.is_integer and isinstance(a, sp.Symbol) and a.is_integer:
+            a, b = b, a
+        if isinstance(a, sp.Symbol) and not a.is_integer and isinstance(b, sp.Symbol) and b.is_integer:
+            return sp.IndexedBase(a.name)[b]
+        return delta
+
+    return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta), entry) if expr.has(sp.KroneckerDelta) else expr
+
+
 def _entries(expr: sp.Expr) -> sp.Expr:
-    """Names the parser kept whole (w_ij, x_i in some spellings) as entries of a layer: w[i, j]."""
+    """Names the parser kept whole (w_ij, x_i in some spellings) as entries of a layer: w[i, j]; an indicator
+    of the label as the one-hot label's entry."""
+    expr = one_hot(expr)
     mapping = {}
     for symbol in expr.atoms(sp.Symbol):
         base, _, subscript = symbol.name.partition("_")

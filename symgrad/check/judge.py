@@ -329,7 +329,8 @@ class Judge:
 
     def judge_update(self, lhs: sp.Expr, rhs: sp.Expr) -> Judgement:
         model = self.model
-        if model is None or (lhs not in model.params and lhs not in model.vector_forms.values()):
+        if model is None or (lhs not in model.params and lhs not in model.vector_forms.values()
+                             and not _a_unit_of(lhs, model.params)):
             return Judgement("unrecognized", "update", f"{self.show(lhs)} is not a parameter of this model")
         gradient = Partial(model.loss.symbol, lhs)
         alpha = model.step_size
@@ -384,6 +385,12 @@ def _chain(expr: sp.Expr) -> tuple[list[Partial], tuple] | None:
         expr = expr.function
     factors = _partial_factors(expr)
     return None if factors is None else (factors, limits)
+
+
+def _a_unit_of(quantity: sp.Expr, params: tuple[sp.Expr, ...]) -> bool:
+    """w_j for a model whose parameter is written w_i: the same layer under another free index."""
+    return isinstance(quantity, sp.Indexed) and any(isinstance(p, sp.Indexed) and p.base == quantity.base
+                                                    and len(p.indices) == len(quantity.indices) for p in params)
 
 
 def _among(quantity: sp.Expr, quantities: list[sp.Expr]) -> bool:

@@ -44,6 +44,9 @@ class Section:
     roles: Roles = field(default_factory=Roles)
     _key_model: KeyModel | None = None
     _problem: str | None = None
+    #: The section after this one: a claim about quantities this section does not define yet (part (b)'s
+    #: claims before part (b) redefines the loss) is judged against the first later model that has them.
+    next: Section | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -132,7 +135,14 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
         if relation is not None:
             _read_roles(section.roles, relation)
         planned.append(Planned(section, definition, restates, starts, relation))
+    _link(planned)
     return planned
+
+
+def _link(planned: list[Planned]) -> None:
+    sections = list({id(p.section): p.section for p in planned}.values())
+    for earlier, later in zip(sections, sections[1:], strict=False):
+        earlier.next = later
 
 
 def _expanded(relation: Relation, aliases: list[Alias]) -> Relation:
