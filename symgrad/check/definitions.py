@@ -422,42 +422,64 @@ class _Assembly:
         labelled = [name for name in read if LABEL_NAME.match(name)]
         if labelled:
             return labelled[0]
-        others = [name for name in read if name not in self._parameter_names()]
+        others = [name for name in read if name not in self._parameter_names() and not PARAMETER_NAME.match(name)]
         if len(others) == 1:
             return others[0]
         raise KeyModelError("cannot tell which quantity in the loss is the label")
 
-    def _parameter_names(self) -> set[str]:
+    def _parameter_names(self) -> list[str]:
+        """What the key differentiates by or updates (w_ij names the layer w), in the order it does."""
         roles = self.key.roles
-        return {_leaf_name(q) for q in [*roles.differentiated, *roles.updated]}
+        return list(dict.fromkeys(_leaf_name(_entries(q)) for q in [*roles.differentiated, *roles.updated]))
 
     def _parameters(self, leaves: list[str], label: str) -> list[str]:
-        named = self._parameter_names()
-        chosen = [name for name in leaves if name in named and name != label]
-        if not chosen:
-            chosen = [name for name in leaves if PARAMETER_NAME.match(name) and name != label]
-        order = [_leaf_name(q) for q in [*self.key.roles.differentiated, *self.key.roles.updated]]
+        """The leaves the key differentiates by or updates, and those named as parameters usually are (w, b, θ)."""
+        order = self._parameter_names()
+        chosen = [name for name in leaves if (name in order or PARAMETER_NAME.match(name)) and name != label
+                  and not INPUT_NAME.match(name)]  # ∂E/∂x_i differentiates by an input, which stays one
         return sorted(chosen, key=lambda n: order.index(n) if n in order else len(order))
 
     # -- declaring with the builder --------------------------------------------------------------------
     def _declare_indices(self, values: dict[str, sp.Expr]) -> None:
-        letters: dict[str, sp.Expr] = {}
+        """Each index letter with its range.  Letters that index the same layer at the same place (the j of
+        p_j and the l of Σ_l e^{z_l}) run over one range: the bound a sum gives one of them, else a default."""
+        group: dict[str, str] = {}  # index letter → a representative letter of its range
+
+        def find(letter: str) -> str:
+            while group.setdefault(letter, letter) != letter:
+                letter = group[letter]
+            return letter
+
+        places: dict[tuple[str, int], str] = {}
+        bounds: dict[str, sp.Expr] = {}
         for definition in self.nodes:
-            if _written_name(definition.target) not in values:
+            name = _written_name(definition.target)
+            if name not in values:
                 continue  # a node the loss does not read
-            for indexed in [definition.target, *values[_written_name(definition.target)].atoms(sp.Indexed)]:
-                if isinstance(indexed, sp.Indexed):
-                    for index in indexed.indices:
-                        letters.setdefault(str(index), sp.Symbol(DEFAULT_SIZES.get(str(index), "n")))
-            for total in values[_written_name(definition.target)].atoms(sp.Sum):
+            value = values[name]
+            for indexed in [definition.target, *value.atoms(sp.Indexed)]:
+                if not isinstance(indexed, sp.Indexed):
+                    continue
+                for position, index in enumerate(indexed.indices):
+                    letter = find(str(index))
+                    other = places.setdefault((str(indexed.base), position), letter)
+                    group[find(other)] = letter
+            for total in value.atoms(sp.Sum):
                 for index, _, high in total.limits:
-                    letters[str(index)] = high
-        for letter, high in letters.items():
-            size = str(high) if isinstance(high, sp.Symbol) else int(high) if high.is_Integer else None
-            if size is None:
+                    find(str(index))
+                    bounds[str(index)] = high
+        for letter, high in list(bounds.items()):
+            bounds.setdefault(find(letter), high)
+        for letter in list(group):
+            root = find(letter)
+            high = bounds.get(root, bounds.get(letter, sp.Symbol(DEFAULT_SIZES.get(root, "n"))))
+            if isinstance(high, sp.Symbol):
+                size: str | int = _identifier(str(high))
+            elif high.is_Integer:
+                size = int(high)
+            else:
                 raise KeyModelError(f"the sum over {letter} has a bound symgrad cannot use ({high})")
-            self.indices[letter] = self.builder.index(letter, size if not isinstance(size, str)
-                                                      else _identifier(size))
+            self.indices[letter] = self.builder.index(letter, size)
 
     def _declare(self, method, name: str, values: dict[str, sp.Expr]) -> None:
         indices = self._indices_of(name, values)
