@@ -338,7 +338,8 @@ class Checker:
             verdict.model_from = self._bound_by(name, statement, claim)
             if where is not None and where.definition is not None:
                 return _definition_never_wrong(verdict, where), lhs
-            if where is not None and where.section.definitions and where.section.model is None:
+            if where is not None and where.section.definitions and where.section.model is None \
+                    and not self._definitions_hold(context, where.section):
                 return _not_the_keys_model(verdict, where), lhs
             return self._only_when_bound(verdict, name), lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"
@@ -388,6 +389,20 @@ class Checker:
             derivation = derive(key_model.model, verify=False)
             self._contexts[key] = Context(section.label, derivation, dict(key_model.functions), key_defined=True)
         return self._contexts[key]
+
+    def _definitions_hold(self, context: Context, section: Section) -> bool:
+        """Whether every definition the key states here holds in ``context``'s model: then the key describes that
+        model (in part: a key may define only its loss and name the rest), and a claim may be wrong against it."""
+        for definition in section.definitions:
+            if definition.kind != "node":
+                continue
+            try:
+                target, value = context.translate([definition.target, definition.value])
+                if not context.judge.proven(target, value) and context.judge.differs(target, value) is not None:
+                    return False
+            except Exception:  # noqa: BLE001 - a definition this model cannot read is not one of its own
+                return False
+        return True
 
     def _bound_by(self, name: str, statement: Statement, claim: sp.Expr) -> str:
         """Why a catalogue model was chosen for a claim: an option, a heading, the sigmoid's notation, or a guess."""

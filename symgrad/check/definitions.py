@@ -34,7 +34,7 @@ from ..identity import Unsupported, sides_agree
 #: Names a key gives its loss.
 LOSS_NAMES = frozenset({"L", "Loss", "J", "E", "C", "ell", "mathcal{L}", "\\mathcal{L}", "\\ell", "l", "Cost"})
 #: Names of functions that mean one library function whatever the key says around them.
-KNOWN_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu, "ReLU": relu,
+KNOWN_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "s": sigmoid, "tanh": sp.tanh, "relu": relu, "ReLU": relu,
                    "softplus": softplus, "exp": sp.exp, "log": sp.log, "ln": sp.log}
 #: Names a key gives an activation it may leave unnamed or bind later (g, g_1, s, f, φ).
 ACTIVATION_LETTERS = re.compile(r"(g|s|f|phi|varphi|sigma|h|a)(_\{?\d+\}?)?$")
@@ -94,7 +94,8 @@ def definition_in(lhs: sp.Expr | None, rhs: sp.Expr, relation: str, line: int) -
             if ACTIVATION_LETTERS.match(type(lhs).__name__) or len(arguments) == 1 and not _is_loss_name(lhs):
                 return Definition(line, lhs, rhs, "function", tuple(arguments))
         return Definition(line, lhs, rhs)  # h(x) = σ(w·x), Loss(a_2, y) = ½(a_2 - y)²: a node written with its inputs
-    if isinstance(lhs, sp.Symbol) and (lhs.is_integer or (len(lhs.name) == 1 and lhs.name in INDEX_LETTERS)):
+    index_like = isinstance(rhs, sp.Symbol) and rhs.name in INDEX_LETTERS or rhs.is_integer
+    if isinstance(lhs, sp.Symbol) and (lhs.is_integer or (lhs.name in INDEX_LETTERS and index_like)):
         return None  # l = k: a condition on indices
     if isinstance(lhs, sp.Symbol) and isinstance(rhs, sp.Symbol) and rhs.name in KNOWN_FUNCTIONS:
         return Definition(line, lhs, rhs, "function")  # g = σ: g is the sigmoid
@@ -128,6 +129,7 @@ class Binding:
     loss: str | None = None
     functions: tuple[str, ...] = ()
     where: str = ""  # "hidden" or "output" when the prose says which layer
+    step: str | None = None  # "with step size $\eta$": the name of the step size
 
 
 _ACTIVATION_WORDS = {
@@ -167,7 +169,15 @@ def read_bindings(text: str) -> list[Binding]:
                 break
         for clause in _clauses(prose):
             bindings += _activation_bindings(number, line, prose, clause)
+        step = _STEP.search(line) or _STEP_AFTER.search(line)
+        if step:
+            bindings.append(Binding(number, step=step.group(1).strip().lstrip("\\")))
     return bindings
+
+
+#: "step size $\eta$", "learning rate $\alpha$", "$\eta$ is the learning rate"
+_STEP = re.compile(r"(?:step[ -]?size|learning[ -]rate)\s*(?:of\s*|is\s*|=\s*)?\$\s*\\?([A-Za-z]+)\s*\$", re.I)
+_STEP_AFTER = re.compile(r"\$\s*\\?([A-Za-z]+)\s*\$\s*(?:is|as)\s+(?:the\s+)?(?:step[ -]?size|learning[ -]rate)", re.I)
 
 
 def _clauses(prose: str) -> list[tuple[int, int]]:
@@ -254,7 +264,8 @@ class _Assembly:
         self.key = key
         self.nodes = [d for d in key.definitions if d.kind == "node"]
         self.function_definitions = [d for d in key.definitions if d.kind == "function"]
-        step = key.roles.step_sizes[0] if key.roles.step_sizes else "alpha"
+        named = [b.step for b in key.bindings if b.step]
+        step = named[-1] if named else key.roles.step_sizes[0] if key.roles.step_sizes else "alpha"
         self.builder = ModelBuilder(key.name, "The model the key defines", step_size=_identifier(step),
                                     step_size_latex=_latex_of(step))
         self.declared: dict[str, sp.Expr] = {}  # the key's name (as parsed) → the builder's quantity

@@ -188,6 +188,8 @@ def _bind(section: Section, binding: Binding) -> Section:
 
 
 def _conflict(earlier: Binding, later: Binding) -> bool:
+    if earlier.step and later.step:
+        return earlier.step != later.step
     if earlier.loss and later.loss:
         return earlier.loss != later.loss
     if earlier.activation and later.activation and earlier.activation != later.activation:
