@@ -189,7 +189,7 @@ def _edit(old: str, new: str) -> str:
         (_edit('label = "y"', 'lable = "y"'), "unknown key 'lable'; did you mean label?"),
         (_edit('name = "Loss"', 'nam = "Loss"'), "unknown key loss.'nam'"),
         (_edit('label = "y"\n', ""), "missing key label"),
-        (_edit('y = "y^*"', r'y = "\\hat{y}"'), r"latex.y: '\\hat{y}' is not a LaTeX name"),
+        (_edit('y = "y^*"', r'y = "\\dot{y}"'), r"latex.y: '\\dot{y}' is not a LaTeX name"),
         (_edit('y = "y^*"', 'q = "q"'), "latex.q: 'q' is not a declared name"),
         (_edit('name = "three-weight-chain"', 'name = "three weight chain"'),
          "name: 'three weight chain' is not a model"),

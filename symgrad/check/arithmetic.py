@@ -82,9 +82,10 @@ def _number(side: sp.Expr | None, text: str, functions: dict[str, object]) -> fl
 
 
 def _tolerance(text: str) -> float:
-    """Half a unit in the last decimal the key wrote (0.731: 0.0005); exact for a number without decimals."""
+    """Half a unit in the last decimal the key wrote (0.731: 0.0005, and 0.25 does not round to 0.3); exact for a
+    number without decimals."""
     match = _DECIMALS.match(text)
-    return 0.5 * 10 ** -len(match.group(1)) if match else 0.0
+    return 0.5 * 10 ** -len(match.group(1)) * (1 - 1e-9) if match else 0.0
 
 
 def _shown(text: str) -> str:

@@ -322,6 +322,13 @@ class Checker:
                 if verdict is not None:
                     return verdict, lhs
             section = section.next
+        tail = [(side, text) for side, text in zip(relation.rhs[1:], relation.written[1:], strict=False)
+                if not is_number(side, text)]
+        if where is not None and where.definition is not None and tail:
+            # no model of the key's own to hold the definition: what follows its first side is still a claim
+            relation = replace(relation, lhs=relation.rhs[0], rhs=tuple(s for s, _ in tail),
+                               written=tuple(t for _, t in tail))
+            lhs, where = relation.lhs, replace(where, definition=None)
         claim = sp.Tuple(lhs, *relation.rhs)
         failures = []
         for name, options in self.candidates(statement, claim):
@@ -338,8 +345,8 @@ class Checker:
             verdict.model_from = self._bound_by(name, statement, claim)
             if where is not None and where.definition is not None:
                 return _definition_never_wrong(verdict, where), lhs
-            if where is not None and where.section.definitions and where.section.model is None \
-                    and not self._definitions_hold(context, where.section):
+            if verdict.model_from == "heading" and where is not None and where.section.definitions \
+                    and where.section.model is None and not self._definitions_hold(context, where.section):
                 return _not_the_keys_model(verdict, where), lhs
             return self._only_when_bound(verdict, name), lhs
         reason = "it fits no model: unknown symbols (" + "; ".join(failures) + ")"

@@ -237,6 +237,7 @@ class Roles:
     updated: list[sp.Expr] = field(default_factory=list)
     loss_names: list[str] = field(default_factory=list)
     step_sizes: list[str] = field(default_factory=list)  # the names its updates step with (η, α)
+    through: list[sp.Expr] = field(default_factory=list)  # values it differentiates by without naming them: σ(z)
 
 
 class KeyModel:
@@ -279,6 +280,7 @@ class _Assembly:
             raise KeyModelError("the key defines no node")
         loss = self._loss(nodes)
         values = {_written_name(d.target): _entries(self._applied(d.value, functions)) for d in nodes}
+        nodes = self._unnamed_nodes(nodes, values, functions)
         nodes = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
         values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
         forward = [d for d in nodes if d is not loss]
@@ -395,6 +397,27 @@ class _Assembly:
                 target = definition.target
                 return sp.Symbol(name) if isinstance(target, AppliedUndef) else target
         return None
+
+    def _unnamed_nodes(self, nodes: list[Definition], values: dict[str, sp.Expr],
+                       functions: dict[str, object]) -> list[Definition]:
+        """A node for each value the key differentiates by without naming it (∂L/∂σ(z) where L reads σ(z)),
+        put where the value is first read, so that the chain through it has a node to pass."""
+        taken = set(values) | {s.name for v in values.values() for s in v.free_symbols if isinstance(s, sp.Symbol)}
+        for written in self.key.roles.through:
+            value = self._applied(written, functions)
+            if any(v == value for v in values.values()) or not any(v.has(value) for v in values.values()):
+                continue
+            name = next((n for n in ("a", "h", "p", "q", "u", "v_0") if n not in taken), None)
+            if name is None:
+                continue
+            taken.add(name)
+            symbol = sp.Symbol(name)
+            first = next(position for position, d in enumerate(nodes) if values[d.name].has(value))
+            for definition in nodes:
+                values[definition.name] = values[definition.name].xreplace({value: symbol})
+            values[name] = value
+            nodes = [*nodes[:first], Definition(nodes[first].line, symbol, value), *nodes[first:]]
+        return nodes
 
     # -- nodes, loss, label, parameters ---------------------------------------------------------------
     def _ordered_nodes(self) -> list[Definition]:

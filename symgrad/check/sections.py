@@ -238,6 +238,8 @@ def _read_roles(roles: Roles, relation: Relation) -> None:
             wrt = partial.wrt
             if isinstance(wrt, (sp.Symbol, sp.Indexed)) and wrt not in roles.differentiated:
                 roles.differentiated.append(wrt)
+            elif isinstance(wrt, AppliedUndef) and wrt not in roles.through:
+                roles.through.append(wrt)  # ∂L/∂σ(z): by a value the key never named
             name = type(partial.of).__name__ if isinstance(partial.of, AppliedUndef) else str(partial.of)
             if name in LOSS_NAMES and name not in roles.loss_names:
                 roles.loss_names.append(name)
