@@ -515,9 +515,11 @@ def _assignments(free: list[sp.Symbol], size: int) -> Iterator[dict[sp.Symbol, i
         yield dict(zip(free, values, strict=True))
 
 
-def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 20261206) -> bool:
+def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 20261206,
+                conditions: tuple[sp.Basic, ...] = ()) -> bool:
     """Whether ``lhs`` and ``rhs`` agree at every random point tried: True proves the equation (up to
     the Schwartz–Zippel bound in the module docstring); False proves nothing (see the docstring).
+    ``conditions`` on the free indices (l ≠ j) restrict the index values tried to those that meet them.
 
     Raises :class:`Unsupported` for what the field cannot evaluate.
     """
@@ -534,6 +536,8 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
     if free or sizes:
         plans.append((large, [dict(zip(free, values, strict=True))
                               for values in itertools.permutations(range(1, large + 1), len(free))]))
+    if conditions:
+        plans = [(size, [a for a in assignments if meets(conditions, a)]) for size, assignments in plans]
     for size, assignments in plans:
         for round_ in range(ROUNDS):
             for attempt in range(3):
@@ -544,6 +548,18 @@ def sides_agree(model: Model | None, lhs: sp.Expr, rhs: sp.Expr, seed: int = 202
                 except _ZeroDenominator:
                     if attempt == 2:
                         raise Unsupported("a denominator that vanishes at every point tried") from None
+    return True
+
+
+def meets(conditions: tuple[sp.Basic, ...], assignment: dict) -> bool:
+    """Whether index values meet the side conditions of a claim (a condition on anything else is not tested)."""
+    for condition in conditions:
+        try:
+            value = condition.xreplace(assignment)
+        except Exception:  # noqa: BLE001 - a condition SymPy cannot rebuild restricts nothing
+            continue
+        if value is sp.false or value is False:
+            return False
     return True
 
 

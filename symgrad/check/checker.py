@@ -217,7 +217,10 @@ class Checker:
         claims left are unrecognized, with that reason.  A formula whose math is never closed is still reported
         (it costs nothing to), so the exit status still tells a broken key."""
         deadline = None if time_limit is None else time.monotonic() + time_limit
-        units = [unit for statement in statements for unit in self._relations_of(statement, deadline)]
+        bindings = list(bindings)
+        units = _with_prose_conditions([unit for statement in statements
+                                        for unit in self._relations_of(statement, deadline)],
+                                       {b.line: b.conditions for b in bindings if b.conditions})
         statements = [statement for statement, _ in units]
         relations = [reading if isinstance(reading, Relation) else None for _, reading in units]
         planned = plan(statements, relations, bindings) if self.forced is None and statements else \
@@ -341,7 +344,8 @@ class Checker:
             except Exception as error:  # noqa: BLE001 - untrusted input: one odd claim must not stop the run
                 failures.append(f"{name}: cannot read it in this model ({_cannot_work_with(error)})")
                 continue
-            verdict = self._judge(statement, context, translated, relation.relation, relation.written)
+            verdict = self._judge(statement, context, translated, relation.relation, relation.written,
+                              relation.conditions)
             verdict.model_from = self._bound_by(name, statement, claim)
             if where is not None and where.definition is not None:
                 return _definition_never_wrong(verdict, where), lhs
@@ -385,7 +389,8 @@ class Checker:
             translated = context.translate([one_hot(side) for side in (lhs, *relation.rhs)])
         except Exception:  # noqa: BLE001 - unknown symbols (or odd input): the claim is about something else
             return None
-        verdict = self._judge(statement, context, translated, relation.relation, relation.written)
+        verdict = self._judge(statement, context, translated, relation.relation, relation.written,
+                              relation.conditions)
         verdict.model_from = "definitions"
         return verdict
 
@@ -433,7 +438,7 @@ class Checker:
         return verdict
 
     def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str,
-               written: tuple[str, ...]) -> Verdict:
+               written: tuple[str, ...], conditions: tuple[sp.Basic, ...] = ()) -> Verdict:
         lhs, members = translated[0], translated[1:]
         judgement: Judgement | None = None
         # z_1 = x w_1 = 0.5: the formula is the claim, and a number the key wrote for a quantity a worked value
@@ -451,6 +456,8 @@ class Checker:
             if not formulas:
                 judgement = context.judge.given_value(lhs)
             for member in formulas:
+                context.judge.written = dict(zip(members, written, strict=False)).get(member, "")
+                context.judge.conditions = tuple(conditions)
                 judgement = context.judge.judge(lhs, member, relation)
                 if judgement.verdict != "correct":
                     break
@@ -468,6 +475,26 @@ class Checker:
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
 _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
                      r"|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
+
+
+#: Lines a side condition written before a display ("for $l \\ne k$,") may stand above the claim it restricts.
+CONDITION_REACH = 3
+
+
+def _with_prose_conditions(units: list[tuple[Statement, Relation | BaseException | None]],
+                           conditions: dict[int, tuple[sp.Basic, ...]]
+                           ) -> list[tuple[Statement, Relation | BaseException | None]]:
+    """Attach a side condition the prose states ("off the diagonal, for $l \\ne k$,") to the claim right after
+    it (within CONDITION_REACH lines, and before any other claim), which holds only there."""
+    kept: list[tuple[Statement, Relation | BaseException | None]] = []
+    lines = sorted(conditions)
+    for statement, reading in units:
+        before = [line for line in lines if line <= statement.line]
+        if before and isinstance(reading, Relation) and statement.line - before[-1] <= CONDITION_REACH:
+            if not any(before[-1] < kept_statement.line for kept_statement, _ in kept):
+                reading = replace(reading, conditions=(*reading.conditions, *conditions[before[-1]]))
+        kept.append((statement, reading))
+    return kept
 
 
 def _piece(latex: str) -> str:

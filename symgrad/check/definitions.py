@@ -130,6 +130,7 @@ class Binding:
     functions: tuple[str, ...] = ()
     where: str = ""  # "hidden" or "output" when the prose says which layer
     step: str | None = None  # "with step size $\eta$": the name of the step size
+    conditions: tuple[sp.Basic, ...] = ()  # "for $l \\ne k$,": where the claim after it holds
 
 
 _ACTIVATION_WORDS = {
@@ -172,7 +173,25 @@ def read_bindings(text: str) -> list[Binding]:
         step = _STEP.search(line) or _STEP_AFTER.search(line)
         if step:
             bindings.append(Binding(number, step=step.group(1).strip().lstrip("\\")))
+        conditions = _prose_conditions(line)
+        if conditions:
+            bindings.append(Binding(number, conditions=conditions))
     return bindings
+
+
+def _prose_conditions(line: str) -> tuple[sp.Basic, ...]:
+    """The index conditions a line's inline math states on its own ("for $l \\ne k$", "when $j = l$")."""
+    from .latex import LatexParseError, parse_condition
+
+    found: list[sp.Basic] = []
+    for match in re.finditer(r"(?<!\$)\$([^$]+)\$(?!\$)", line):
+        if not re.search(r"(?:\bfor|\bwhen|\bif|\bwhere|\bwith)\s*$", line[:match.start()], re.I):
+            continue
+        try:
+            found += parse_condition(match.group(1))
+        except LatexParseError:
+            continue
+    return tuple(found)
 
 
 #: "step size $\eta$", "learning rate $\alpha$", "$\eta$ is the learning rate"

@@ -31,6 +31,7 @@ from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
 from .layers import Layers, agree, as_number
+from .mistakes import name_the_mistake
 from .vocabulary import STEP_NAMES
 
 POINTS = 5
@@ -66,6 +67,8 @@ class Judge:
         self.rng = random.Random(seed)
         self.layers = Layers(self.model, self.rng) if self.model is not None and self.model.index_ranges else None
         self._field: dict[tuple[sp.Expr, sp.Expr], bool] = {}
+        self.written = ""  # the claim's right side as the key wrote it, for mistakes seen only in writing
+        self.conditions: tuple[sp.Basic, ...] = ()  # the claim's side conditions on its indices (l ≠ j)
 
     # -- numbers ---------------------------------------------------------------
     def _points(self, *exprs: sp.Expr) -> list[Point]:
@@ -91,7 +94,7 @@ class Judge:
         if self.equal_in_the_field(left, right):
             return None
         if self.layers is not None:
-            return self.layers.differs(left, right)
+            return self.layers.differs(left, right, self.conditions)
         for point in self._points(left, right):
             a, b = self._values(left, point), self._values(right, point)
             if not agree(a, b):
@@ -100,10 +103,10 @@ class Judge:
 
     def equal_in_the_field(self, left: sp.Expr, right: sp.Expr) -> bool:
         """Whether the sides are equal by exact evaluation at random points of a prime field (remembered)."""
-        key = (left, right)
+        key = (left, right, self.conditions)
         if key not in self._field:
             try:
-                self._field[key] = sides_agree(self.model, left, right)
+                self._field[key] = sides_agree(self.model, left, right, conditions=self.conditions)
             except (Unsupported, TypeError, ValueError, ZeroDivisionError, RecursionError):
                 self._field[key] = False
         return self._field[key]
@@ -158,13 +161,18 @@ class Judge:
             note = "" if self.proven(lhs, rhs) else f"equal at {POINTS} random points (not proven symbolically)"
             return Judgement("correct", kind, note, expected=shown)
         point, claimed, true = counterexample[0], counterexample[2], counterexample[1]
-        reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind) + _beyond_floats(true, claimed)
+        reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind, expected) + _beyond_floats(
+            true, claimed)
         return Judgement("wrong", kind, reason, shown, point.describe(), (_real(claimed), _real(true)))
 
-    def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> str:
+    def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str, expected: sp.Expr | None = None) -> str:
         stray = self._stray_index(lhs, rhs)
         if stray:
             return stray
+        if expected is not None and self.model is not None:
+            named = name_the_mistake(self.model, expected, rhs, self.equal_in_the_field, self.show, self.written)
+            if named:
+                return named
         if self.differs(lhs, -rhs) is None:
             return "sign error: the right side is the negative of the correct value"
         if isinstance(lhs, Partial) and self.model is not None:

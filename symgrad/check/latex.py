@@ -243,6 +243,13 @@ def parse_expression(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -
     return _parse(tokens, text, functions, _letters(tokens), lambda parser: parser.expression())
 
 
+def parse_condition(text: str) -> list[sp.Basic]:
+    """A formula that is only a side condition on indices (``$l \\ne k$`` in the prose before a display), as the
+    SymPy relations a relation's ``conditions`` hold; raises :class:`LatexParseError` for anything else."""
+    tokens = _expression_tokens(_tokens(text, DEFAULT_FUNCTIONS))
+    return _parse(tokens, text, DEFAULT_FUNCTIONS, _letters(tokens), lambda parser: parser.condition(INDEX_LETTERS))
+
+
 def parse_relations(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> list[Relation]:
     """Every relation of one display, in order, with its side conditions.
 

@@ -19,6 +19,7 @@ import mpmath
 import sympy as sp
 
 from ..graph import Model
+from ..identity import meets
 from ..prove import (
     PROOF_SIZE,
     apply_one_hot,
@@ -133,9 +134,14 @@ class Layers:
             quantities |= indexed | {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
         return {q: self._value(q) for q in sorted(quantities, key=str)}
 
-    def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[LayerPoint, sp.Expr, sp.Expr] | None:
-        """A point where the written-out sides differ, or None when they agree at every point tried."""
+    def differs(self, left: sp.Expr, right: sp.Expr,
+                conditions: tuple[sp.Basic, ...] = ()) -> tuple[LayerPoint, sp.Expr, sp.Expr] | None:
+        """A point where the written-out sides differ, or None when they agree at every point tried; the free
+        indices take only values that meet the claim's side ``conditions`` (no counterexample at l = j for a
+        claim stated for l ≠ j)."""
         for assignment, a, b in [*self.instances(left, right), self.larger_instance(left, right)]:
+            if not meets(conditions, assignment):
+                continue
             for _ in range(DRAWS):
                 values = self._numbers(a, b)
                 left_value = sp.N(a.xreplace(values), PRECISION)
