@@ -130,7 +130,7 @@ class Binding:
     functions: tuple[str, ...] = ()
     where: str = ""  # "hidden" or "output" when the prose says which layer
     step: str | None = None  # "with step size $\eta$": the name of the step size
-    conditions: tuple[sp.Basic, ...] = ()  # "for $l \\ne k$,": where the claim after it holds
+    conditions: tuple[sp.Basic, ...] = ()  # "for $l \ne k$,": where the claim after it holds
 
 
 _ACTIVATION_WORDS = {
@@ -302,6 +302,7 @@ class _Assembly:
         nodes = self._unnamed_nodes(nodes, values, functions)
         nodes = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
         values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
+        values = _separate_bound_indices(values)
         forward = [d for d in nodes if d is not loss]
         node_names = set(values)
         leaves = sorted({_leaf_name(s) for value in values.values() for s in _leaves(value)} - node_names)
@@ -566,6 +567,35 @@ class _Assembly:
             if isinstance(base, sp.IndexedBase):
                 mapping[indexed] = base[tuple(self.indices.get(str(i), i) for i in indexed.indices)]
         return expr.xreplace(mapping)
+
+
+def _separate_bound_indices(values: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
+    """Give the index a sum runs over a letter no other sum or free index uses, wherever one letter is asked to
+    run over two ranges (the l of a dot product over features and the l of a softmax over classes)."""
+    ranges: dict[str, set] = {}
+    for value in values.values():
+        for total in value.atoms(sp.Sum):
+            for index, low, high in total.limits:
+                ranges.setdefault(index.name, set()).add((low, high))
+    clashing = {name for name, bounds in ranges.items() if len(bounds) > 1}
+    if not clashing:
+        return values
+    used = {s.name for value in values.values() for s in value.atoms(sp.Symbol)}
+    spare = iter(c for c in "qrstuvabcdefgh" if c not in used)
+    renamed = {}
+    for name, value in values.items():
+        def fresh(total: sp.Sum) -> sp.Sum:
+            mapping = {}
+            for index, _, _ in total.limits:
+                if index.name in clashing:
+                    letter = next(spare, None)
+                    if letter is None:
+                        raise KeyModelError("no index letter left for the key's sums")
+                    mapping[index] = sp.Symbol(letter, integer=True, positive=True)
+            return total.xreplace(mapping) if mapping else total
+
+        renamed[name] = value.replace(lambda e: isinstance(e, sp.Sum), fresh)
+    return renamed
 
 
 def _reached(loss: Definition, nodes: list[Definition], values: dict[str, sp.Expr]) -> list[Definition]:

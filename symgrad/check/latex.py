@@ -747,10 +747,19 @@ def _vector_letter(value: sp.Expr) -> str | None:
     ``\\boldsymbol{\\theta}`` → theta, and a bare letter (``w^T x``); None for anything else."""
     if not isinstance(value, sp.Symbol):
         return None
-    match = re.fullmatch(r"\\mathbf\{\\?([A-Za-z]+)\}", value.name)
+    match = re.fullmatch(r"\\mathbf\{\\?([A-Za-z]+)\}(?:_([A-Za-z]))?", value.name)
     if match:
         return match.group(1)
     return value.name if (len(value.name) == 1 and value.name.isalpha()) or value.name in _GREEK else None
+
+
+def _component(vector: sp.Expr, letter: str, index: sp.Symbol) -> sp.Indexed:
+    """A vector's component at ``index``: w_i of \\mathbf{w}; of the k-th vector \\mathbf{w}_k (a column of a
+    matrix, as softmax regression's class weights are), w_{ik}: its own subscript comes last."""
+    column = re.fullmatch(r".*\}_([A-Za-z])", vector.name) if isinstance(vector, sp.Symbol) else None
+    if column:
+        return sp.IndexedBase(letter)[index, sp.Symbol(column.group(1), integer=True, positive=True)]
+    return sp.IndexedBase(letter)[index]
 
 
 def _is_bold(value: sp.Expr) -> bool:
@@ -1040,7 +1049,9 @@ class _Parser:
         index = sp.Symbol(self.free_letter(token), integer=True, positive=True)
         left_letter, right_letter = _vector_letter(left), _vector_letter(right)
         assert left_letter is not None and right_letter is not None
-        return sp.Sum(sp.IndexedBase(left_letter)[index] * sp.IndexedBase(right_letter)[index], (index, 1, SIZE))
+        size = SIZE if SIZE.name not in self.letters and SIZE.name not in self.indices else sp.Symbol(
+            "n", integer=True, positive=True)  # z_k = \mathbf{w}_k^T\mathbf{x}: k counts classes there
+        return sp.Sum(_component(left, left_letter, index) * _component(right, right_letter, index), (index, 1, size))
 
     def free_letter(self, token: Token) -> str:
         """A summation index the display writes nowhere else (i if it can), for a sum it only implies."""
