@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -385,8 +385,9 @@ class Checker:
                           relation: Relation) -> Verdict | None:
         """The claim judged against the model its section defines; None when it speaks of other quantities."""
         context = self._section_context(section)
+        macros = _macros(section.key_model().macros)
         try:
-            translated = context.translate([one_hot(side) for side in (lhs, *relation.rhs)])
+            translated = context.translate([macros(one_hot(side)) for side in (lhs, *relation.rhs)])
         except Exception:  # noqa: BLE001 - unknown symbols (or odd input): the claim is about something else
             return None
         verdict = self._judge(statement, context, translated, relation.relation, relation.written,
@@ -508,6 +509,19 @@ def _latex_words(alias) -> str:
     from ..printing import printers_for
 
     return printers_for(None)[0].doprint(alias.value)
+
+
+def _macros(definitions: dict[sp.Expr, sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
+    """Write the key's unneeded layer quantities (δ_j) out as their values, under whatever index a claim uses."""
+
+    def expand(expr: sp.Expr) -> sp.Expr:
+        for target, value in definitions.items():
+            for used in expr.atoms(sp.Indexed):
+                if used.base == target.base and len(used.indices) == len(target.indices):
+                    expr = expr.xreplace({used: value.xreplace(dict(zip(target.indices, used.indices, strict=True)))})
+        return expr
+
+    return expand if definitions else (lambda expr: expr)
 
 
 def _not_the_keys_model(verdict: Verdict, where: Planned) -> Verdict:

@@ -268,6 +268,8 @@ class KeyModel:
         self.roles = roles
         self.name = name
         self.functions: dict[str, object] = {}  # written function name → library function, or an inlined Lambda
+        #: layer quantities the model does not need (δ_j = (ŷ - y) v_j h_j(1 - h_j)): a claim using one means its value
+        self.macros: dict[sp.Expr, sp.Expr] = {}
         self.model: Model | None = None
 
     def build(self) -> Model:
@@ -300,7 +302,10 @@ class _Assembly:
         loss = self._loss(nodes)
         values = {_written_name(d.target): _entries(self._applied(d.value, functions)) for d in nodes}
         nodes = self._unnamed_nodes(nodes, values, functions)
-        nodes = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
+        reached = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
+        self.key.macros = {d.target: values[d.name] for d in nodes if d not in reached and d.kind == "node"
+                           and isinstance(d.target, sp.Indexed) and not _is_loss_name(d.target)}
+        nodes = reached
         values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
         values = _separate_bound_indices(values)
         forward = [d for d in nodes if d is not loss]
