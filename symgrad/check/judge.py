@@ -170,7 +170,7 @@ class Judge:
         if stray:
             return stray
         if expected is not None and self.model is not None:
-            named = name_the_mistake(self.model, expected, rhs, self.equal_in_the_field, self.show, self.written)
+            named = name_the_mistake(self.model, expected, rhs, self.equal_in_the_field, self.show, self.written, lhs)
             if named:
                 return named
         if self.differs(lhs, -rhs) is None:
@@ -247,6 +247,11 @@ class Judge:
         for result in self.derivation.results:
             if result.kind == "gradient" and result.lhs == lhs:
                 return result.form
+        for result in self.derivation.results:  # ∂L/∂w_jk for the model's ∂L/∂w_ik: the same, under the claim's indices
+            wrt = result.lhs.wrt if result.kind == "gradient" and isinstance(result.lhs, Partial) else None
+            if (isinstance(wrt, sp.Indexed) and isinstance(lhs.wrt, sp.Indexed) and wrt.base == lhs.wrt.base
+                    and len(wrt.indices) == len(lhs.wrt.indices) and result.lhs.of == lhs.of):
+                return result.form.xreplace(dict(zip(wrt.indices, lhs.wrt.indices, strict=True)))
         return self._local_form(lhs)
 
     def judge_chain(self, lhs: Partial, factors: list[Partial], sums: tuple = ()) -> Judgement:

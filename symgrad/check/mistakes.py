@@ -19,6 +19,7 @@ STACK's potential-response trees hand-code such edits per question; here they co
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 
 import sympy as sp
@@ -32,9 +33,12 @@ Show = Callable[[sp.Expr], str]
 
 
 def name_the_mistake(model: Model | None, expected: sp.Expr, claim: sp.Expr,
-                     equal: Callable[[sp.Expr, sp.Expr], bool], show: Show, written: str = "") -> str | None:
-    """The reason naming the edit of ``expected`` that gives ``claim`` (``equal`` decides), or None."""
-    for count, (reason, edited) in enumerate(_edits(model, expected, show, written)):
+                     equal: Callable[[sp.Expr, sp.Expr], bool], show: Show, written: str = "",
+                     lhs: sp.Expr | None = None) -> str | None:
+    """The reason naming the edit of ``expected`` that gives ``claim`` (``equal`` decides), or None.  With the
+    claim's left side a gradient, the chain-rule product's node partials are edited too (one dropped)."""
+    edits = itertools.chain(_edits(model, expected, show, written), _chain_edits(model, lhs, show))
+    for count, (reason, edited) in enumerate(edits):
         if count >= MAX_EDITS:
             return None
         try:
@@ -47,7 +51,7 @@ def name_the_mistake(model: Model | None, expected: sp.Expr, claim: sp.Expr,
 
 def _edits(model: Model | None, expected: sp.Expr, show: Show, written: str) -> Iterator[tuple[str, sp.Expr]]:
     factors = _factors(expected)
-    if "- 1)" in written.replace(" ", "").replace("-1)", "- 1)"):
+    if re.search(r"-\s*1\s*(?:\\right)?\s*\)", written):
         for factor in factors:
             flipped = _one_minus_flipped(factor)
             if flipped is not None:
@@ -73,6 +77,23 @@ def _edits(model: Model | None, expected: sp.Expr, show: Show, written: str) -> 
                 yield f"{show(b)} is written where {show(a)} belongs", variant
     for extra in _extra_factors(model, factors):
         yield f"an extra factor {show(extra)}", expected * extra
+
+
+def _chain_edits(model: Model | None, lhs: sp.Expr | None, show: Show) -> Iterator[tuple[str, sp.Expr]]:
+    """The chain rule's product of node partials (in forward-pass values) with one partial left out."""
+    if model is None or not isinstance(lhs, Partial) or lhs.of != model.loss.symbol:
+        return
+    try:
+        paths = model.paths(lhs.wrt)
+    except Exception:  # noqa: BLE001 - a quantity the graph cannot walk from gives no chain to edit
+        return
+    if len(paths) != 1 or paths[0].sums:
+        return
+    locals_ = [model.in_forward_values(model.partial(u, v)) for u, v in paths[0].edges]
+    for position, factor in enumerate(locals_):
+        if factor != 1:
+            rest = sp.Mul(*locals_[:position], *locals_[position + 1:])
+            yield f"a chain factor is missing: {show(factor)}", rest
 
 
 def _factors(expr: sp.Expr) -> list[sp.Expr]:

@@ -1,0 +1,88 @@
+"""Keys in other hands: twelve answer keys in twelve styles (tests/keys/styles/, written without looking at the
+parser), each defining its own model and holding planted mistakes of every kind in issue 17's §4.
+
+Each key's ``.expect.json`` says, formula by formula, what it is: a definition, a worked value, a correct claim,
+or a planted mistake and its kind.  The checker must flag every planted mistake at its line with a reason that
+names the mistake, call nothing else wrong, and leave at most a tenth of the formulas unrecognized.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from symgrad.check.checker import Checker, Verdict
+
+STYLES = Path(__file__).parent / "keys" / "styles"
+KEYS = sorted(path for path in STYLES.glob("*.md") if path.name != "README.md")
+
+#: What a reason says for each kind of planted mistake.
+NAMES = {
+    "sign": r"sign error|negative",
+    "missing-factor": r"missing",
+    "extra-factor": r"extra factor",
+    "swap": r"written where|swapped|stands where",
+    "index": r"index",
+    "missing-sum": r"sum over",
+    "factor-2": r"factor 2|factor ½|twice|half",
+    "one-minus": r"\(a − 1\) written for \(1 − a\)",
+    "ascent": r"ascent|direction",
+}
+
+
+def _matched(path: Path) -> list[tuple[dict, Verdict | None]]:
+    """Each expectation with the verdict on its formula (matched by line and a piece of its LaTeX)."""
+    verdicts = Checker().check_text(path.read_text(encoding="utf-8"))
+    used: set[int] = set()
+    pairs = []
+    for expectation in json.loads(path.with_suffix(".expect.json").read_text(encoding="utf-8")):
+        same_line = [i for i, v in enumerate(verdicts) if v.line == expectation["line"] and i not in used]
+        exact = [i for i in same_line if expectation["latex"] in verdicts[i].latex]
+        chosen = (exact or same_line or [None])[0]
+        if chosen is not None:
+            used.add(chosen)
+        pairs.append((expectation, verdicts[chosen] if chosen is not None else None))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def judged() -> dict[str, list[tuple[dict, Verdict | None]]]:
+    return {path.name: _matched(path) for path in KEYS}
+
+
+def test_there_are_keys_of_every_style_and_every_mistake():
+    kinds = {e["mistake"] for path in KEYS for e in json.loads(path.with_suffix(".expect.json").read_text())
+             if e["expect"] == "wrong"}
+    assert len(KEYS) >= 6 and kinds == set(NAMES)
+
+
+@pytest.mark.parametrize("key", [path.name for path in KEYS])
+def test_every_planted_mistake_is_caught_at_its_line(judged, key):
+    missed = [(e["line"], e["mistake"], v.verdict if v else None, v.reason if v else None)
+              for e, v in judged[key] if e["expect"] == "wrong" and (v is None or v.verdict != "wrong")]
+    assert missed == []
+
+
+def test_the_reasons_name_the_mistakes(judged):
+    """Nine in ten reasons name the planted edit ("sign error", "a chain factor is missing: w_2"); the others
+    say only that the sides differ (a mistake no single edit of the correct answer reproduces)."""
+    planted = [(e, v) for key in judged.values() for e, v in key if e["expect"] == "wrong"]
+    unnamed = [(e["line"], e["mistake"], v.reason) for e, v in planted if not re.search(NAMES[e["mistake"]], v.reason)]
+    assert len(unnamed) <= 0.1 * len(planted), unnamed
+
+
+@pytest.mark.parametrize("key", [path.name for path in KEYS])
+def test_no_correct_line_definition_or_worked_number_is_called_wrong(judged, key):
+    false_alarms = [(e["line"], e["expect"], v.latex, v.reason) for e, v in judged[key]
+                    if e["expect"] != "wrong" and v is not None and v.verdict == "wrong"]
+    assert false_alarms == []
+
+
+def test_at_most_a_tenth_of_the_formulas_is_unrecognized(judged):
+    pairs = [pair for key in judged.values() for pair in key]
+    unrecognized = [(e["line"], e["latex"]) for e, v in pairs
+                    if (v is None or v.verdict == "unrecognized") and e["expect"] != "value"]
+    assert len(unrecognized) <= 0.1 * len(pairs), unrecognized
