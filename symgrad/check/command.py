@@ -12,7 +12,7 @@ from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
 from .checker import TIME_LIMIT, Checker
 from .definitions import read_bindings
 from .keys import TooManyStatements, UnreadableKey, extract
-from .report import FORMATS, to_json, to_markdown, to_text
+from .report import FORMATS, summary, text_lines, to_json, to_markdown
 
 MAX_KEY_CHARACTERS = 2_000_000
 MAX_STATEMENTS = 2_000
@@ -81,11 +81,18 @@ def run(args: argparse.Namespace) -> int:
         checker = Checker.for_derivation(derivation, f"{derivation.name} (--model-file {args.model_file})")
     else:
         checker = Checker(args.model, options)
-    verdicts = checker.check_statements(statements, args.time_limit, read_bindings(text))
-    if args.format == "json":
-        sys.stdout.write(to_json(verdicts))
-    elif args.format == "markdown":
-        sys.stdout.write(to_markdown(verdicts, text, {s.line: s.end_line for s in statements}))
+    judged = checker.verdicts(statements, args.time_limit, read_bindings(text))
+    if args.format == "text":  # each verdict as soon as it is judged: a long key shows its progress
+        verdicts = []
+        for verdict in judged:
+            verdicts.append(verdict)
+            sys.stdout.write(text_lines(verdict, source))
+            sys.stdout.flush()
+        sys.stdout.write(summary(verdicts) + "\n")
     else:
-        sys.stdout.write(to_text(verdicts, source))
+        verdicts = list(judged)
+        if args.format == "json":
+            sys.stdout.write(to_json(verdicts))
+        else:
+            sys.stdout.write(to_markdown(verdicts, text, {s.line: s.end_line for s in statements}))
     return 1 if any(v.verdict == "wrong" or v.malformed for v in verdicts) else 0

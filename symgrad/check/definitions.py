@@ -257,6 +257,7 @@ class Roles:
     loss_names: list[str] = field(default_factory=list)
     step_sizes: list[str] = field(default_factory=list)  # the names its updates step with (η, α)
     through: list[sp.Expr] = field(default_factory=list)  # values it differentiates by without naming them: σ(z)
+    indices: set[str] = field(default_factory=set)  # the index letters its claims use (p_k: k is no size)
 
 
 class KeyModel:
@@ -307,7 +308,7 @@ class _Assembly:
                            and isinstance(d.target, sp.Indexed) and not _is_loss_name(d.target)}
         nodes = reached
         values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
-        values = _separate_bound_indices(values)
+        values = _separate_bound_indices(_sizes_apart(values, self.key.roles.indices))
         forward = [d for d in nodes if d is not loss]
         node_names = set(values)
         leaves = sorted({_leaf_name(s) for value in values.values() for s in _leaves(value)} - node_names)
@@ -572,6 +573,20 @@ class _Assembly:
             if isinstance(base, sp.IndexedBase):
                 mapping[indexed] = base[tuple(self.indices.get(str(i), i) for i in indexed.indices)]
         return expr.xreplace(mapping)
+
+
+def _sizes_apart(values: dict[str, sp.Expr], indices: set[str]) -> dict[str, sp.Expr]:
+    """A sum written without its bound runs to the parser's k; where the key uses k as an index (p_k), the
+    size gets a name of its own."""
+    sizes = {limit[2] for value in values.values() for total in value.atoms(sp.Sum) for limit in total.limits}
+    used = {s.name for value in values.values() for s in value.atoms(sp.Symbol)} | indices
+    renaming = {}
+    for size in sizes:
+        if isinstance(size, sp.Symbol) and size.name in indices:
+            name = next(n for n in ("K", "n", "N", "M", "D", "size") if n not in used)
+            used.add(name)
+            renaming[size] = sp.Symbol(name, integer=True, positive=True)
+    return {name: value.xreplace(renaming) for name, value in values.items()} if renaming else values
 
 
 def _separate_bound_indices(values: dict[str, sp.Expr]) -> dict[str, sp.Expr]:

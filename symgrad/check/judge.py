@@ -163,7 +163,21 @@ class Judge:
         point, claimed, true = counterexample[0], counterexample[2], counterexample[1]
         reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind, expected) + _beyond_floats(
             true, claimed)
-        return Judgement("wrong", kind, reason, shown, point.describe(), (_real(claimed), _real(true)))
+        return Judgement("wrong", kind, reason, shown, self._point_of(point.describe(), lhs, rhs),
+                         (_real(claimed), _real(true)))
+
+    def _point_of(self, point: dict[str, float], lhs: sp.Expr, rhs: sp.Expr) -> dict[str, float]:
+        """The point where the sides differ, as far as the claim reads it: the quantities it uses, directly or
+        through its nodes (not the step size of a claim about a gradient, nor an input it never reads)."""
+        try:
+            explicit = self.model.explicit(lhs - rhs) if self.model is not None else lhs - rhs
+        except Exception:  # noqa: BLE001 - a claim the model cannot write out: show the whole point
+            return point
+        names = {str(s) for s in explicit.free_symbols} | {str(a.base) for a in explicit.atoms(sp.Indexed)}
+        kept = {key: value for key, value in point.items()
+                if key.split("[")[0] in names or key in names or (self.model is not None and key in map(
+                    str, self.model.index_ranges))}
+        return kept or point
 
     def _why(self, lhs: sp.Expr, rhs: sp.Expr, kind: str, expected: sp.Expr | None = None) -> str:
         stray = self._stray_index(lhs, rhs)

@@ -40,19 +40,21 @@ def _point_text(verdict: Verdict) -> str:
 
 
 def to_text(verdicts: list[Verdict], source: str) -> str:
-    lines = []
-    for v in verdicts:
-        lines.append(f"{source}:{v.line}: {MARKS[v.verdict]} {v.verdict}: {clip(v.latex, ECHO_WIDTH)}")
-        if v.verdict != "correct":
-            if v.reason:
-                lines.append(f"    why: {clip(v.reason, REASON_WIDTH)}")
-            if v.expected:
-                lines.append(f"    expected: {v.expected}")
-            if v.point:
-                lines.append(f"    {_point_text(v)}")
-        elif v.reason:  # what a correct verdict did not cover: a worked number, or no symbolic proof
-            lines.append(f"    note: {clip(v.reason, REASON_WIDTH)}")
-    lines.append(summary(verdicts))
+    return "".join(text_lines(v, source) for v in verdicts) + summary(verdicts) + "\n"
+
+
+def text_lines(v: Verdict, source: str) -> str:
+    """One verdict as the text report shows it (a few lines): what ``symgrad check`` prints as each is judged."""
+    lines = [f"{source}:{v.line}: {MARKS[v.verdict]} {v.verdict}: {clip(v.latex, ECHO_WIDTH)}"]
+    if v.verdict != "correct":
+        if v.reason:
+            lines.append(f"    why: {clip(v.reason, REASON_WIDTH)}")
+        if v.expected:
+            lines.append(f"    expected: {v.expected}")
+        if v.point:
+            lines.append(f"    {_point_text(v)}")
+    elif v.reason:  # what a correct verdict did not cover: a worked number, or no symbolic proof
+        lines.append(f"    note: {clip(v.reason, REASON_WIDTH)}")
     return "\n".join(lines) + "\n"
 
 
