@@ -79,7 +79,8 @@ def test_prose_binds_the_loss_and_the_step_size(sentence, loss, step):
 def test_g_bound_in_prose_gives_the_sigmoid_forms():
     text = ("$z_1 = x w_1$, $a_1 = g_1(z_1)$, $z_2 = a_1 w_2$, $a_2 = g_2(z_2)$, $L = \\frac12(a_2 - y)^2$.\n\n"
             "Here $g_1$ and $g_2$ are sigmoids.\n\n"
-            "$$\\frac{\\partial a_2}{\\partial z_2} = a_2(1 - a_2)$$\n\n$$\\frac{\\partial a_1}{\\partial z_1} = 1 - a_1^2$$\n")
+            "$$\\frac{\\partial a_2}{\\partial z_2} = a_2(1 - a_2)$$\n\n"
+            "$$\\frac{\\partial a_1}{\\partial z_1} = 1 - a_1^2$$\n")
     assert [v.verdict for v in check(text)][-2:] == ["correct", "wrong"]
 
 

@@ -234,9 +234,10 @@ def _read_roles(roles: Roles, relation: Relation) -> None:
     """What a claim tells: ∂L/∂θ differentiates the loss by θ, θ ← … updates θ."""
     sides = [side for side in (relation.lhs, *relation.rhs) if side is not None]
     for side in sides:
-        bound = {limit[0] for total in side.atoms(sp.Sum) for limit in total.limits}
-        roles.indices |= {s.name for s in side.free_symbols if isinstance(s, sp.Symbol) and s.is_integer} | {
-            s.name for s in bound}
+        limits = [limit for total in side.atoms(sp.Sum) for limit in total.limits]
+        bounds = {str(high) for _, _, high in limits}  # Σ_{j=1}^{k}: k counts, it indexes nothing
+        roles.indices |= {s.name for s in side.free_symbols if isinstance(s, sp.Symbol) and s.is_integer
+                          and s.name not in bounds} | {str(index) for index, _, _ in limits}
         for partial in side.atoms(Partial):
             wrt = partial.wrt
             if isinstance(wrt, (sp.Symbol, sp.Indexed)) and wrt not in roles.differentiated:
