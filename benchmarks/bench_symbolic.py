@@ -49,8 +49,9 @@ def rows(scratch: Path) -> list[tuple[str, list[str], float]]:
         ("symgrad derive --all (10 models)", _symgrad("derive", "--all", "--out-dir", str(scratch / "all"), "-q"), 3.0),
         ("symgrad generate --check", _symgrad("generate", "--check"), 1.5),
     ]
-    table += [(f"symgrad check tests/keys/{key.name}", _symgrad("check", str(key)), 2.0)
-              for key in sorted((REPO / "tests" / "keys").glob("*.md"))]
+    keys = sorted((REPO / "tests" / "keys").glob("*.md")) + sorted((REPO / "tests" / "keys" / "styles").glob("*.md"))
+    table += [(f"symgrad check {key.relative_to(REPO)}", _symgrad("check", str(key)), 2.0)
+              for key in keys if key.name != "README.md"]
     return table
 
 
