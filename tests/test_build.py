@@ -130,7 +130,7 @@ def _declare(steps):
         ([("param", "x")], "params", "'x' is already declared as the input"),
         ([("param", "w_1"), ("param", "w1")], "params", "would be written 'w_1', like the parameter 'w_1'"),
         ([("param", "exp")], "params", "library function"),
-        ([("param", "u", r"\hat{u}")], "latex.u", "not a LaTeX name"),
+        ([("param", "u", r"\dot{u}")], "latex.u", "not a LaTeX name"),
         ([("param", "u", "ab")], "latex.u", "not as one name"),
         ([("label", "t")], "label", "a model has one label"),
         ([("node", "z", "x * q")], "nodes.z, column 5", "unknown name 'q'"),

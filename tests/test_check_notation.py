@@ -110,7 +110,7 @@ def test_a_dot_between_other_than_two_vectors_is_a_product() -> None:
 
 
 @pytest.mark.parametrize("text", [r"z = \mathbf{w}^T", r"z = \mathbf{W}^T (\mathbf{x} - \mathbf{c})", r"z = x_j^\top y",
-                                  r"z = \mathbf{w}_k^\top \mathbf{x}", r"z = (a + b)^\top \mathbf{x}"])
+                                  r"z = (a + b)^\top \mathbf{x}"])
 def test_a_transpose_not_before_a_vector_is_unsupported(text: str) -> None:
     assert "transpose" in refused(text, unsupported=True).message
 
@@ -419,3 +419,13 @@ def test_any_display_parses_or_raises_one_parse_error(text: str) -> None:
             parse(text)
         except LatexParseError as error:
             assert str(error).startswith("column ") and "\n" not in str(error)
+
+
+def test_the_kth_weight_vector_is_a_column_of_a_matrix():
+    """\\mathbf{w}_k^\\top\\mathbf{x} (softmax regression's class k): Σ_i w_{ik} x_i, its own subscript last, and a
+    size that is not the k it is indexed by."""
+    (relation,) = parse_relations(r"z_k = \mathbf{w}_k^\top \mathbf{x}")
+    (total,) = relation.rhs
+    index, low, high = total.limits[0]
+    k = sp.Symbol("k", integer=True, positive=True)
+    assert total.function == sp.IndexedBase("w")[index, k] * sp.IndexedBase("x")[index] and high != k

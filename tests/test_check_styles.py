@@ -8,6 +8,7 @@ names the mistake, call nothing else wrong, and leave at most a tenth of the for
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -33,6 +34,7 @@ NAMES = {
 }
 
 
+@functools.cache
 def _matched(path: Path) -> list[tuple[dict, Verdict | None]]:
     """Each expectation with the verdict on its formula (matched by line and a piece of its LaTeX)."""
     verdicts = Checker().check_text(path.read_text(encoding="utf-8"))
@@ -48,8 +50,7 @@ def _matched(path: Path) -> list[tuple[dict, Verdict | None]]:
     return pairs
 
 
-@pytest.fixture(scope="module")
-def judged() -> dict[str, list[tuple[dict, Verdict | None]]]:
+def judged_all() -> dict[str, list[tuple[dict, Verdict | None]]]:
     return {path.name: _matched(path) for path in KEYS}
 
 
@@ -60,29 +61,29 @@ def test_there_are_keys_of_every_style_and_every_mistake():
 
 
 @pytest.mark.parametrize("key", [path.name for path in KEYS])
-def test_every_planted_mistake_is_caught_at_its_line(judged, key):
+def test_every_planted_mistake_is_caught_at_its_line(key):
     missed = [(e["line"], e["mistake"], v.verdict if v else None, v.reason if v else None)
-              for e, v in judged[key] if e["expect"] == "wrong" and (v is None or v.verdict != "wrong")]
+              for e, v in _matched(STYLES / key) if e["expect"] == "wrong" and (v is None or v.verdict != "wrong")]
     assert missed == []
 
 
-def test_the_reasons_name_the_mistakes(judged):
+def test_the_reasons_name_the_mistakes():
     """Nine in ten reasons name the planted edit ("sign error", "a chain factor is missing: w_2"); the others
     say only that the sides differ (a mistake no single edit of the correct answer reproduces)."""
-    planted = [(e, v) for key in judged.values() for e, v in key if e["expect"] == "wrong"]
+    planted = [(e, v) for key in judged_all().values() for e, v in key if e["expect"] == "wrong"]
     unnamed = [(e["line"], e["mistake"], v.reason) for e, v in planted if not re.search(NAMES[e["mistake"]], v.reason)]
     assert len(unnamed) <= 0.1 * len(planted), unnamed
 
 
 @pytest.mark.parametrize("key", [path.name for path in KEYS])
-def test_no_correct_line_definition_or_worked_number_is_called_wrong(judged, key):
-    false_alarms = [(e["line"], e["expect"], v.latex, v.reason) for e, v in judged[key]
+def test_no_correct_line_definition_or_worked_number_is_called_wrong(key):
+    false_alarms = [(e["line"], e["expect"], v.latex, v.reason) for e, v in _matched(STYLES / key)
                     if e["expect"] != "wrong" and v is not None and v.verdict == "wrong"]
     assert false_alarms == []
 
 
-def test_at_most_a_tenth_of_the_formulas_is_unrecognized(judged):
-    pairs = [pair for key in judged.values() for pair in key]
+def test_at_most_a_tenth_of_the_formulas_is_unrecognized():
+    pairs = [pair for key in judged_all().values() for pair in key]
     unrecognized = [(e["line"], e["latex"]) for e, v in pairs
                     if (v is None or v.verdict == "unrecognized") and e["expect"] != "value"]
     assert len(unrecognized) <= 0.1 * len(pairs), unrecognized

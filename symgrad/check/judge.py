@@ -183,6 +183,9 @@ class Judge:
         stray = self._stray_index(lhs, rhs)
         if stray:
             return stray
+        collision = self._collision(lhs, rhs)  # the label for the output: a mistake of its own name
+        if collision:
+            return collision
         if expected is not None and self.model is not None:
             named = name_the_mistake(self.model, expected, rhs, self.equal_in_the_field, self.show, self.written, lhs)
             if named:
