@@ -183,6 +183,8 @@ class Judge:
         stray = self._stray_index(lhs, rhs)
         if stray:
             return stray
+        if expected is not None and self.equal_in_the_field(-expected, rhs) and "1)" not in self.written:
+            return "sign error: the right side is the negative of the correct value"
         collision = self._collision(lhs, rhs)  # the label for the output: a mistake of its own name
         if collision:
             return collision
