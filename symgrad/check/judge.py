@@ -31,7 +31,7 @@ from ..numeric import Point, evaluate, random_point
 from ..printing import printers_for
 from ..prove import as_rational, to_elementary
 from .layers import Layers, agree, as_number
-from .mistakes import name_the_mistake
+from .mistakes import name_the_mistake, writes_minus_one
 from .vocabulary import STEP_NAMES
 
 POINTS = 5
@@ -183,7 +183,7 @@ class Judge:
         stray = self._stray_index(lhs, rhs)
         if stray:
             return stray
-        if expected is not None and self.equal_in_the_field(-expected, rhs) and "1)" not in self.written:
+        if expected is not None and self.equal_in_the_field(-expected, rhs) and not writes_minus_one(self.written):
             return "sign error: the right side is the negative of the correct value"
         collision = self._collision(lhs, rhs)  # the label for the output: a mistake of its own name
         if collision:

@@ -51,7 +51,7 @@ def name_the_mistake(model: Model | None, expected: sp.Expr, claim: sp.Expr,
 
 def _edits(model: Model | None, expected: sp.Expr, show: Show, written: str) -> Iterator[tuple[str, sp.Expr]]:
     factors = _factors(expected)
-    if re.search(r"-\s*1\s*(?:\\right)?\s*\)", written):
+    if writes_minus_one(written):
         for factor in factors:
             flipped = _one_minus_flipped(factor)
             if flipped is not None:
@@ -77,6 +77,11 @@ def _edits(model: Model | None, expected: sp.Expr, show: Show, written: str) -> 
                 yield f"{show(b)} is written where {show(a)} belongs", variant
     for extra in _extra_factors(model, factors):
         yield f"an extra factor {show(extra)}", expected * extra
+
+
+def writes_minus_one(written: str) -> bool:
+    """Whether the key wrote a factor ending in "- 1)" (``(a - 1)``, ``\\left(a - 1\\right)``)."""
+    return re.search(r"-\s*1\s*(?:\\right)?\s*\)", written) is not None
 
 
 def _chain_edits(model: Model | None, lhs: sp.Expr | None, show: Show) -> Iterator[tuple[str, sp.Expr]]:
