@@ -1696,6 +1696,8 @@ class _Parser:
         a parenthesis or the next power."""
         token = self.advance()
         base = power = None
+        if not self.starts_factor() and not self.at("(", "^", "_"):
+            return sp.Symbol(token.text)  # g_1 = \tanh: the function itself, named (the key binds g_1 to it)
         if token.text == "log" and self.at("_"):
             self.advance()
             base = self.argument("the base of \\log")
