@@ -155,3 +155,13 @@ def test_the_text_report_prints_each_verdict_as_it_is_judged(tmp_path, monkeypat
 def test_a_claim_with_unknown_symbols_names_no_model_wrongly():
     (judged,) = check("$$\\frac{\\partial Q}{\\partial v_7} = q_3 r$$\n")
     assert judged.verdict == "unrecognized" and judged.model_from is None
+
+
+@pytest.mark.parametrize(("claim", "verdict"), [
+    (r"\frac{\mathrm{d}\sigma}{\mathrm{d}z} = \frac{e^{-z}}{(1+e^{-z})^2}", "correct"),
+    (r"\frac{d\sigma}{dz} = \sigma(1 - \sigma)", "correct"),
+    (r"\frac{d\sigma}{dz} = \sigma(\sigma - 1)", "wrong"),
+])
+def test_sigma_without_its_argument_is_the_sigmoid_of_the_variable(claim, verdict):
+    (judged,) = check(f"${claim}$\n")
+    assert (judged.verdict, judged.model_from) == (verdict, "notation"), judged.reason

@@ -25,6 +25,7 @@ from sympy.core.function import AppliedUndef
 from ..derivation import Derivation
 from ..derive import derive
 from ..functions import ACTIVATIONS, LOSSES
+from ..graph import Partial
 from ..models import catalogue_names, derive_named, lookup
 from .arithmetic import is_number, worked_arithmetic
 from .definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
@@ -113,6 +114,7 @@ class Context:
         """
         if self.vocabulary is not None:
             return [self.vocabulary.translate(side) for side in sides]
+        sides = _sigma_applied(sides)
         variables = {s for side in sides for s in side.free_symbols if isinstance(s, sp.Symbol)}
         if len(variables) > 1 and not any(_names_the_sigmoid(side) for side in sides):
             raise UnknownSymbols(", ".join(sorted(map(str, variables))))
@@ -127,16 +129,41 @@ def _names_the_sigmoid(expr: sp.Expr) -> bool:
     return bool(applied & set(SIGMOID_NAMES)) or expr.has(sp.Derivative) or expr.has(Partial)
 
 
+def _sigma_applied(sides: list[sp.Expr]) -> list[sp.Expr]:
+    """``\\frac{d\\sigma}{dz} = \\sigma(1 - \\sigma)``: σ written without its argument, in a claim about one other
+    variable, is σ of that variable."""
+    names = {"sigma", "s"}
+    variables = {s for side in sides for s in side.free_symbols if isinstance(s, sp.Symbol) and s.name not in names
+                 and not s.is_integer}
+    bare = {s for side in sides for s in side.free_symbols if isinstance(s, sp.Symbol) and s.name in names}
+    if len(variables) != 1 or not bare:
+        return sides
+    (variable,) = variables
+    applied = {symbol: sp.Function(symbol.name)(variable) for symbol in bare}
+
+    def of_itself(application: AppliedUndef) -> bool:  # σ(1 - σ): σ times (1 - σ), no σ is written of itself
+        return type(application).__name__ in {s.name for s in bare} and application.has(*bare)
+
+    def product(application: AppliedUndef) -> sp.Expr:
+        return sp.Symbol(type(application).__name__) * sp.Mul(*application.args)
+
+    sides = [side.replace(lambda e: isinstance(e, AppliedUndef) and of_itself(e), product) for side in sides]
+    return [side.replace(lambda e: isinstance(e, Partial) and e.of in applied,
+                         lambda e: sp.Derivative(applied[e.of], e.wrt)).xreplace(applied) for side in sides]
+
+
 def _about_the_sigmoid_alone(claim: sp.Expr) -> bool:
     """A claim in one variable that applies σ or s by name: about the function itself, whatever the key's model."""
     variables = {s for s in claim.free_symbols if isinstance(s, sp.Symbol) and not s.is_integer}
-    return len(variables) == 1 and _names_the_sigmoid_by_name(claim)
+    bare = {v for v in variables if v.name in ("sigma", "s")}
+    return (len(variables) == 1 and _names_the_sigmoid_by_name(claim)) or (len(variables - bare) == 1 and bool(bare))
 
 
 def _names_the_sigmoid_by_name(claim: sp.Expr) -> bool:
     """A claim that applies σ, s or "sigmoid" by name (not g): the sigmoid whatever model the key is about."""
     applied = {type(f).__name__ for f in claim.atoms(AppliedUndef)}
-    return bool(applied & {"s", "sigma", "sigmoid"})
+    bare = {s.name for s in claim.free_symbols if isinstance(s, sp.Symbol)}
+    return bool(applied & {"s", "sigma", "sigmoid"}) or ("sigma" in bare and len(bare) == 2)
 
 
 def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
