@@ -303,6 +303,7 @@ class _Assembly:
         loss = self._loss(nodes)
         values = {_written_name(d.target): _entries(self._applied(d.value, functions)) for d in nodes}
         nodes = self._unnamed_nodes(nodes, values, functions)
+        nodes = _named_where_read(loss, nodes, values)
         reached = _reached(loss, nodes, values)  # what the loss never reads (another part's nodes) is no part of it
         self.key.macros = {d.target: values[d.name] for d in nodes if d not in reached and d.kind == "node"
                            and isinstance(d.target, sp.Indexed) and not _is_loss_name(d.target)}
@@ -616,6 +617,26 @@ def _separate_bound_indices(values: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
 
         renamed[name] = value.replace(lambda e: isinstance(e, sp.Sum), fresh)
     return renamed
+
+
+def _named_where_read(loss: Definition, nodes: list[Definition], values: dict[str, sp.Expr]) -> list[Definition]:
+    """A scalar definition the loss does not read by name, whose formula a node it reads holds verbatim (u = w^T x
+    after h = σ(w^T x)), names that part: the node reads u, and ∂h/∂u is an edge of the graph."""
+    for definition in list(nodes):
+        reached = _reached(loss, nodes, values)
+        value = values[definition.name]
+        if (definition in reached or definition.kind != "node" or not isinstance(definition.target, sp.Symbol)
+                or value.is_Atom or _is_loss_name(definition.target)):
+            continue
+        readers = [d for d in reached if values[d.name] != value and values[d.name].has(value)]
+        if not readers:
+            continue
+        for reader in readers:
+            values[reader.name] = values[reader.name].xreplace({value: definition.target})
+        rest = [d for d in nodes if d is not definition]
+        first = min(rest.index(reader) for reader in readers)
+        nodes = [*rest[:first], definition, *rest[first:]]
+    return nodes
 
 
 def _reached(loss: Definition, nodes: list[Definition], values: dict[str, sp.Expr]) -> list[Definition]:
