@@ -78,9 +78,13 @@ CONTENTS: tuple[Contents, ...] = (
         "two_weight_chain",
         options=("activation", "loss", "hidden_activation", "output_activation"),
         variants={
+            "two-weight-chain-general": Variant(
+                {"activation": ABSTRACT},
+                "The handout's general chain: g1 and g2 left unnamed, the quadratic loss: (a2 - y*)·g2'(z2)·w2·g1'(z1)·x",
+            ),
             "two-weight-chain-abstract": Variant(
                 {"activation": ABSTRACT, "loss": ABSTRACT},
-                "The same chain with g1, g2 and the loss left as unnamed functions: the general chain rule",
+                "The same chain with g1, g2 and the loss all left as unnamed functions: the chain rule alone",
             ),
             "two-weight-chain-cross-entropy": Variant(
                 {"loss": "cross-entropy"},

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -36,11 +37,33 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _WholeNames(argparse.HelpFormatter):
+    """Help text wrapped only at spaces: a model's name (two-weight-chain-cross-entropy) never breaks at a hyphen,
+    as argparse's textwrap would break it, so that what the help shows can be copied as one word."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = " ".join(text.split())
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if isinstance(self, argparse.RawDescriptionHelpFormatter):  # a command that lays out its own text
+            return super()._fill_text(text, width, indent)
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
+                             break_on_hyphens=False, break_long_words=False)
+
+
+def _whole_names(formatter: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    """``formatter`` (whatever a command chose) with :class:`_WholeNames`' wrapping."""
+    if issubclass(formatter, _WholeNames):
+        return formatter
+    return type(f"WholeNames{formatter.__name__}", (_WholeNames, formatter), {})
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser.  Only the subcommand that ``argv`` names is configured (its module
     imported): the others need their one-line summaries alone, and their modules load SymPy and NumPy.
     With ``argv`` None every subcommand is configured."""
-    parser = _Parser(prog="symgrad", description="Derive, print, generate and check the gradients of small ML models.")
+    parser = _Parser(prog="symgrad", formatter_class=_WholeNames, description="Derive, print, generate and check the gradients of small ML models.")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True
@@ -51,6 +74,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             module = importlib.import_module(module_name)
             module.configure(sub)
             sub.set_defaults(run=module.run)
+        sub.formatter_class = _whole_names(sub.formatter_class)
     return parser
 
 

@@ -8,12 +8,13 @@ added, so a derivation that exists is a derivation that checks out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 import sympy as sp
 
-from .graph import Model
+from .graph import Model, UnknownName, name_key
 from .prove import ProofError, are_equal
 
 #: A piece of a step's explanation: prose, or an expression to print inline.
@@ -63,37 +64,108 @@ class Result:
     value: sp.Expr
     form: sp.Expr
     relation: str = EQUALS
+    #: the model whose notation prints it (set by :class:`DerivationBuilder`), and the products in it to print
+    #: as chains; neither is part of what the result *is*
+    model: Model | None = field(default=None, compare=False, repr=False)
+    chains: frozenset = field(default=frozenset(), compare=False, repr=False)
+
+    def __str__(self) -> str:
+        """The result as the handout writes it, factors in chain order: ``∂Loss/∂w2 = (a2 - y*)·a2·(1 - a2)·a1``
+        (SymPy's own printing would sort them: ``a_1*a_2*(1 - a_2)*(a_2 - y^*)``)."""
+        from .render import result_text
+
+        return result_text(self)
+
+    def __repr__(self) -> str:
+        return f"<Result {self.name}: {self}>"
+
+    @property
+    def latex(self) -> str:
+        """The result as one LaTeX equation, in the handout's notation."""
+        from .render import result_latex
+
+        return result_latex(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex}$"
 
 
 @dataclass
 class Derivation:
-    """An ordered, proven list of steps and the final results they lead to."""
+    """An ordered, proven list of steps and the final results they lead to.
+
+    ``str(derivation)`` is its text rendering, ``repr`` one line; in Jupyter it shows itself as Markdown.
+    """
 
     name: str
     title: str
     model: Model | None
     steps: list[Step] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
-    #: the command line that reproduces it, for the rendered documents (default: ``symgrad derive <name>``)
+    #: the command line that reproduces it, when no catalogue name does (a model file's); see :attr:`reproduce`
     command: str | None = None
+    #: the products that are chain-rule products, printed with a dot between their factors
+    chains: frozenset = field(default=frozenset(), repr=False, compare=False)
 
     @property
-    def reproduce(self) -> str:
-        return self.command or f"symgrad derive {self.name}"
+    def reproduce(self) -> str | None:
+        """The command that prints this derivation again, with every option it was derived with
+        (``symgrad derive two-weight-chain --loss cross-entropy``); None for a model built in Python
+        (:class:`~symgrad.ModelBuilder`, or a :class:`~symgrad.Model` made by hand), which no command knows."""
+        if self.command is not None:
+            return self.command
+        options = catalogue_options(self.name, self.model)
+        if options is None:
+            return None
+        name, flags = options
+        return shlex.join(["symgrad", "derive", name, *(word for flag in flags.items() for word in flag)])
 
-    def result(self, name: str) -> Result:
+    def __repr__(self) -> str:
+        """One line: what was derived, how, and how long it is (the dataclass's own repr ran to 4,756 characters)."""
+        how = self.reproduce
+        origin = how.removeprefix("symgrad derive ") if how else f"{self.name}, built in Python"
+        return f"<Derivation {origin}: {len(self.steps)} steps, {len(self.results)} results>"
+
+    def __str__(self) -> str:
+        from .render import render
+
+        return render(self, "text")
+
+    def result(self, name: str | sp.Expr) -> Result:
+        """The result called ``name`` (``"dLoss/dw_1"``, ``"update_w_1"``), or the gradient for the parameter
+        ``name`` names (``"w1"``, ``"w_1"``, the symbol itself).  It prints in chain order (``print(result)``)."""
         for result in self.results:
-            if result.name == name:
+            if isinstance(name, str) and result.name == name:
+                return result
+        try:
+            param = self._quantity(name)
+        except UnknownName:
+            param = None
+        for result in self.results:
+            if param is not None and result.kind == "gradient" and result.lhs.wrt == param:
                 return result
         known = ", ".join(r.name for r in self.results)
-        raise KeyError(f"no result {name!r} in {self.name}; results: {known}")
+        raise UnknownName(f"no result {str(name)!r} in {self.name}; results: {known}")
 
-    def gradient(self, param: sp.Expr) -> sp.Expr:
-        """∂Loss/∂param, as a SymPy expression in forward-pass values."""
+    def gradient(self, param: str | sp.Expr) -> sp.Expr:
+        """∂Loss/∂param as a SymPy expression in forward-pass values, for further algebra.  ``param`` is the
+        parameter or its name: ``gradient(w1)``, ``gradient("w1")`` and ``gradient("w_1")`` are the same.  To
+        print it as the handout does, print :meth:`result` instead."""
+        wanted = self._quantity(param)
         for result in self.results:
-            if result.kind == "gradient" and result.lhs.wrt == param:
+            if result.kind == "gradient" and result.lhs.wrt == wanted:
                 return result.value
-        raise KeyError(f"{self.name} has no gradient for {param}")
+        having = ", ".join(str(r.lhs.wrt) for r in self.results if r.kind == "gradient")
+        raise UnknownName(f"{self.name} has no gradient for {param}; it has gradients for {having or 'nothing'}")
+
+    def _quantity(self, name: str | sp.Expr) -> sp.Expr:
+        """``name`` as the model's quantity; a SymPy expression is taken as it is."""
+        if not isinstance(name, str):
+            return name
+        if self.model is None:
+            raise UnknownName(f"{self.name} has no model, so no quantity {name!r}")
+        vectors = {name_key(str(v)): v for v in self.model.vector_forms.values()}
+        return vectors.get(name_key(name)) or self.model[name]
 
     def _repr_latex_(self) -> str:
         from .render import to_latex
@@ -104,6 +176,60 @@ class Derivation:
         from .render import to_markdown
 
         return to_markdown(self)
+
+
+#: The command-line flag of each catalogue option that has one.
+CLI_FLAGS = {"loss": "--loss", "activation": "--activation", "hidden_activation": "--hidden-activation",
+             "output_activation": "--output-activation"}
+
+
+def catalogue_options(name: str, model: Model | None) -> tuple[str, dict[str, str]] | None:
+    """The catalogue name and command-line flags that build ``model`` again (``("two-weight-chain",
+    {"--loss": "cross-entropy"})``), trying ``name`` first and then the other names of its entry; None when no
+    command does (a model built in Python, even one named like a catalogue model).  Each answer is checked by
+    building its model and comparing it with ``model``, so a flag is never guessed."""
+    from .models import UnknownModel, catalogue_names, lookup
+
+    try:
+        entry, _ = lookup(name)
+    except UnknownModel:
+        return None
+    if entry.build is None:  # the sigmoid identity: a derivation with no model and no options
+        return (name, {}) if model is None else None
+    if model is None:
+        return None
+    siblings = [n for n in catalogue_names() if lookup(n)[0] is entry]
+    for candidate in dict.fromkeys([name, *siblings]):
+        implied = lookup(candidate)[1]
+        flags = _fewest_flags(entry, implied, model)
+        if flags is not None:
+            return candidate, flags
+    return None
+
+
+def _fewest_flags(entry, implied: dict, model: Model) -> dict[str, str] | None:
+    """The fewest command-line options that, on top of a catalogue name's ``implied`` ones, build ``model``;
+    None when no choice of them does.  The model records its options (``"hidden activation": "tanh"``)."""
+    recorded = {key.replace(" ", "_"): value for key, value in model.options.items()}
+    chosen = {key: value for key, value in recorded.items() if key in CLI_FLAGS and key in entry.options}
+    if chosen.get("hidden_activation") is not None and chosen.get("hidden_activation") == chosen.get(
+            "output_activation") and "activation" in entry.options:
+        chosen["activation"] = chosen.pop("hidden_activation")
+        chosen.pop("output_activation")
+
+    def builds(options: dict) -> bool:
+        try:
+            return entry.build(**{**implied, **options}) == model
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    if not builds(chosen):
+        return None
+    for key in list(chosen):  # drop each option the name already implies, or that is the default
+        fewer = {k: v for k, v in chosen.items() if k != key}
+        if builds(fewer):
+            chosen = fewer
+    return {CLI_FLAGS[key]: value for key, value in chosen.items()}
 
 
 class DerivationBuilder:
@@ -126,9 +252,16 @@ class DerivationBuilder:
         self.derivation.steps.append(Step(title, explanation, tuple(equations)))
 
     def result(self, result: Result) -> None:
-        self.derivation.results.append(result)
+        self.derivation.results.append(replace(result, model=self.derivation.model))
+
+    def chain(self, product: sp.Expr) -> sp.Expr:
+        """Mark ``product`` as a chain-rule product (printed with a dot between its factors); returns it."""
+        self.derivation.chains = self.derivation.chains | {product}
+        return product
 
     def build(self) -> Derivation:
+        chains = self.derivation.chains
+        self.derivation.results = [replace(r, chains=chains) for r in self.derivation.results]
         return self.derivation
 
     def _prove(self, title: Text, equation: Equation) -> None:

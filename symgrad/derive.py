@@ -9,12 +9,14 @@ s'(γ) = s(γ)(1 - s(γ)) from the definition of s.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
 from .forms import handout_form, is_negated, negate, product, substitute
 from .functions import relu, sigmoid
-from .graph import Model, Partial, Path, drop_index_range
+from .graph import Model, Partial, Path, canonical_sums, drop_index_range, fresh_bound_indices
 from .sizes import with_numbers, with_symbolic_sizes
 
 
@@ -26,14 +28,20 @@ def derive(model: Model, verify: bool = True) -> Derivation:
     """
     general, numbers = with_symbolic_sizes(model)
     derivation = _GraphDerivation(general, verify).run()
-    return with_numbers(derivation, model, numbers) if numbers else derivation
+    if not numbers:
+        return derivation
+    numbered = with_numbers(derivation, model, numbers)
+    numbered.chains = frozenset(chain.xreplace(numbers) for chain in derivation.chains)
+    numbered.results = [replace(r, model=model, chains=numbered.chains) for r in numbered.results]
+    return numbered
 
 
 class _GraphDerivation:
     def __init__(self, model: Model, verify: bool = True) -> None:
         self.model = model
         self.builder = DerivationBuilder(model.name, model.description, model, verify)
-        self.shown_partials: set[Partial] = set()
+        #: each node partial shown so far, and the parameter and the number of the step that showed it
+        self.shown_partials: dict[Partial, tuple[sp.Expr, int]] = {}
         self.shown_merges: set[Partial] = set()
         self._local_partials: dict[Partial, tuple[sp.Expr, sp.Expr]] = {}
 
@@ -98,33 +106,62 @@ class _GraphDerivation:
             raise ValueError(f"{model.name}: the loss uses the parameter {param} both directly and through the "
                              f"node {through}; the loss may read a parameter only one way: make the term with "
                              f"{param} a node of its own and use that node in the loss")
-        chains = [_summed(product(*self.chain_factors(p)), p.sums) for p in paths]
+        chains = [_summed(builder.chain(product(*self.chain_factors(p))), p.sums) for p in paths]
         chain = chains[0] if len(chains) == 1 else sp.Add(*chains, evaluate=False)
         explanation: tuple = ("The chain rule along the graph from the loss to ", param,
                               ": one node partial per edge, in chain order.")
         for path in paths:
             explanation += self.why_summed(path)
-        builder.step(("Chain rule for ", target), explanation, Equation(target, (chain,)))
-        new_partials = [f for p in paths for f in self.chain_factors(p) if f not in self.shown_partials]
+        builder.step(("The chain rule for ", param), explanation, Equation(target, (chain,)))
+        factors = list(dict.fromkeys(f for p in paths for f in self.chain_factors(p)))
+        reused = self.reused(factors)
+        new_partials = [f for f in factors if f not in self.shown_partials]
         if new_partials:
-            explanation = "The partial derivative of each node's output with respect to its input, in forward-pass values."
-            if any(model.node(f.of) is not None and model.node(f.of).expr.has(relu) for f in new_partials):
-                explanation += " ReLU has no derivative at 0; its subgradient there is taken as 0, so ReLU'(z) = 1[z > 0]."
-            builder.step(
-                "Node partials",
-                explanation,
-                *(self.node_partial(f) for f in dict.fromkeys(new_partials)),
-            )
-            self.shown_partials.update(new_partials)
+            self.node_partials_step(new_partials, reused)
+            shown_in = (param, len(builder.derivation.steps))
+            self.shown_partials.update(dict.fromkeys(new_partials, shown_in))
 
         path_forms = [self.path_form(p) for p in paths]
         in_values = path_forms[0] if len(path_forms) == 1 else sp.Add(*path_forms, evaluate=False)
+        explanation = ("Multiply the node partials along the chain.",)
+        if not new_partials:
+            explanation = (*reused, "Multiply them along the chain.")
         builder.step(
-            (target, " in forward-pass values"),
-            "Multiply the node partials along the chain.",
+            ("The gradient for ", param, " in forward-pass values"),
+            explanation,
             Equation(target, (in_values,)),
         )
         builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(), form=in_values))
+
+    def reused(self, factors: list[Partial]) -> tuple:
+        """The sentence that names the node partials of a chain already worked out in an earlier section, and
+        that section ("∂Loss/∂a₂ and ∂a₂/∂z₂ are reused from step 4, the node partials for w₂."); () when none is."""
+        earlier: dict[tuple, list[Partial]] = {}
+        for factor in factors:
+            if factor in self.shown_partials:
+                earlier.setdefault(self.shown_partials[factor], []).append(factor)
+        sentence: tuple = ()
+        for (param, number), shown in earlier.items():
+            named: tuple = ()
+            for position, factor in enumerate(shown):
+                named += (_joiner(position, len(shown)), factor)
+            verb = "is" if len(shown) == 1 else "are"
+            sentence += (*named[1:], f" {verb} reused from step {number}, the node partials for ", param, ". ")
+        return sentence
+
+    def node_partials_step(self, new_partials: list[Partial], reused: tuple) -> None:
+        """The step that works out each new node partial of a chain, and says which ones it takes from above."""
+        model = self.model
+        explanation: tuple = (*reused, "The new ones, each node's output differentiated by its input, in "
+                                       "forward-pass values.") if reused else (
+            "The partial derivative of each node's output with respect to its input, in forward-pass values.",)
+        if any(model.node(f.of) is not None and model.node(f.of).expr.has(relu) for f in new_partials):
+            explanation += (" ReLU has no derivative at 0; its subgradient there is taken as 0, so ReLU'(z) = 1[z > 0].",)
+        equations = [self.node_partial(f) for f in new_partials]
+        for factor, equation in zip(new_partials, equations):
+            if equation is None:  # ∂Loss/∂a₂ = ∂Loss/∂a₂ would say nothing
+                explanation += (" ", factor, " stays as it is: the loss is a function left unnamed.")
+        self.builder.step("Node partials", explanation, *(equation for equation in equations if equation is not None))
 
     def why_summed(self, path: Path) -> tuple:
         """Why the chain sums over some units: name the node whose every unit depends on the quantity below it."""
@@ -137,9 +174,11 @@ class _GraphDerivation:
                     break
         return why
 
-    def node_partial(self, factor: Partial) -> Equation:
+    def node_partial(self, factor: Partial) -> Equation | None:
+        """``factor`` = its derivative written out = its value in forward-pass values; None when there is nothing
+        to write out (the partial of a loss left as an unnamed function is itself)."""
         model = self.model
-        unevaluated = model.partial_unevaluated(factor.of, factor.wrt)
+        unevaluated = self.in_forward_order(factor, model.partial_unevaluated(factor.of, factor.wrt))
         local, local_form = self.local_partial(factor)
         forms: list[sp.Expr] = []
         earlier = [limit for total in unevaluated.atoms(sp.Sum) for limit in total.limits]
@@ -147,7 +186,21 @@ class _GraphDerivation:
         for candidate in (unevaluated, shaped_local, local_form):
             if not forms or candidate != forms[-1]:
                 forms.append(candidate)
-        return Equation(factor, tuple(dict.fromkeys(forms)))
+        forms = list(dict.fromkeys(forms))
+        if len(forms) == 1 and _is_unnamed_partial(forms[0], factor):
+            return None
+        return Equation(factor, tuple(forms))
+
+    def in_forward_order(self, factor: Partial, derivative: sp.Expr) -> sp.Expr:
+        """The derivative along an edge, over the node's definition as the forward pass writes it (∂/∂w_1 of x w_1),
+        not in SymPy's sorted order (w_1 x); a derivative through several nodes stays as it is."""
+        node = self.model.node(factor.of)
+        if node is None or not isinstance(derivative, sp.Derivative) or node.expr == node.value:
+            return derivative
+        if canonical_sums(derivative.expr) != canonical_sums(node.value):
+            return derivative
+        avoid = set().union(*(v.free_symbols for v in derivative.variables))
+        return sp.Derivative(fresh_bound_indices(node.expr, avoid=avoid), *derivative.variable_count)
 
     def path_form(self, path: Path) -> sp.Expr:
         """The chain's product in forward-pass values; the loss and output-activation factors
@@ -171,8 +224,13 @@ class _GraphDerivation:
                 sums = [s for s in sums if s not in inner]
         for limit in reversed(sums):  # each remaining sum wraps only the factors that carry its index, and goes last
             carrying = [f for f in forms if limit[0] in f.free_symbols]
-            forms = [f for f in forms if f not in carrying] + [sp.Sum(_pull_sign(carrying), limit)]
-        return _pull_sign(forms)
+            forms = [f for f in forms if f not in carrying] + [sp.Sum(self.chained(_pull_sign(carrying)), limit)]
+        return self.chained(_pull_sign(forms))
+
+    def chained(self, signed: sp.Expr) -> sp.Expr:
+        """Mark a product of chain factors (behind its sign, if any) as a chain for the printers; returns it."""
+        self.builder.chain(negate(signed) if is_negated(signed) else signed)
+        return signed
 
     def show_merge(self, outer: Partial, inner: Partial, outer_form: sp.Expr, inner_form: sp.Expr, merged: sp.Expr,
                    sums: list | None = None) -> None:
@@ -185,10 +243,12 @@ class _GraphDerivation:
                               inner.wrt, ".")
         for total, value in self.model.assumptions.items():
             explanation += (" The label is one-hot, so ", sp.Eq(total, value, evaluate=False), ".")
+        chain = self.builder.chain(product(outer, inner))
+        chain_form = self.builder.chain(product(outer_form, inner_form))
         self.builder.step(
-            (combined, " collapses"),
+            ("The error signal at ", inner.wrt),
             explanation,
-            Equation(combined, (_summed(product(outer, inner), sums), _summed(product(outer_form, inner_form), sums), merged)),
+            Equation(combined, (_summed(chain, sums), _summed(chain_form, sums), merged)),
         )
 
     def gradient_vector(self) -> None:
@@ -228,6 +288,23 @@ class _GraphDerivation:
             ("Step each parameter against its gradient, with step size ", alpha, "."),
             *equations,
         )
+
+
+def _joiner(position: int, count: int) -> str:
+    """What goes before the ``position``-th of ``count`` names in a list: "", ", " or " and "."""
+    if position == 0:
+        return ""
+    return " and " if position == count - 1 else ", "
+
+
+def _as_text(text: str | tuple) -> tuple:
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
+def _is_unnamed_partial(form: sp.Expr, factor: Partial) -> bool:
+    """Whether ``form`` is ∂Loss(a_2, y)/∂a_2 for an unnamed function Loss: printed, it is ``factor`` again."""
+    return (isinstance(form, sp.Derivative) and isinstance(form.expr, sp.core.function.AppliedUndef)
+            and len(form.expr.args) > 1 and type(form.expr).__name__ == str(factor.of))
 
 
 def _summed(term: sp.Expr, sums) -> sp.Expr:
@@ -282,11 +359,10 @@ def derive_sigmoid_identity(gamma: sp.Symbol | None = None) -> Derivation:
     builder = DerivationBuilder("sigmoid", "The derivative of the sigmoid", None)
     s_prime = sp.Derivative(s, gamma)
     builder.step("Definition", "The logistic (sigmoid) function.", Equation(s, (definition,), definition=True))
-    quotient = sp.exp(-gamma) * (1 + sp.exp(-gamma)) ** -2
     builder.step(
         "Differentiate",
-        ("Apply the chain rule to the reciprocal ", sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), "."),
-        Equation(s_prime, (sp.Derivative(definition, gamma), quotient)),
+        _reciprocal_rule_explanation(gamma),
+        Equation(s_prime, _reciprocal_rule(builder, gamma)),
     )
     first = sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False)
     second = sp.Mul(sp.exp(-gamma), sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False)
@@ -297,7 +373,7 @@ def derive_sigmoid_identity(gamma: sp.Symbol | None = None) -> Derivation:
     )
     one_minus = sp.Add(1, -first, evaluate=False)
     builder.step(
-        "Recognise s and 1 - s",
+        ("Recognise ", s, " and ", sp.Add(1, -s, evaluate=False)),
         "Adding and subtracting 1 in the second numerator shows it is 1 minus the first fraction.",
         Equation(second, (sp.Mul(sp.Add(1 + sp.exp(-gamma), -1, evaluate=False), sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False), one_minus, sp.Add(1, -s, evaluate=False))),
         Equation(first, (s,)),
@@ -306,3 +382,29 @@ def derive_sigmoid_identity(gamma: sp.Symbol | None = None) -> Derivation:
     builder.step("Result", "Substitute both recognitions.", Equation(s_prime, (identity,)))
     builder.result(Result(name="ds/dgamma", kind="identity", lhs=s_prime, value=s * (1 - s), form=identity))
     return builder.build()
+
+
+def _reciprocal_rule(builder: DerivationBuilder, gamma: sp.Symbol) -> tuple[sp.Expr, ...]:
+    """d/dγ 1/(1 + e^{-γ}) by the chain rule on the reciprocal 1/u, step by step as the handout writes it:
+    the outer derivative -1/u² times the inner one, du/dγ, first unevaluated and then worked out."""
+    inner = sp.Add(1, sp.exp(-gamma), evaluate=False)
+    outer = sp.Pow(sp.Pow(inner, 2, evaluate=False), -1, evaluate=False)  # 1/u²
+
+    def minus_outer_times(factor: sp.Expr) -> sp.Expr:
+        return negate(builder.chain(product(outer, factor)))
+
+    return (
+        sp.Derivative(sp.Pow(inner, -1, evaluate=False), gamma),
+        minus_outer_times(sp.Derivative(inner, gamma)),
+        minus_outer_times(negate(sp.exp(-gamma))),
+        sp.Mul(sp.exp(-gamma), outer, evaluate=False),
+    )
+
+
+def _reciprocal_rule_explanation(gamma: sp.Symbol) -> tuple:
+    """Why the step holds, in words around the pieces it uses: the reciprocal's derivative and the inner function.
+    (No relation in the prose: a reader's answer key is checked formula by formula, and u is none of its names.)"""
+    u = sp.Symbol("u")
+    inner = sp.Add(1, sp.exp(-gamma), evaluate=False)
+    return ("The chain rule on the reciprocal: the derivative of ", 1 / u, " is ", -1 / u**2, ", taken at ", u,
+            " equal to ", inner, " and multiplied by the derivative of ", inner, " itself.")

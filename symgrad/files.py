@@ -99,12 +99,13 @@ def write_atomic(
         raise
 
 
-def write_if_changed(path: Path | str, text: str, make_parents: bool = False) -> bool:
+def write_if_changed(path: Path | str, text: str | bytes, make_parents: bool = False) -> bool:
     """Write ``text`` to ``path`` (:func:`write_atomic`) unless the file already holds exactly that; whether it
     wrote.  An unchanged file keeps its modification time, so that it says when its content last changed."""
     target = writable_target(path)
+    content = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
-        if target.is_file() and target.read_bytes() == text.encode("utf-8"):
+        if target.is_file() and target.read_bytes() == content:
             return False
     except OSError:  # unreadable: write it, and let write_atomic say what is wrong
         pass

@@ -125,6 +125,29 @@ class Model:
     assumptions: dict[sp.Expr, sp.Expr] = field(default_factory=dict)
 
     # ---- structure -------------------------------------------------------
+    def __getitem__(self, name: str) -> sp.Expr:
+        """The quantity called ``name``: ``model["a1"]``, ``model["a_1"]`` and ``model["a_{1}"]`` are a_1, so that
+        a reader can name what the handout prints without knowing how SymPy spells it (``y*`` for y^*, ``w`` or
+        ``w_ij`` for w_{ij}).  An unknown name raises :class:`UnknownName`, which lists the names there are."""
+        named = self.quantities()
+        found = named.get(name_key(name))
+        if found is None:
+            names = ", ".join(dict.fromkeys(name_key(str(quantity)) for quantity in named.values()))
+            raise UnknownName(f"{self.name} has no quantity {name!r}; its names: {names}")
+        return found
+
+    def quantities(self) -> dict[str, sp.Expr]:
+        """Every named quantity (inputs, label, parameters, nodes, step size, vectors) by its plain name, in model
+        order; an indexed one (w_{ij}) also by its base's name (w)."""
+        named: dict[str, sp.Expr] = {}
+        everything = (*self.inputs, self.label, *self.params, *(node.symbol for node in self.nodes), self.step_size,
+                      *self.vector_forms.values())
+        for quantity in everything:
+            named.setdefault(name_key(str(quantity)), quantity)
+            if isinstance(quantity, sp.Indexed):
+                named.setdefault(name_key(str(quantity.base)), quantity)
+        return named
+
     @property
     def loss(self) -> Node:
         return self.nodes[-1]
@@ -316,6 +339,19 @@ class Model:
     def vector_form(self, expr: sp.Expr) -> sp.Expr:
         """Replace indexed components (x_j) by their vectors (**x**), for the gradient vector."""
         return expr.xreplace(self.vector_forms)
+
+
+def name_key(name: str) -> str:
+    """A name as a reader might type it, in one spelling: no underscores, braces, brackets, commas, carets or
+    spaces (``a_{1}`` → ``a1``, ``y^*`` → ``y*``, ``w[i, j]`` → ``wij``)."""
+    return "".join(ch for ch in str(name) if ch not in "_{}[], ^")
+
+
+class UnknownName(KeyError):
+    """A quantity's name that a model or derivation does not have; the message lists the names it has."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; the list of names reads better without
+        return str(self.args[0])
 
 
 def _same_quantity(a: sp.Expr, b: sp.Expr) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, greek_letters_set, tex_greek_dictionary
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
@@ -41,14 +41,44 @@ _LATEX_FUNCTION_NAMES = {
 _TEXT_FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh", "softplus": "softplus"}
 
 
-class HandoutLatexPrinter(LatexPrinter):
-    """LaTeX in a model's handout notation."""
+#: Names that LaTeX writes as commands of their own (\\gamma, \\ln): never set upright as a word.
+_LATEX_WORDS = set(greek_letters_set) | set(tex_greek_dictionary) | {"ell", "hbar", "nabla", "partial"}
 
-    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset()) -> None:
+
+def is_word(name: str) -> bool:
+    """Whether a symbol's name is a word (``Loss``, ``lr``), which a textbook sets upright (\\mathrm{Loss}) rather
+    than as a product of italic letters; a single letter, a Greek letter or a name with a sub- or superscript
+    (a_1, y^*) is not."""
+    return len(name) > 1 and name.isascii() and name.isalpha() and name not in _LATEX_WORDS
+
+
+class HandoutLatexPrinter(LatexPrinter):
+    """LaTeX in a model's handout notation.
+
+    ``chains`` are the unevaluated products that are chain-rule products: their factors are set apart by
+    ``\\cdot`` (``(a_2 - y^*) \\cdot a_2 (1 - a_2) \\cdot w_2``), where juxtaposed they would run together
+    (w₂a₁(1−a₁)x).  Other products stay juxtaposed, as a textbook writes x w_1.
+    """
+
+    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset(),
+                 chains: frozenset = frozenset(), inline: bool = False) -> None:
         self.notation = notation or Notation()
         self.vectors = vectors
+        self.chains = chains
+        self.inline = inline
         symbol_names = {s: name for s, name in self.notation.symbols.items() if isinstance(s, sp.Symbol)}
-        super().__init__({"order": "none", "ln_notation": True, "symbol_names": symbol_names})
+        super().__init__({"order": "none", "ln_notation": True, "symbol_names": symbol_names,
+                          "fold_short_frac": inline})
+
+    def inline_printer(self) -> HandoutLatexPrinter:
+        """The same notation for math inside a line of prose or a heading, where a textbook writes ∂Loss/∂a₂ and
+        1/u with a slash: a \\frac there is set in small type, squeezed between the lines."""
+        return HandoutLatexPrinter(self.notation, self.vectors, self.chains, inline=True)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr not in self._settings["symbol_names"] and is_word(expr.name):
+            return rf"\mathrm{{{expr.name}}}"
+        return super()._print_Symbol(expr, style)
 
     def _function_name(self, name: str) -> str:
         if name in self.notation.functions:
@@ -59,6 +89,8 @@ class HandoutLatexPrinter(LatexPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         first = expr.args[0]
+        if expr in self.chains and first != -1:
+            return r" \cdot ".join(self._factor(arg, i) for i, arg in enumerate(expr.args))
         if first.is_Rational and not first.is_Integer and abs(first.p) == 1 and len(expr.args) > 1:
             # ½(a - y)², as the handouts write it, rather than (a - y)²/2
             rest = sp.Mul(*expr.args[1:], evaluate=False) if len(expr.args) > 2 else expr.args[1]
@@ -117,12 +149,24 @@ class HandoutLatexPrinter(LatexPrinter):
             name = self._function_name(type(inner).__name__)
             if len(inner.args) == 1:
                 return self._call(f"{name}'", variables)  # g_1'(z_1)
-            return rf"\frac{{{d}{space}{name}}}{{{d}{space}{self._print(variables[0])}}}"  # ∂Loss/∂a_2
+            return self._fraction(f"{d}{space}{name}", f"{d}{space}{self._print(variables[0])}")  # ∂Loss/∂a_2
         denominator = " ".join(rf"{d}{space}{self._variable(v)}" for v in variables)
         body = self._print(inner)
+        if self.inline:  # d(1/u)/du
+            return f"{d}({body})/{denominator}"
         if not (inner.is_Atom or isinstance(inner, (sp.Function, sp.Sum, sp.Pow))):
             body = rf"\left({body}\right)"
         return rf"\frac{{{d}}}{{{denominator}}} {body}"
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        if self.inline and expr.exp.is_Integer and expr.exp < 0:  # 1/u^2 in a line of prose
+            below = expr.base if expr.exp == -1 else sp.Pow(expr.base, -expr.exp, evaluate=False)
+            return f"1/{self.parenthesize(below, PRECEDENCE['Mul'])}"
+        return super()._print_Pow(expr)
+
+    def _fraction(self, numerator: str, denominator: str) -> str:
+        """numerator/denominator: a \\frac in a display, a slash in a line of prose."""
+        return f"{numerator}/{denominator}" if self.inline else rf"\frac{{{numerator}}}{{{denominator}}}"
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         indices = "".join(self._print(i) for i in expr.indices)
@@ -133,7 +177,7 @@ class HandoutLatexPrinter(LatexPrinter):
             return rf"\nabla_{{{self._print(expr.wrt)}}} {self._print(expr.of)}"
         d = self.notation.partial
         space = " " if d.startswith("\\") else ""
-        return rf"\frac{{{d}{space}{self._variable(expr.of)}}}{{{d}{space}{self._variable(expr.wrt)}}}"
+        return self._fraction(f"{d}{space}{self._variable(expr.of)}", f"{d}{space}{self._variable(expr.wrt)}")
 
     def _variable(self, expr: sp.Expr) -> str:
         """A quantity as the variable of a derivative: dh, not dh(\\mathbf{x}); but ∂σ(z) stays whole."""
@@ -150,10 +194,15 @@ class HandoutTextPrinter(StrPrinter):
     def doprint(self, expr: sp.Expr) -> str:
         return super().doprint(expr).replace("**", "^")
 
-    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset()) -> None:
+    def __init__(self, notation: Notation | None = None, vectors: frozenset = frozenset(),
+                 chains: frozenset = frozenset()) -> None:
         super().__init__({"order": "none"})
         self.notation = notation or Notation()
         self.vectors = vectors
+        self.chains = chains
+
+    def _print_Equality(self, expr: sp.Eq) -> str:
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         if expr in self.notation.symbols:
@@ -186,6 +235,8 @@ class HandoutTextPrinter(StrPrinter):
     def _print_Mul(self, expr: sp.Mul) -> str:
         """Factors joined by '·' (a '*' would run into the label's star: y*·ln(a))."""
         args = list(expr.args)
+        if expr in self.chains and args[0] != -1:  # a fraction in a chain keeps to itself: -(1/u^2)·d/dγ (u)
+            return "·".join(self._chain_factor(arg) for arg in args)
         if args and args[0].is_number and args[0] < 0:
             rest = sp.Mul(-args[0], *args[1:], evaluate=False) if args[0] != -1 else (
                 sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1])
@@ -203,6 +254,13 @@ class HandoutTextPrinter(StrPrinter):
             grouped = len(denominator) > 1 or isinstance(denominator[0], sp.Mul)
             text += "/" + (f"({below})" if grouped else below)
         return text
+
+    def _chain_factor(self, arg: sp.Expr) -> str:
+        """One factor of a chain: in parentheses when it is a sum, starts with a sign or is a fraction of its own
+        (a partial such as ∂Loss/∂a2 reads as one factor without them)."""
+        text = self._print(arg)
+        fraction = isinstance(arg, (sp.Pow, sp.Mul)) and "/" in text
+        return f"({text})" if isinstance(arg, sp.Add) or text.startswith("-") or fraction else text
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         return f"1[{self._print(expr.args[0])} > 0]"
@@ -249,10 +307,12 @@ def _flat_factors(expr: sp.Mul) -> list[sp.Expr]:
     return factors
 
 
-def printers_for(model: Model | None) -> tuple[HandoutLatexPrinter, HandoutTextPrinter]:
-    """The LaTeX and text printers for ``model``'s notation (defaults when there is no model)."""
+def printers_for(model: Model | None, chains: frozenset = frozenset(), notation: Notation | None = None
+                 ) -> tuple[HandoutLatexPrinter, HandoutTextPrinter]:
+    """The LaTeX and text printers for ``model``'s notation (defaults when there is no model, or ``notation``),
+    with ``chains`` the chain-rule products to set apart factor by factor (see :class:`HandoutLatexPrinter`)."""
     if model is None:
-        notation, vectors = Notation(functions={"sigmoid": "s"}), frozenset()
+        notation, vectors = notation or Notation(functions={"sigmoid": "s"}), frozenset()
     else:
         notation, vectors = model.notation, frozenset(model.vector_forms.values())
-    return HandoutLatexPrinter(notation, vectors), HandoutTextPrinter(notation, vectors)
+    return HandoutLatexPrinter(notation, vectors, chains), HandoutTextPrinter(notation, vectors, chains)

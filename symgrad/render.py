@@ -13,9 +13,10 @@ from collections.abc import Callable
 import sympy as sp
 
 from . import __version__
-from .derivation import ASSIGN, Derivation, Equation, Text
+from .derivation import ASSIGN, Derivation, Equation, Result, Step, Text
 from .functions import relu, sigmoid
-from .printing import printers_for
+from .graph import Notation, Partial
+from .printing import HandoutLatexPrinter, HandoutTextPrinter, printers_for
 
 FORMATS = ("latex", "tex", "markdown", "text", "json")
 
@@ -60,9 +61,18 @@ def _relation_text(relation: str) -> str:
     return "←" if relation == ASSIGN else "="
 
 
+#: A derivation without a model (the sigmoid identity) is about a function of one variable: s(γ), d/dγ.
+_ONE_VARIABLE = Notation(functions={"sigmoid": "s"}, partial="d")
+
+
+def _printers(derivation: Derivation) -> tuple[HandoutLatexPrinter, HandoutTextPrinter]:
+    """The printers for ``derivation``: its model's notation, with its chain-rule products set apart."""
+    return printers_for(derivation.model, derivation.chains, notation=_ONE_VARIABLE)
+
+
 def equation_latex(derivation: Derivation, equation: Equation, align: bool = False) -> str:
     """One equation as LaTeX; with ``align``, ``&`` marks and ``\\\\`` between its members."""
-    latex, _ = printers_for(derivation.model)
+    latex, _ = _printers(derivation)
     lhs = latex.doprint(equation.lhs)
     relation = _relation_latex(equation.relation)
     members = [latex.doprint(r) for r in equation.rhs]
@@ -73,40 +83,117 @@ def equation_latex(derivation: Derivation, equation: Equation, align: bool = Fal
 
 
 def _inline(derivation: Derivation, text: Text, math: Callable[[str], str], escape: Callable[[str], str]) -> str:
-    latex, _ = printers_for(derivation.model)
+    """Prose with math in it (an explanation, a heading): the math as a line of text sets it, ∂Loss/∂a₂."""
+    latex = _printers(derivation)[0].inline_printer()
     return "".join(escape(part) if isinstance(part, str) else math(latex.doprint(part)) for part in text)
 
 
 def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool = False) -> str:
     """The derivation as LaTeX: a fragment (amsmath ``align*`` per step) or a whole document."""
-    if inline_only:  # one aligned block, for notebook display through MathJax
-        rows = []
-        for step in derivation.steps:
-            title = _inline(derivation, step.title, lambda m: f"${m}$", lambda t: t.replace("$", ""))
-            rows.append(rf"&\text{{{title}}}")
-            rows.extend(equation_latex(derivation, eq, align=True) for eq in step.equations)
-        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+    if inline_only:
+        return _notebook_latex(derivation)
 
     def text(t: Text) -> str:
         return _inline(derivation, t, lambda m: f"${m}$", _escape_tex)
 
     parts = [rf"\section*{{{_escape_tex(derivation.title)}}}"]
     for step in derivation.steps:
-        parts.append(rf"\subsection*{{{text(step.title)}}}")
+        parts.append(rf"\needspace{{{_room_for(step)}\baselineskip}}" "\n"
+                     rf"\subsection{{{text(step.title)}}}")
         parts.append(text(step.explanation))
         if step.equations:
-            body = " \\\\\n".join(equation_latex(derivation, eq, align=True) for eq in step.equations)
-            parts.append("\\begin{align*}\n" + body + "\n\\end{align*}")
+            parts.append("\\begin{align*}\n" + _align_body(derivation, step) + "\n\\end{align*}")
     fragment = "\n\n".join(parts) + "\n"
     if not standalone:
-        return fragment
+        return _NEEDSPACE_FALLBACK + fragment
     return (
         "\\documentclass[11pt]{article}\n"
-        "\\usepackage[margin=2cm]{geometry}\n"
+        "\\usepackage[margin=2.5cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n"
-        + _tex_comment(f"Written by symgrad {__version__}: {derivation.reproduce} --format tex")
+        + _tex_comment(f"Written by symgrad {__version__}: {_origin(derivation, 'tex')}")
+        + _TEX_PREAMBLE
         + "\\begin{document}\n\n" + fragment + "\n\\end{document}\n"
     )
+
+
+#: Steps numbered 1, 2, … as in the Markdown (not 0.1, 0.2 under an unnumbered section), and ``\needspace``:
+#: a heading goes to the next page with its first display rather than stand alone at a page's foot.  It is
+#: needspace.sty's own definition, written out because that package is not in every TeX installation.
+_TEX_PREAMBLE = r"""\renewcommand{\thesubsection}{\arabic{subsection}}
+\makeatletter
+\providecommand{\needspace}[1]{\par\penalty-100\begingroup\setlength{\dimen@}{#1}%
+  \dimen@ii\pagegoal\advance\dimen@ii-\pagetotal
+  \ifdim\dimen@>\dimen@ii\ifdim\dimen@ii>\z@\vfil\fi\break\fi\endgroup}
+\makeatother
+"""
+
+#: A fragment pasted into a handout may land in a preamble without ``\needspace``: then it does nothing.
+_NEEDSPACE_FALLBACK = "\\providecommand{\\needspace}[1]{}\n"
+
+
+def _room_for(step: Step) -> int:
+    """Lines of space a step's heading needs below it on the page: the heading, its explanation and its first
+    equation (a row with a fraction is about two lines), at most 30, so that a long display still starts on the
+    page of its heading when that page has room for its beginning."""
+    characters = sum(len(part) if isinstance(part, str) else 12 for part in step.explanation)
+    rows = 0.0
+    if step.equations:
+        first = step.equations[0]
+        heights = [2.2 if _is_tall(row) else 1.2 for row in first.rhs]
+        heights[0] = 2.2 if _is_tall(first.lhs) else heights[0]
+        rows = sum(heights)
+    return min(30, round(3 + characters / 90 + rows))
+
+
+def _is_tall(expr: sp.Expr) -> bool:
+    """Whether a display row of ``expr`` is as tall as a fraction: it holds a partial, a derivative, a sum, a
+    fraction or a negative power."""
+    return (expr.has(sp.Derivative, sp.Sum, Partial) or any(r.q != 1 for r in expr.atoms(sp.Rational))
+            or any(power.exp.is_negative for power in expr.atoms(sp.Pow)))
+
+
+def _align_body(derivation: Derivation, step: Step) -> str:
+    """A step's equations as the rows of one ``align*``.  Where an equation runs over several rows, the
+    equations are set a little apart, so that the eye sees where one ends and the next begins."""
+    separated = len(step.equations) > 1 and any(len(eq.rhs) > 1 for eq in step.equations)
+    gap = " \\\\[1.5ex]\n" if separated else " \\\\\n"
+    return gap.join(equation_latex(derivation, eq, align=True) for eq in step.equations)
+
+
+def _notebook_latex(derivation: Derivation) -> str:
+    """One ``aligned`` block for MathJax (Jupyter's text/latex): each step's number and title in bold on a row of
+    its own, set apart from the equations below it; the title's math stays math, in bold."""
+    latex, _ = _printers(derivation)
+    rows: list[str] = []
+    for number, step in enumerate(derivation.steps, 1):
+        title = "".join(rf"\textbf{{{part.replace('$', '')}}}" if isinstance(part, str)
+                        else rf"\boldsymbol{{{latex.doprint(part)}}}" for part in (f"{number}. ", *step.title))
+        if rows:
+            rows[-1] += r" \\[2ex]"
+        rows.append(rf"&{title}" + (r" \\[0.5ex]" if step.equations else ""))
+        rows.append(" \\\\\n".join(equation_latex(derivation, eq, align=True) for eq in step.equations))
+    return "\\begin{aligned}\n" + "\n".join(row for row in rows if row) + "\n\\end{aligned}"
+
+
+def _origin(derivation: Derivation, fmt: str) -> str:
+    """Where the document came from: the exact command that writes it again (``symgrad derive two-weight-chain
+    --loss cross-entropy --format tex``), or that its model was built in Python, which no command can rebuild."""
+    command = derivation.reproduce
+    if command is None:
+        return "from a model built in Python (symgrad.ModelBuilder); no command line derives it"
+    return f"{command} --format {fmt}"
+
+
+def result_text(result: Result) -> str:
+    """``result`` as one line of text in its model's notation, factors in chain order."""
+    _, plain = printers_for(result.model, result.chains, notation=_ONE_VARIABLE)
+    return f"{plain.doprint(result.lhs)} {_relation_text(result.relation)} {plain.doprint(result.form)}"
+
+
+def result_latex(result: Result) -> str:
+    """``result`` as one LaTeX equation in its model's notation, chain products set apart."""
+    latex, _ = printers_for(result.model, result.chains, notation=_ONE_VARIABLE)
+    return f"{latex.doprint(result.lhs)} {_relation_latex(result.relation)} {latex.doprint(result.form)}"
 
 
 def to_markdown(derivation: Derivation) -> str:
@@ -115,9 +202,10 @@ def to_markdown(derivation: Derivation) -> str:
     def text(t: Text) -> str:
         return _inline(derivation, t, lambda m: f"${m}$", lambda s: s)
 
+    command = derivation.reproduce
+    origin = f"({_code_span(command + ' --format markdown')})" if command else "from a model built in Python"
     lines = [f"# {_escape_markdown(derivation.title)}", "",
-             f"*Derived by symgrad {__version__} ({_code_span(derivation.reproduce)}); "
-             "every equation below is proven by SymPy.*", ""]
+             f"*Derived by symgrad {__version__} {origin}; every equation below is proven by SymPy.*", ""]
     for number, step in enumerate(derivation.steps, 1):
         lines += [f"## {number}. {text(step.title)}", "", text(step.explanation), ""]
         for equation in step.equations:
@@ -127,7 +215,7 @@ def to_markdown(derivation: Derivation) -> str:
 
 def to_text(derivation: Derivation) -> str:
     """Plain Unicode for a terminal."""
-    _, plain = printers_for(derivation.model)
+    _, plain = _printers(derivation)
 
     def text(t: Text) -> str:
         return "".join(part if isinstance(part, str) else plain.doprint(part) for part in t)
@@ -152,7 +240,7 @@ def portable(expr: sp.Expr) -> sp.Expr:
 
 def to_json(derivation: Derivation) -> str:
     """Machine-readable: steps with LaTeX, and results with LaTeX and ``sympy.srepr``."""
-    latex, _ = printers_for(derivation.model)
+    latex, _ = _printers(derivation)
     document = {
         "model": derivation.name,
         "title": derivation.title,

@@ -59,10 +59,11 @@ def test_derive_all_writes_markdown_and_tex(tmp_path):
         (["derive"], "name a MODEL"),
         (["derive", "--all", "sigmoid"], "--all derives every model"),
         (["derive", "--all", "-o", "all.md"], "--all derives every model"),
-        (["derive", "sigmoid", "--out-dir", "folder"], "--out-dir is the folder for --all"),
-        (["derive", "--model-file", "net.toml", "--out-dir", "folder"], "--out-dir is the folder for --all"),
+        (["derive", "sigmoid", "--out-dir", "folder"], "--out is the folder for --all"),
+        (["derive", "sigmoid", "--out", "folder"], "--out is the folder for --all"),
+        (["derive", "--model-file", "net.toml", "--out-dir", "folder"], "--out is the folder for --all"),
         (["derive", "sigmoid", "-o", ""], "argument -o/--output: expected a file or folder name, not ''"),
-        (["derive", "--all", "--out-dir", ""], "argument --out-dir: expected a file or folder name, not ''"),
+        (["derive", "--all", "--out-dir", ""], "argument --out/--out-dir: expected a file or folder name, not ''"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["--frobnicate"], "required: COMMAND"),
     ],
@@ -171,6 +172,7 @@ def test_an_output_suffix_that_names_no_format_is_refused_unless_format_says(tmp
     assert "--format" in err and all(suffix in err for suffix in SUFFIXES.values())
     assert not pdf.exists()
     assert main(["derive", "sigmoid", "-o", str(pdf), "--format", "markdown"]) == 0  # an explicit --format wins
+    assert capsys.readouterr().out == f"wrote {pdf}\n"
     assert main(["derive", "sigmoid", "--format", "markdown"]) == 0
     assert pdf.read_text() == capsys.readouterr().out
 
@@ -188,7 +190,7 @@ def test_an_output_without_a_suffix_is_text_and_a_suffix_in_capitals_counts(tmp_
 def test_out_dir_without_all_writes_nothing_anywhere(tmp_path):
     completed = run_cli("derive", "sigmoid", "--out-dir", str(tmp_path / "out"))
     assert completed.returncode == 2 and completed.stdout == ""  # it used to print to stdout, ignoring --out-dir
-    assert "--out-dir" in completed.stderr and not (tmp_path / "out").exists()
+    assert "--out is the folder for --all" in completed.stderr and not (tmp_path / "out").exists()
 
 
 def test_a_failed_write_removes_the_folders_it_made(tmp_path, monkeypatch):

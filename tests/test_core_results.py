@@ -66,7 +66,7 @@ def test_cross_entropy_with_sigmoid_output_collapses(derived):
     derivation = derived("two-weight-chain-cross-entropy")
     assert_identity(derivation.gradient(w2), (a2 - y) * a1)
     assert_identity(derivation.gradient(w1), (a2 - y) * w2 * a1 * (1 - a1) * x)
-    collapse = [s for s in derivation.steps if "collapses" in "".join(map(str, s.title))]
+    collapse = [s for s in derivation.steps if "The error signal at " in s.title]
     assert collapse, "the derivation must show ∂Loss/∂z2 collapsing"
     assert_identity(collapse[0].equations[0].rhs[-1], a2 - y)
 
@@ -101,8 +101,8 @@ def test_chain_rule_products_are_unevaluated_node_partials_in_chain_order(derive
     from symgrad.graph import Partial
 
     derivation = derived("two-weight-chain")
-    chain_steps = [s for s in derivation.steps if s.title[0] == "Chain rule for "]
-    w1_chain = [s for s in chain_steps if s.title[1] == Partial(sp.Symbol("Loss"), w1)][0]
+    chain_steps = [s for s in derivation.steps if s.title[0] == "The chain rule for "]
+    w1_chain = [s for s in chain_steps if s.title[1] == w1][0]
     product = w1_chain.equations[0].rhs[0]
     expected = [(sp.Symbol("Loss"), a2), (a2, z2), (z2, a1), (a1, z1), (z1, w1)]
     assert [(f.of, f.wrt) for f in product.args] == expected

@@ -16,9 +16,10 @@ from symgrad.render import FORMATS, portable, render
 def test_two_weight_chain_latex_uses_handout_notation(derived):
     latex = render(derived("two-weight-chain"), "latex")
     for fragment in (
-        r"\frac{\partial Loss}{\partial w_{2}} &= \frac{\partial Loss}{\partial a_{2}} \frac{\partial a_{2}}{\partial z_{2}} \frac{\partial z_{2}}{\partial w_{2}}",
-        r"\left(a_{2} - y^{*}\right) a_{2} \left(1 - a_{2}\right) a_{1}",
-        r"w_{1} &\leftarrow w_{1} - \alpha \frac{\partial Loss}{\partial w_{1}}",
+        r"\frac{\partial \mathrm{Loss}}{\partial w_{2}} &= \frac{\partial \mathrm{Loss}}{\partial a_{2}} \cdot "
+        r"\frac{\partial a_{2}}{\partial z_{2}} \cdot \frac{\partial z_{2}}{\partial w_{2}}",
+        r"\left(a_{2} - y^{*}\right) \cdot a_{2} \left(1 - a_{2}\right) \cdot a_{1}",
+        r"w_{1} &\leftarrow w_{1} - \alpha \frac{\partial \mathrm{Loss}}{\partial w_{1}}",
         r"\frac{1}{2} \left(a_{2} - y^{*}\right)^{2}",
     ):
         assert fragment in latex

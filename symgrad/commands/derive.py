@@ -18,7 +18,6 @@ from ..files import (
     file_name,
     following_symlinks,
     refuse_same_file,
-    write_atomic,
     write_if_changed,
 )
 from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
@@ -34,15 +33,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", metavar="MODEL", help=f"one of: {', '.join(catalogue_names())}")
     parser.add_argument("--model-file", metavar="FILE", type=file_name,
                         help="derive the model defined in a TOML model file instead (docs/model-files.md)")
-    parser.add_argument("--all", action="store_true", help="derive every model and variant into --out-dir")
+    parser.add_argument("--all", action="store_true", help="derive every model and variant into the folder --out names")
     understood = ", ".join(f"{suffix} ({fmt})" for fmt, suffix in SUFFIXES.items())
     parser.add_argument("--format", choices=FORMATS,
                         help=f"output format (default: text; with -o FILE, the one its suffix names: {understood}; "
                              "text for a FILE without a suffix; any other suffix needs --format)")
     parser.add_argument("-o", "--output", metavar="FILE", type=file_name,
-                        help="write to FILE instead of standard output")
-    parser.add_argument("--out-dir", metavar="DIR", type=file_name,
-                        help=f"the folder --all writes into (default: {DEFAULT_OUT_DIR})")
+                        help="write to FILE instead of standard output (and say 'wrote FILE', or 'unchanged FILE')")
+    parser.add_argument("--out", "--out-dir", dest="out", metavar="DIR", type=file_name,
+                        help=f"the folder --all writes into (default: {DEFAULT_OUT_DIR}/); --out-dir is another name "
+                             "for it, and generate takes the same --out")
     add_follow_symlinks_option(parser)
     add_quiet_option(parser)
     parser.add_argument("--loss", choices=LOSS_CHOICES, help="the loss of a network model")
@@ -126,22 +126,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.out_dir is not None and not args.all:
-        raise UsageError("--out-dir is the folder for --all; to write one model to a file, use -o FILE")
+    if args.out is not None and not args.all:
+        raise UsageError("--out is the folder for --all; to write one model to a file, use -o FILE")
     if args.model_file is not None:
         return _run_model_file(args)
     if args.all:
         if args.model or _options(args) or args.output:
             raise UsageError("--all derives every model with its default options; give no MODEL, -o or option with it")
         formats = (args.format,) if args.format else ALL_FORMATS
-        write_catalogue(Path(args.out_dir or DEFAULT_OUT_DIR), formats,
+        write_catalogue(Path(args.out or DEFAULT_OUT_DIR), formats,
                         on_file=lambda path, written: announce(path, written, args.quiet))
         return 0
     if not args.model:
         raise UsageError(f"name a MODEL (one of: {', '.join(catalogue_names())}), or use --all or --model-file FILE")
     fmt = _format_for(args.format, args.output)  # before the derivation: a bad suffix fails at once
     check_writable(args.output)  # and so does a symlink or a folder where the file goes
-    _emit(render(derive_named(args.model, **_options(args)), fmt), args.output)
+    _emit(render(derive_named(args.model, **_options(args)), fmt), args.output, args.quiet)
     return 0
 
 
@@ -156,13 +156,14 @@ def _run_model_file(args: argparse.Namespace) -> int:
     refuse_same_file(args.output, args.model_file)
     fmt = _format_for(args.format, args.output)
     check_writable(args.output)
-    _emit(render(derive_model_file(args.model_file), fmt), args.output)
+    _emit(render(derive_model_file(args.model_file), fmt), args.output, args.quiet)
     return 0
 
 
-def _emit(text: str, output: str | None) -> None:
-    """Write ``text`` to the file ``output`` (whole or not at all), or to standard output."""
+def _emit(text: str, output: str | None, quiet: bool = False) -> None:
+    """Write ``text`` to the file ``output`` (whole or not at all) and say so as every command does (``wrote X``,
+    or ``unchanged X`` for a file that already held it; nothing with ``-q``), or to standard output."""
     if output is not None:
-        write_atomic(output, text)
+        announce(output, write_if_changed(output, text), quiet)
     else:
         sys.stdout.write(text)

@@ -21,7 +21,16 @@ import sys
 import numpy as np
 
 from ..errors import UsageError
-from ..files import add_follow_symlinks_option, check_writable, file_name, following_symlinks, refuse_same_file
+from ..files import (
+    add_follow_symlinks_option,
+    add_quiet_option,
+    announce,
+    check_writable,
+    file_name,
+    following_symlinks,
+    refuse_same_file,
+    write_if_changed,
+)
 from . import PLOT_HINT, drawing_module
 from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
 from .objectives import BUILTIN_OBJECTIVES, Objective, objective
@@ -35,7 +44,6 @@ from .paths import (
     next_point,
     read_csv,
     stays_put,
-    write_csv,
 )
 
 DEFAULT_SIZE = "800x650"
@@ -110,6 +118,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "when --step, --start or --steps is given",
     )
     add_follow_symlinks_option(parser)
+    add_quiet_option(parser)
     checking = parser.add_argument_group("checking")
     checking.add_argument(
         "--check", metavar="CSV", type=file_name, help="check whether each path in CSV is a feasible gradient path"
@@ -238,8 +247,7 @@ def _draw(args: argparse.Namespace) -> int:
         if to_stdout:
             sys.stdout.write(format_csv(paths, target, ascent))
         else:
-            write_csv(args.csv, paths, target, ascent)
-            print(f"wrote {args.csv}", file=report)
+            _announce(args.csv, write_if_changed(args.csv, format_csv(paths, target, ascent)), args.quiet, report)
     if drawing is not None:
         width, height = _inches(args.size, args.dpi)
         figure = drawing.plot(
@@ -252,9 +260,23 @@ def _draw(args: argparse.Namespace) -> int:
             title=args.title,
             field=not args.no_field,
         )
-        drawing.save(figure, args.output, dpi=args.dpi)
-        print(f"wrote {args.output}", file=report)
+        _save(drawing, figure, args, report)
     return 1 if problems else 0
+
+
+def _save(drawing, figure, args: argparse.Namespace, report=None) -> None:
+    """Write the picture to ``-o FILE`` unless it holds these very bytes, and say which (``wrote``/``unchanged``,
+    as every command does; nothing with ``-q``)."""
+    content = drawing.picture_bytes(figure, drawing.picture_format(args.output), dpi=args.dpi)
+    _announce(args.output, write_if_changed(args.output, content), args.quiet, report)
+
+
+def _announce(path: str, written: bool, quiet: bool, report=None) -> None:
+    """:func:`~symgrad.files.announce` on ``report`` (standard error while the CSV goes to standard output)."""
+    if report is None or report is sys.stdout:
+        announce(path, written, quiet)
+    elif not quiet:
+        print(f"{'wrote' if written else 'unchanged'} {path}", file=report)
 
 
 def _relabel(paths: list[Trajectory], taken: set[str]) -> list[Trajectory]:
@@ -413,8 +435,7 @@ def _check(args: argparse.Namespace) -> int:
             field=not args.no_field,
             marks=marks,
         )
-        drawing.save(figure, args.output, dpi=args.dpi)
-        print(f"wrote {args.output}")
+        _save(drawing, figure, args)
     return 0 if not marks else 1
 
 

@@ -107,12 +107,17 @@ def save(figure: Figure, target: Path | str, dpi: float | None = None) -> Path:
     fmt = picture_format(target)
     if not target.parent.is_dir():
         raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
+    write_atomic(target, picture_bytes(figure, fmt, dpi))
+    return target
+
+
+def picture_bytes(figure: Figure, fmt: str, dpi: float | None = None) -> bytes:
+    """``figure`` as the bytes of a ``fmt`` file (png, svg, pdf).  No dates in SVG and PDF, so the same picture
+    gives the same bytes: friendly to version control, and a command can tell an unchanged file."""
     buffer = io.BytesIO()
-    # No dates in SVG and PDF, so the same picture gives the same bytes (friendly to version control).
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
     figure.savefig(buffer, format=fmt, dpi=dpi or figure.dpi, metadata=metadata)
-    write_atomic(target, buffer.getvalue())
-    return target
+    return buffer.getvalue()
 
 
 def picture_format(target: Path | str) -> str:
