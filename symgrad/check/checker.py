@@ -31,7 +31,7 @@ from .arithmetic import is_number, worked_arithmetic
 from .definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
 from .judge import Judge, Judgement
 from .keys import Statement, extract
-from .latex import LatexParseError, Relation, parse_relation, parse_relations
+from .latex import DEFAULT_FUNCTIONS, LatexParseError, Relation, parse_expression, parse_relation, parse_relations
 from .sections import Planned, Section, plan
 from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
 
@@ -189,6 +189,7 @@ class Checker:
             entry, implied = lookup(model)  # an unknown name fails now, with the list of names
             self.forced, self.options = entry.name, {**implied, **self.options}
         self._contexts: dict[tuple, Context] = {}
+        self._functions = DEFAULT_FUNCTIONS  # the names applied before "(" (the key's own added as it is read)
 
     @classmethod
     def for_derivation(cls, derivation: Derivation, label: str | None = None) -> Checker:
@@ -245,6 +246,8 @@ class Checker:
         (it costs nothing to), so the exit status still tells a broken key."""
         deadline = None if time_limit is None else time.monotonic() + time_limit
         bindings = list(bindings)
+        statements = [replace(s, latex=_unboxed(s.latex)) if "\\boxed" in s.latex else s for s in statements]
+        self._functions = DEFAULT_FUNCTIONS | _defined_function_names(statements)
         units = _with_prose_conditions([unit for statement in statements
                                         for unit in self._relations_of(statement, deadline)],
                                        {b.line: b.conditions for b in bindings if b.conditions})
@@ -272,7 +275,7 @@ class Checker:
             return [(statement, None)]
         try:
             with _time_limit(seconds):
-                relations = parse_relations(statement.latex)
+                relations = parse_relations(statement.latex, self._functions)
         except _OutOfTime:
             return [(statement, None)]
         except Exception as error:  # noqa: BLE001 - untrusted input: reported when the statement is judged
@@ -317,7 +320,7 @@ class Checker:
         try:
             if isinstance(reading, BaseException):
                 raise reading
-            relation = reading if isinstance(reading, Relation) else parse_relation(statement.latex)
+            relation = reading if isinstance(reading, Relation) else parse_relation(statement.latex, self._functions)
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
@@ -505,6 +508,42 @@ _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
                      r"|-?\s*\\[dt]?frac\s*(?:\{\s*\d+\s*\}|\d)\s*(?:\{\s*\d+\s*\}|\d)")
 
 
+#: ``h_\\theta(x) =``, ``f_1(w) :=`` at the start of a formula: a name the key defines as a function of its arguments.
+_FUNCTION_DEFINED = re.compile(r"^\s*((?:\\[A-Za-z]+|[A-Za-z])(?:_\{?\\?[A-Za-z0-9]+\}?)?)\s*(?:\\left)?\(")
+
+
+def _defined_function_names(statements: list[Statement]) -> frozenset[str]:
+    """The names a key writes as functions where it defines them (``h_\\theta(x) = \\theta^T x``), as the parser
+    names them: read with them as functions, h_θ(x) is h_θ of x everywhere, not h_θ times x."""
+    names = set()
+    for statement in statements:
+        match = _FUNCTION_DEFINED.match(statement.latex)
+        if match is None or "=" not in statement.latex:
+            continue
+        try:
+            name = parse_expression(match.group(1))
+        except LatexParseError:
+            continue
+        if isinstance(name, sp.Symbol) and not name.is_integer:
+            names.add(name.name)
+    return frozenset(names)
+
+
+def _unboxed(latex: str) -> str:
+    """``\\boxed{…}`` (an exam's boxed answer) as its content."""
+    while (start := latex.find("\\boxed")) >= 0:
+        opening = latex.find("{", start)
+        if opening < 0:
+            return latex
+        depth, end = 0, opening
+        for end in range(opening, len(latex)):
+            depth += {"{": 1, "}": -1}.get(latex[end], 0)
+            if depth == 0:
+                break
+        latex = latex[:start] + latex[opening + 1:end] + latex[end + 1:]
+    return latex
+
+
 #: Lines a side condition written before a display ("for $l \\ne k$,") may stand above the claim it restricts.
 CONDITION_REACH = 3
 
@@ -539,10 +578,16 @@ def _latex_words(alias) -> str:
 
 
 def _macros(definitions: dict[sp.Expr, sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
-    """Write the key's unneeded layer quantities (δ_j) out as their values, under whatever index a claim uses."""
+    """Write the key's names the model does not keep (δ_j, an error term ε) out as their values, under whatever
+    index a claim uses."""
 
     def expand(expr: sp.Expr) -> sp.Expr:
+        scalars = {t: v for t, v in definitions.items() if not isinstance(t, sp.Indexed)}
+        if scalars:
+            expr = expr.xreplace(scalars)
         for target, value in definitions.items():
+            if not isinstance(target, sp.Indexed):
+                continue
             for used in expr.atoms(sp.Indexed):
                 if used.base == target.base and len(used.indices) == len(target.indices):
                     expr = expr.xreplace({used: value.xreplace(dict(zip(target.indices, used.indices, strict=True)))})

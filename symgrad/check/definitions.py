@@ -42,6 +42,8 @@ ACTIVATION_LETTERS = re.compile(r"(g|s|f|phi|varphi|sigma|h|a)(_\{?\d+\}?)?$")
 LABEL_NAME = re.compile(r"(y|t)(\^\*|\^\{\*\})?(_.*)?$")
 INPUT_NAME = re.compile(r"(x|\\mathbf\{x\})(_.*)?$")
 PARAMETER_NAME = re.compile(r"(w|W|b|v|c|theta|beta|u|U|V|\\mathbf\{w\}|\\theta|\\boldsymbol\{\\theta\})(_.*)?$")
+#: Step sizes by how surely the name is one: ε or λ may be an error term or a penalty's weight.
+STEP_PREFERENCE = ("eta", "alpha", "mu", "lambda", "epsilon")
 #: Index letters: a name whose subscript is made of them is an entry of a layer (w_ij → w[i, j]).
 INDEX_LETTERS = "ijklmnpq"
 #: Default sizes for an index the key sums over without limits: inputs i → m, units j → k, classes l → C.
@@ -288,7 +290,9 @@ class _Assembly:
         self.nodes = [d for d in key.definitions if d.kind == "node"]
         self.function_definitions = [d for d in key.definitions if d.kind == "function"]
         named = [b.step for b in key.bindings if b.step]
-        step = named[-1] if named else key.roles.step_sizes[0] if key.roles.step_sizes else "alpha"
+        steps = sorted(key.roles.step_sizes, key=lambda name: STEP_PREFERENCE.index(name)
+                       if name in STEP_PREFERENCE else len(STEP_PREFERENCE))
+        step = named[-1] if named else steps[0] if steps else "alpha"
         self.builder = ModelBuilder(key.name, "The model the key defines", step_size=_identifier(step),
                                     step_size_latex=_latex_of(step))
         self.declared: dict[str, sp.Expr] = {}  # the key's name (as parsed) → the builder's quantity
@@ -308,6 +312,7 @@ class _Assembly:
         self.key.macros = {d.target: values[d.name] for d in nodes if d not in reached and d.kind == "node"
                            and isinstance(d.target, sp.Indexed) and not _is_loss_name(d.target)}
         nodes = reached
+        nodes, values = self._into_the_loss(loss, nodes, values)
         values = {name: value for name, value in values.items() if name in {_written_name(d.target) for d in nodes}}
         values = _separate_bound_indices(_sizes_apart(values, self.key.roles.indices))
         forward = [d for d in nodes if d is not loss]
@@ -477,6 +482,21 @@ class _Assembly:
         if len(sinks) == 1 and LABEL_NAME.match(" ".join(_names_in(sinks[0].value))) is not None:
             return sinks[0]
         raise KeyModelError("the key defines no loss (L, Loss, J, E, …)")
+
+    def _into_the_loss(self, loss: Definition, nodes: list[Definition], values: dict[str, sp.Expr]
+                       ) -> tuple[list[Definition], dict[str, sp.Expr]]:
+        """A node that reads the label (an error term ε = ŷ - y) is part of the loss: only the loss may read the
+        label.  It is written into what reads it, and stays a name claims may use (ε in ∂L/∂ŷ = ε)."""
+        for definition in [d for d in nodes if d is not loss and isinstance(d.target, sp.Symbol)]:
+            if not any(LABEL_NAME.match(name) and name not in values for name in _names_in(values[definition.name])):
+                continue
+            value = values[definition.name]
+            for other in nodes:
+                if other is not definition:
+                    values[other.name] = values[other.name].xreplace({definition.target: value})
+            self.key.macros[definition.target] = value
+            nodes = [d for d in nodes if d is not definition]
+        return nodes, values
 
     def _label(self, loss: Definition, value: sp.Expr, leaves: list[str], nodes: set[str]) -> str:
         read = [name for name in sorted(_names_in(value)) if name in leaves]
