@@ -18,7 +18,7 @@ from .functions import relu, sigmoid
 from .graph import Notation, Partial
 from .printing import HandoutLatexPrinter, HandoutTextPrinter, printers_for
 
-FORMATS = ("latex", "tex", "markdown", "text", "json")
+FORMATS = ("latex", "tex", "markdown", "text", "json", "html")
 
 _TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -279,4 +279,7 @@ def render(derivation: Derivation, fmt: str) -> str:
         return to_text(derivation)
     if fmt == "json":
         return to_json(derivation)
+    if fmt == "html":  # the Markdown as a self-contained web page, math as MathML (symgrad/webpage.py)
+        from .webpage import markdown_page
+        return markdown_page(derivation.title, to_markdown(derivation))
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -210,6 +210,13 @@ def _link_open(renderer: Any, tokens: Sequence[Any], index: int, options: Any, e
     return renderer.renderToken(tokens, index, options, env)
 
 
+def markdown_page(title: str, markdown: str) -> str:
+    """A whole page of ``markdown`` with its math typeset: how ``symgrad derive MODEL --format html`` shows a
+    derivation (its Markdown, the same steps and notation as ``--format markdown``)."""
+    body = markdown_parser().render(markdown)
+    return page(title, f'<section class="derivation">\n{body}</section>')
+
+
 # ---- the page -------------------------------------------------------------------------------------------
 def escape(text: str) -> str:
     """Text for HTML content or an attribute value (quotes too)."""
@@ -227,6 +234,8 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.35rem; margin-top: 2.5rem; } h3, h4,
 section.key, section.derivation { border-top: 3px solid var(--line); margin-top: 2.5rem; }
 .key-text { overflow-wrap: anywhere; }
 math[display="block"] { margin: .6rem 0; overflow-x: auto; overflow-y: hidden; }
+mtd[columnalign="right"] { text-align: right; } mtd[columnalign="left"] { text-align: left; }
+mtd { padding: .15em 0; }
 code, pre { font: 0.9em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 code.latex { background: #fff8c5; border: 1px dashed var(--unsure); padding: 0 .25em; white-space: pre-wrap; }
 code.latex.display { display: block; padding: .4em; margin: .5em 0; }

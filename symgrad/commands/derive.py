@@ -24,7 +24,7 @@ from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_n
 from ..render import FORMATS, render
 
 #: what ``--all`` writes for each model, and the file suffix of each format
-SUFFIXES = {"latex": ".latex.tex", "tex": ".tex", "markdown": ".md", "text": ".txt", "json": ".json"}
+SUFFIXES = {"latex": ".latex.tex", "tex": ".tex", "markdown": ".md", "text": ".txt", "json": ".json", "html": ".html"}
 ALL_FORMATS = ("markdown", "tex")
 DEFAULT_OUT_DIR = "derivations"
 
