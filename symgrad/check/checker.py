@@ -477,7 +477,8 @@ class Checker:
         numbers = [(_NUMBER.fullmatch(text) is not None and member.is_finite is True)
                    or is_number(member, text, context.functions)
                    for text, member in zip(written, members, strict=False)] or [False] * len(members)
-        bare = relation == "=" and isinstance(lhs, (sp.Symbol, sp.Indexed))
+        worked_out = all(numbers) and all(not _NUMBER.fullmatch(text.strip()) or "." in text for text in written)
+        bare = relation == "=" and (isinstance(lhs, (sp.Symbol, sp.Indexed)) or worked_out)  # ∂L/∂w = 0.5 · 1 ≈ 0.35
         if bare and any(numbers) and all(isinstance(m, (sp.Symbol, sp.Indexed)) or n for m, n in zip(
                 members, numbers, strict=False)):
             numbers = [True] * len(members)  # w_1 = w_2 = 0: values given to several quantities at once

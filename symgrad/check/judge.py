@@ -142,8 +142,8 @@ class Judge:
         """The verdict on ``η = 0.1``, ``N = 100``, ``x_1 = 2`` or ``a_2 = 0.62``: a number the key wrote for a
         quantity sets up or works through an example; as an identity over every input it would be wrong for all
         values but one, and so would mark a key wrong for naming its step size.  Formulas are what symgrad checks."""
-        computed = self.model is not None and (self.model.node(quantity) is not None
-                                                or quantity == self.model.loss.symbol)
+        computed = isinstance(quantity, (Partial, sp.Derivative)) or self.model is not None and (
+            self.model.node(quantity) is not None or quantity == self.model.loss.symbol)
         if computed:
             reason = (f"a number for {self.show(quantity)}, a value worked out at inputs the key chose: "
                       "symgrad checks formulas, not worked examples")

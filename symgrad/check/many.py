@@ -312,10 +312,8 @@ class Progress:
         stream = sys.stderr if stream is None else stream
         tqdm.monitor_interval = 0  # no monitor thread: the worker processes are forked from this one
         self._bar = tqdm(total=total, file=stream, delay=delay, unit="key", leave=False, dynamic_ncols=True,
-                         disable=not _is_terminal(stream),
-                         bar_format="checking: {n_fmt}/{total_fmt} keys done, {postfix}, {remaining} left "
-                                    "{bar:16}")
-        self._bar.set_postfix_str(f"{total} to go", refresh=False)
+                         disable=not _is_terminal(stream), postfix=f"{total} to go",
+                         bar_format="checking: {n_fmt}/{total_fmt} keys done{postfix}, {remaining} left {bar:16}")
 
     def advance(self) -> None:
         """One more key done."""

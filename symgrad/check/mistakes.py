@@ -102,23 +102,17 @@ def _chain_edits(model: Model | None, lhs: sp.Expr | None, show: Show) -> Iterat
 
 
 def _factors(expr: sp.Expr) -> list[sp.Expr]:
-    """The factors of a product in its written order (a sum under Σ is looked into)."""
+    """The factors of a product in its written order, nested products flattened (a sum under Σ is looked into)."""
     while isinstance(expr, sp.Sum):
         expr = expr.function
-    if isinstance(expr, sp.Mul):
-        return [f for f in expr.args if f != -1]
-    return [expr]
+    if not isinstance(expr, sp.Mul):
+        return [expr]
+    return [factor for arg in expr.args if arg != -1 for factor in _factors(arg)]
 
 
 def _replaced_factor(expr: sp.Expr, factor: sp.Expr, replacement: sp.Expr) -> sp.Expr:
-    """``expr`` with one factor of its product (under its sums) replaced."""
-    if isinstance(expr, sp.Sum):
-        return sp.Sum(_replaced_factor(expr.function, factor, replacement), *expr.limits)
-    if isinstance(expr, sp.Mul):
-        args = list(expr.args)
-        position = args.index(factor)
-        return sp.Mul(*args[:position], replacement, *args[position + 1:])
-    return replacement if expr == factor else expr
+    """``expr`` with a factor of its product (wherever it stands in the written product) replaced."""
+    return expr.xreplace({factor: replacement})
 
 
 def _one_minus_flipped(factor: sp.Expr) -> sp.Expr | None:
