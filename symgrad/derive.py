@@ -146,7 +146,8 @@ class _GraphDerivation:
             for position, factor in enumerate(shown):
                 named += (_joiner(position, len(shown)), factor)
             verb = "is" if len(shown) == 1 else "are"
-            sentence += (*named[1:], f" {verb} reused from step {number}, the node partials for ", param, ". ")
+            factors = "The factor " if len(shown) == 1 else "The factors "
+            sentence += (factors, *named[1:], f" {verb} reused from step {number}, the node partials for ", param, ". ")
         return sentence
 
     def node_partials_step(self, new_partials: list[Partial], reused: tuple) -> None:
@@ -160,7 +161,7 @@ class _GraphDerivation:
         equations = [self.node_partial(f) for f in new_partials]
         for factor, equation in zip(new_partials, equations):
             if equation is None:  # ∂Loss/∂a₂ = ∂Loss/∂a₂ would say nothing
-                explanation += (" ", factor, " stays as it is: the loss is a function left unnamed.")
+                explanation += (" The factor ", factor, " stays as it is: the loss is a function left unnamed.")
         self.builder.step("Node partials", explanation, *(equation for equation in equations if equation is not None))
 
     def why_summed(self, path: Path) -> tuple:
@@ -195,12 +196,13 @@ class _GraphDerivation:
         """The derivative along an edge, over the node's definition as the forward pass writes it (∂/∂w_1 of x w_1),
         not in SymPy's sorted order (w_1 x); a derivative through several nodes stays as it is."""
         node = self.model.node(factor.of)
-        if node is None or not isinstance(derivative, sp.Derivative) or node.expr == node.value:
+        if node is None or not isinstance(derivative, sp.Derivative):
             return derivative
         if canonical_sums(derivative.expr) != canonical_sums(node.value):
             return derivative
-        avoid = set().union(*(v.free_symbols for v in derivative.variables))
-        return sp.Derivative(fresh_bound_indices(node.expr, avoid=avoid), *derivative.variable_count)
+        avoid = set().union(*(v.free_symbols for v in derivative.variables), node.expr.free_symbols)
+        renamed = {total: fresh_bound_indices(total, avoid=avoid) for total in node.expr.atoms(sp.Sum)}
+        return sp.Derivative(substitute(node.expr, renamed), *derivative.variable_count)  # keeps the written order
 
     def path_form(self, path: Path) -> sp.Expr:
         """The chain's product in forward-pass values; the loss and output-activation factors

@@ -99,7 +99,7 @@ class HandoutLatexPrinter(LatexPrinter):
         if first == -1 and len(expr.args) > 1:
             rest = sp.Mul(*expr.args[1:], evaluate=False) if len(expr.args) > 2 else expr.args[1]
             body = self._print(rest)
-            return rf"- \left({body}\right)" if isinstance(rest, sp.Add) else f"- {body}"
+            return f"-{self._add_parens(body)}" if isinstance(rest, sp.Add) else f"- {body}"
         if _is_product_of_fractions(expr):
             return r" \cdot ".join(self._factor(arg, i) for i, arg in enumerate(expr.args))
         return super()._print_Mul(expr)
@@ -107,7 +107,7 @@ class HandoutLatexPrinter(LatexPrinter):
     def _factor(self, arg: sp.Expr, position: int) -> str:
         text = self._print(arg)
         if isinstance(arg, sp.Add) or (position > 0 and text.startswith("-")):
-            return rf"\left({text}\right)"
+            return self._add_parens(text)
         return text
 
     def _print_Function(self, expr: sp.Expr, exp: str | None = None) -> str:
@@ -136,10 +136,27 @@ class HandoutLatexPrinter(LatexPrinter):
 
     def _call(self, name: str, args: tuple[sp.Expr, ...]) -> str:
         """``g_1(z_1)`` with plain parentheses; ``\\left(…\\right)`` only around tall arguments."""
-        inside = ", ".join(self._print(a) for a in args)
-        if any(tall in inside for tall in (r"\frac", r"\sum", r"\left")):
-            return rf"{name}\left({inside}\right)"
-        return f"{name}({inside})"
+        return name + self._add_parens(", ".join(self._print(a) for a in args))
+
+    def doprint(self, expr: sp.Expr) -> str:
+        return tight_parentheses(super().doprint(expr))
+
+    def _add_parens(self, s: str) -> str:
+        """(…) as a textbook sets it: plain parentheses, which sit close, a₂(1 − a₂) and −(y − h); ``\\left(…\\right)``,
+        which SymPy uses everywhere and which adds space around them, only where they must grow around a tall
+        fraction or sum."""
+        if any(tall in s for tall in _TALL):
+            return rf"\left({s}\right)"
+        return f"({s})"
+
+    def _print_log(self, expr: sp.Expr, exp: str | None = None) -> str:
+        """``\\ln a_2`` and ``\\ln h(\\mathbf{x})`` as textbooks write them; parentheses only around a sum or a
+        product, ``\\ln(1 - a_2)``."""
+        argument = expr.args[0]
+        inside = self._print(argument)
+        single = argument.is_Atom or isinstance(argument, (sp.Indexed, sp.Function))
+        text = rf"\ln {inside}" if single and not exp else r"\ln" + self._add_parens(inside)
+        return rf"{text}^{{{exp}}}" if exp else text
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, variables = expr.expr, expr.variables
@@ -155,8 +172,15 @@ class HandoutLatexPrinter(LatexPrinter):
         if self.inline:  # d(1/u)/du
             return f"{d}({body})/{denominator}"
         if not (inner.is_Atom or isinstance(inner, (sp.Function, sp.Sum, sp.Pow))):
-            body = rf"\left({body}\right)"
+            body = self._add_brackets(body)
         return rf"\frac{{{d}}}{{{denominator}}} {body}"
+
+    def _add_brackets(self, s: str) -> str:
+        """[…] around what is differentiated when it holds parentheses of its own: a textbook's outer bracket,
+        d/dh [-(y ln h + …)], so that it is not one more pair among them; else (…), ∂/∂w_2 (a_1 w_2)."""
+        if "(" not in s:
+            return self._add_parens(s)
+        return rf"\left[{s}\right]" if any(tall in s for tall in _TALL) else f"[{s}]"
 
     def _print_Pow(self, expr: sp.Pow) -> str:
         if self.inline and expr.exp.is_Integer and expr.exp < 0:  # 1/u^2 in a line of prose
@@ -280,6 +304,25 @@ class HandoutTextPrinter(StrPrinter):
             return f"∇_{self._print(expr.wrt)} {self._print(expr.of)}"
         d = latex_to_text(self.notation.partial)
         return f"{d}{self._print(expr.of)}/{d}{self._print(expr.wrt)}"
+
+
+#: What makes a formula tall, so that parentheses around it must grow (``\\left(…\\right)``).
+_TALL = (r"\frac", r"\sum", r"\prod", r"\left", r"\binom", r"\dfrac")
+#: An innermost ``\\left( … \\right)`` or ``\\left[ … \\right]``: no other \\left or \\right inside.
+_INNERMOST_GROWING = re.compile(r"\\left([(\[])((?:(?!\\left[(\[]|\\right[)\]]).)*)\\right([)\]])", re.S)
+
+
+def tight_parentheses(latex: str) -> str:
+    """``latex`` with each ``\\left(…\\right)`` (or ``[…]``) around a formula that is not tall written plain, innermost
+    first.  SymPy writes \\left( everywhere; it puts space around the parentheses, a₂ (1 − a₂), where a textbook
+    sets a₂(1 − a₂), and it is needed only where the parentheses must grow around a fraction or a sum."""
+    while True:
+        tightened = _INNERMOST_GROWING.sub(
+            lambda m: m.group(0) if any(t in m.group(2) for t in _TALL) else m.group(1) + m.group(2) + m.group(3),
+            latex)
+        if tightened == latex:
+            return latex
+        latex = tightened
 
 
 def _has_denominator(expr: sp.Expr) -> bool:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import sympy as sp
 
 from . import __version__
 from .derivation import ASSIGN, Derivation, Equation, Result, Step, Text
 from .functions import relu, sigmoid
-from .graph import Notation, Partial
+from .graph import Notation
 from .printing import HandoutLatexPrinter, HandoutTextPrinter, printers_for
 
 FORMATS = ("latex", "tex", "markdown", "text", "json", "html")
@@ -70,6 +71,27 @@ def _printers(derivation: Derivation) -> tuple[HandoutLatexPrinter, HandoutTextP
     return printers_for(derivation.model, derivation.chains, notation=_ONE_VARIABLE)
 
 
+def shown_steps(derivation: Derivation) -> list[Step]:
+    """The steps as printed: in each equation, a member that prints exactly as the one before it is left out
+    (σ(z)(1 - σ(z)) = σ(z)(1 - σ(z)) where the model names its output σ(z)), and so is an equation that is left
+    with nothing to say (σ(z) = σ(z)).  The derivation itself keeps them: they differ as SymPy trees."""
+    latex, _ = _printers(derivation)
+    shown = []
+    for step in derivation.steps:
+        equations = []
+        for equation in step.equations:
+            members, previous = [], latex.doprint(equation.lhs)
+            for member in equation.rhs:
+                printed = latex.doprint(member)
+                if printed != previous:
+                    members.append(member)
+                previous = printed
+            if members:
+                equations.append(replace(equation, rhs=tuple(members)))
+        shown.append(replace(step, equations=tuple(equations)))
+    return shown
+
+
 def equation_latex(derivation: Derivation, equation: Equation, align: bool = False) -> str:
     """One equation as LaTeX; with ``align``, ``&`` marks and ``\\\\`` between its members."""
     latex, _ = _printers(derivation)
@@ -96,19 +118,18 @@ def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool
     def text(t: Text) -> str:
         return _inline(derivation, t, lambda m: f"${m}$", _escape_tex)
 
-    parts = [rf"\section*{{{_escape_tex(derivation.title)}}}"]
-    for step in derivation.steps:
-        parts.append(rf"\needspace{{{_room_for(step)}\baselineskip}}" "\n"
-                     rf"\subsection{{{text(step.title)}}}")
-        parts.append(text(step.explanation))
-        if step.equations:
-            parts.append("\\begin{align*}\n" + _align_body(derivation, step) + "\n\\end{align*}")
+    parts = [rf"\section*{{\raggedright {_title_tex(derivation.title)}}}"]  # a long title is not justified
+    for step in shown_steps(derivation):
+        # the display follows its explanation with no blank line between: it is part of the paragraph, so
+        # LaTeX never breaks the page before it (\predisplaypenalty), and the heading stays with both
+        display = "\n\\begin{align*}\n" + _align_body(derivation, step) + "\n\\end{align*}" if step.equations else ""
+        parts.append(rf"\subsection{{{text(step.title)}}}" + "\n" + text(step.explanation) + display)
     fragment = "\n\n".join(parts) + "\n"
     if not standalone:
-        return _NEEDSPACE_FALLBACK + fragment
+        return fragment
     return (
         "\\documentclass[11pt]{article}\n"
-        "\\usepackage[margin=2.5cm]{geometry}\n"
+        "\\usepackage[a4paper,hmargin=2.5cm,vmargin=2.2cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n"
         + _tex_comment(f"Written by symgrad {__version__}: {_origin(derivation, 'tex')}")
         + _TEX_PREAMBLE
@@ -116,40 +137,23 @@ def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool
     )
 
 
-#: Steps numbered 1, 2, … as in the Markdown (not 0.1, 0.2 under an unnumbered section), and ``\needspace``:
-#: a heading goes to the next page with its first display rather than stand alone at a page's foot.  It is
-#: needspace.sty's own definition, written out because that package is not in every TeX installation.
+#: Steps numbered 1, 2, … as in the Markdown (not 0.1, 0.2 under an unnumbered section); no page break after
+#: the first or before the last line of a paragraph, so that a heading is never left at a page's foot: after it
+#: come its explanation (two or three lines) and its display, which LaTeX never breaks from the line before.
 _TEX_PREAMBLE = r"""\renewcommand{\thesubsection}{\arabic{subsection}}
-\makeatletter
-\providecommand{\needspace}[1]{\par\penalty-100\begingroup\setlength{\dimen@}{#1}%
-  \dimen@ii\pagegoal\advance\dimen@ii-\pagetotal
-  \ifdim\dimen@>\dimen@ii\ifdim\dimen@ii>\z@\vfil\fi\break\fi\endgroup}
-\makeatother
+\clubpenalty=10000
+\widowpenalty=10000
 """
 
-#: A fragment pasted into a handout may land in a preamble without ``\needspace``: then it does nothing.
-_NEEDSPACE_FALLBACK = "\\providecommand{\\needspace}[1]{}\n"
+
+#: A letter standing alone in a title is a quantity (k units, C classes, a bias b), set in math italic; "a" is the
+#: article, and "A" and "I" words.
+_LONE_LETTER = re.compile(r"(?<![A-Za-z0-9\\'’_-])([b-zB-HJ-Z])(?![A-Za-z0-9\\'’_-])")
 
 
-def _room_for(step: Step) -> int:
-    """Lines of space a step's heading needs below it on the page: the heading, its explanation and its first
-    equation (a row with a fraction is about two lines), at most 30, so that a long display still starts on the
-    page of its heading when that page has room for its beginning."""
-    characters = sum(len(part) if isinstance(part, str) else 12 for part in step.explanation)
-    rows = 0.0
-    if step.equations:
-        first = step.equations[0]
-        heights = [2.2 if _is_tall(row) else 1.2 for row in first.rhs]
-        heights[0] = 2.2 if _is_tall(first.lhs) else heights[0]
-        rows = sum(heights)
-    return min(30, round(3 + characters / 90 + rows))
-
-
-def _is_tall(expr: sp.Expr) -> bool:
-    """Whether a display row of ``expr`` is as tall as a fraction: it holds a partial, a derivative, a sum, a
-    fraction or a negative power."""
-    return (expr.has(sp.Derivative, sp.Sum, Partial) or any(r.q != 1 for r in expr.atoms(sp.Rational))
-            or any(power.exp.is_negative for power in expr.atoms(sp.Pow)))
+def _title_tex(title: str) -> str:
+    """A derivation's title in LaTeX: escaped, with a lone letter in math italic, as the text around it uses it."""
+    return _LONE_LETTER.sub(r"$\1$", _escape_tex(title))
 
 
 def _align_body(derivation: Derivation, step: Step) -> str:
@@ -165,7 +169,7 @@ def _notebook_latex(derivation: Derivation) -> str:
     its own, set apart from the equations below it; the title's math stays math, in bold."""
     latex, _ = _printers(derivation)
     rows: list[str] = []
-    for number, step in enumerate(derivation.steps, 1):
+    for number, step in enumerate(shown_steps(derivation), 1):
         title = "".join(rf"\textbf{{{part.replace('$', '')}}}" if isinstance(part, str)
                         else rf"\boldsymbol{{{latex.doprint(part)}}}" for part in (f"{number}. ", *step.title))
         if rows:
@@ -206,7 +210,7 @@ def to_markdown(derivation: Derivation) -> str:
     origin = f"({_code_span(command + ' --format markdown')})" if command else "from a model built in Python"
     lines = [f"# {_escape_markdown(derivation.title)}", "",
              f"*Derived by symgrad {__version__} {origin}; every equation below is proven by SymPy.*", ""]
-    for number, step in enumerate(derivation.steps, 1):
+    for number, step in enumerate(shown_steps(derivation), 1):
         lines += [f"## {number}. {text(step.title)}", "", text(step.explanation), ""]
         for equation in step.equations:
             lines += ["$$", "\\begin{aligned}", equation_latex(derivation, equation, align=True), "\\end{aligned}", "$$", ""]
@@ -221,7 +225,7 @@ def to_text(derivation: Derivation) -> str:
         return "".join(part if isinstance(part, str) else plain.doprint(part) for part in t)
 
     lines = [derivation.title, "=" * len(derivation.title), ""]
-    for number, step in enumerate(derivation.steps, 1):
+    for number, step in enumerate(shown_steps(derivation), 1):
         heading = f"{number}. {text(step.title)}"
         lines += [heading, "-" * len(heading), text(step.explanation)]
         for equation in step.equations:
@@ -252,7 +256,7 @@ def to_json(derivation: Derivation) -> str:
                 "explanation": _inline(derivation, step.explanation, lambda m: f"${m}$", lambda s: s),
                 "equations": [{"latex": equation_latex(derivation, eq)} for eq in step.equations],
             }
-            for step in derivation.steps
+            for step in shown_steps(derivation)
         ],
         "results": [
             {

@@ -18,19 +18,19 @@ def test_two_weight_chain_latex_uses_handout_notation(derived):
     for fragment in (
         r"\frac{\partial \mathrm{Loss}}{\partial w_{2}} &= \frac{\partial \mathrm{Loss}}{\partial a_{2}} \cdot "
         r"\frac{\partial a_{2}}{\partial z_{2}} \cdot \frac{\partial z_{2}}{\partial w_{2}}",
-        r"\left(a_{2} - y^{*}\right) \cdot a_{2} \left(1 - a_{2}\right) \cdot a_{1}",
+        r"(a_{2} - y^{*}) \cdot a_{2} (1 - a_{2}) \cdot a_{1}",
         r"w_{1} &\leftarrow w_{1} - \alpha \frac{\partial \mathrm{Loss}}{\partial w_{1}}",
-        r"\frac{1}{2} \left(a_{2} - y^{*}\right)^{2}",
+        r"\frac{1}{2} (a_{2} - y^{*})^{2}",
     ):
         assert fragment in latex
 
 
 def test_logistic_regression_latex_uses_handout_notation(derived):
     latex = render(derived("logistic-regression"), "latex")
-    for fragment in (r"\frac{dL}{dw_{j}}", r"h(\mathbf{x})", r"\left(y - h(\mathbf{x})\right)", r"\eta", r"\nabla_{\mathbf{w}} L"):
+    for fragment in (r"\frac{dL}{dw_{j}}", r"h(\mathbf{x})", r"(y - h(\mathbf{x}))", r"\eta", r"\nabla_{\mathbf{w}} L"):
         assert fragment in latex
     assert r"\mathbf{w} &\leftarrow \mathbf{w} - \eta \nabla_{\mathbf{w}} L \\" in latex
-    assert r"&= \mathbf{w} + \eta \mathbf{x} \left(y - h(\mathbf{x})\right)" in latex
+    assert r"&= \mathbf{w} + \eta \mathbf{x} (y - h(\mathbf{x}))" in latex
 
 
 def test_abstract_chain_prints_primes(derived):
