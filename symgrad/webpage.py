@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
+from .errors import UsageError
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 #: The longest formula typeset; a longer one is shown as its source (latex2mathml's time grows with it).
@@ -54,6 +55,17 @@ _NUMBERING = re.compile(r"\\(?:nonumber|notag)(?![A-Za-z])|\\(?:label|tag\*?)\{[
 _ROW_BREAK = re.compile(r"\\\\")
 
 
+def _library(name: str) -> Any:
+    """One of the libraries of the ``html`` extra, or a one-line error that says how to install them."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise UsageError(f"HTML reports need {name.split('.')[0]} (markdown-it-py, mdit-py-plugins, latex2mathml); "
+                         "install them with: pip install 'symgrad[html]'") from None
+
+
 # ---- math -----------------------------------------------------------------------------------------------
 def math(latex: str, display: bool = False, style: bool = False) -> str:
     """``latex`` as MathML, or as its source in a code box when it cannot be typeset safely.  ``display``
@@ -67,8 +79,7 @@ def math(latex: str, display: bool = False, style: bool = False) -> str:
 
 def to_mathml(latex: str, display: bool = False, style: bool = False) -> str | None:
     """``latex`` as checked, re-escaped MathML; None when latex2mathml fails or writes what is not math."""
-    from latex2mathml.converter import convert
-
+    convert = _library("latex2mathml.converter").convert
     source = _for_mathml(latex)
     if not source.strip() or len(source) > MAX_MATH_CHARACTERS:
         return None
@@ -135,11 +146,10 @@ MATH_TOKENS = ("math_inline", "math_inline_double", "math_block", "math_block_la
 def markdown_parser(render_math: MathRule | None = None) -> Any:
     """A Markdown parser for hostile text: CommonMark without raw HTML, links checked, images not fetched, and
     math rendered by ``render_math`` (default: :func:`math`)."""
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.amsmath import amsmath_plugin
-    from mdit_py_plugins.dollarmath import dollarmath_plugin
-
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    markdown_it = _library("markdown_it")
+    amsmath_plugin = _library("mdit_py_plugins.amsmath").amsmath_plugin
+    dollarmath_plugin = _library("mdit_py_plugins.dollarmath").dollarmath_plugin
+    parser = markdown_it.MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     parser.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True, allow_labels=False)
     parser.use(amsmath_plugin)
     parser.inline.ruler.before("escape", "math_latex", _latex_in_paragraph)

@@ -311,14 +311,17 @@ class Progress:
 
         stream = sys.stderr if stream is None else stream
         tqdm.monitor_interval = 0  # no monitor thread: the worker processes are forked from this one
-        self._bar = tqdm(total=total, file=stream, delay=delay, unit="key", leave=False, dynamic_ncols=True,
-                         disable=not _is_terminal(stream), postfix=f"{total} to go",
+        terminal = _is_terminal(stream)
+        width = _width(stream) if terminal else 0
+        self._bar = tqdm(total=total, file=stream, delay=delay, unit="key", leave=False, disable=not terminal,
+                         dynamic_ncols=width > 0, ncols=None if width > 0 else 80,
+                         nrows=None if width > 0 else 24, postfix=f"{total} to go",
                          bar_format="checking: {n_fmt}/{total_fmt} keys done{postfix}, {remaining} left {bar:16}")
 
     def advance(self) -> None:
         """One more key done."""
+        self._bar.set_postfix_str(f"{self._bar.total - self._bar.n - 1} to go", refresh=False)
         self._bar.update(1)
-        self._bar.set_postfix_str(f"{self._bar.total - self._bar.n} to go")
 
     def write(self, text: str, stream: TextIO) -> None:
         """Write ``text`` to ``stream`` with the progress line out of its way (it is drawn again after)."""
@@ -335,6 +338,15 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _width(stream: TextIO) -> int:
+    """The terminal's width in columns; 0 when it does not say (a pseudo-terminal nobody sized), where tqdm
+    would hide its line (it reads a height of -1)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _is_terminal(stream: TextIO) -> bool:
