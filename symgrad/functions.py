@@ -49,6 +49,11 @@ class relu(sp.Function):  # noqa: N801
     def _eval_rewrite_as_Max(self, arg: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.Max(0, arg)
 
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        """A number at a numeric argument (a claim checked at a random point), as max(0, x) gives it."""
+        value = self.args[0].evalf(prec)
+        return sp.Max(0, value) if value.is_number and value.is_real else None
+
 
 class softplus(sp.Function):  # noqa: N801
     """softplus(x) = ln(1 + e^x), a smooth rectifier; its derivative is the sigmoid."""

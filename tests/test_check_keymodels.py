@@ -92,7 +92,7 @@ def test_a_redefinition_starts_a_new_model_from_there_on():
     assert [(v.kind, v.verdict) for v in verdicts] == [("definition", "correct")] * 3 + [
         ("derivative", "correct"), ("definition", "correct"), ("derivative", "wrong")]
     assert "redefines L" in verdicts[4].reason
-    assert "a chain factor is missing: h \\left(1 - h\\right)" in verdicts[5].reason
+    assert "a chain factor is missing: h" in verdicts[5].reason and "1 - h" in verdicts[5].reason
 
 
 @pytest.mark.parametrize(("formula", "verdict"), [

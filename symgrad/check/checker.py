@@ -343,7 +343,8 @@ class Checker:
             lhs = previous_lhs
         if len(relation.written) == len(relation.rhs):
             functions = where.section.key_model().functions if where is not None and where.section.model else {}
-            worked = worked_arithmetic(list(relation.rhs), list(relation.written), functions)
+            left_text = statement.latex.split("=", 1)[0] if relation.lhs is not None else ""
+            worked = worked_arithmetic([relation.lhs, *relation.rhs], [left_text, *relation.written], functions)
             if worked is not None:
                 return Verdict(statement.line, statement.latex, worked.verdict, worked.reason, kind="arithmetic"), lhs
         if where is not None and where.section.model is not None and where.definition is not None:
@@ -398,6 +399,10 @@ class Checker:
             claim = replace(relation, lhs=relation.rhs[0], rhs=tuple(s for s, _ in tail),
                             written=tuple(t for _, t in tail))
             verdict = self._judge_in_section(statement, section, claim.lhs, claim)
+            if verdict is not None and verdict.verdict == "wrong":  # h = θ^T x = Σ_{j=0}^{n} θ_j x_j: a notation
+                verdict.verdict = "unrecognized"
+                verdict.reason = (f"a definition of {definition.name} written two ways that symgrad finds unequal "
+                                  f"({verdict.reason}); a definition is no claim to call wrong")
             if verdict is not None and verdict.verdict != "correct":
                 return verdict
         if where.restates:

@@ -699,8 +699,11 @@ def one_hot(expr: sp.Expr) -> sp.Expr:
 
 def _entries(expr: sp.Expr) -> sp.Expr:
     """Names the parser kept whole (w_ij, x_i in some spellings) as entries of a layer: w[i, j]; an indicator
-    of the label as the one-hot label's entry."""
+    of the label as the one-hot label's entry; max(0, u) as ReLU."""
     expr = one_hot(expr)
+    if expr.has(sp.Max):
+        expr = expr.replace(lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args,
+                            lambda e: relu(next(a for a in e.args if a != 0)))
     mapping = {}
     for symbol in expr.atoms(sp.Symbol):
         base, _, subscript = symbol.name.partition("_")
@@ -739,7 +742,9 @@ def _identifier(name: str) -> str:
 def _latex_of(name: str) -> str:
     """The LaTeX the builder is told, so that its symbol has the name the key's parser gave: the parser names
     \\delta_2 ``delta_2`` and \\mathcal{L} ``mathcal{L}``, which read back only with their backslash."""
-    for candidate in (name, "\\" + name):
+    greek = re.sub(r"(?<![A-Za-z\\])(alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|iota|kappa|lambda|mu|"
+                   r"nu|xi|pi|rho|sigma|tau|phi|varphi|chi|psi|omega|ell)(?![A-Za-z])", r"\\\1", name)
+    for candidate in (name, "\\" + name, greek):
         try:
             if latex_symbol_name(candidate, "latex") == name:
                 return candidate

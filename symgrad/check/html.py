@@ -23,7 +23,7 @@ from typing import Any
 
 from ..webpage import MATH_TOKENS, escape, markdown_parser, math, math_source, page
 from .checker import Verdict
-from .many import KeyResult
+from .many import KeyResult, where_it_fails
 from .report import MARKS, REASON_WIDTH, clip, summary
 
 #: Seconds one key's page may take; past them the key is shown as plain text with every note after it.
@@ -81,7 +81,7 @@ def _summary_section(results: Sequence[KeyResult]) -> str:
             continue
         counts, first = result.counts, result.first_failure
         where = "–" if first is None else \
-            f'<a href="#{note_id(anchor, result.verdicts.index(first))}">line {first.line}</a>'
+            f'<a href="#{note_id(anchor, result.verdicts.index(first))}">line {where_it_fails(first)}</a>'
         row_class = "failed" if first is not None else "passed"
         rows.append(f'<tr class="{row_class}"><td>{name}</td><td>{counts["correct"]}</td><td>{counts["wrong"]}</td>'
                     f'<td>{counts["unrecognized"]}</td><td>{where}</td></tr>')
@@ -103,7 +103,7 @@ def key_section(result: KeyResult, index: int) -> str:
         return head + f'<p class="error">error: {escape(result.error)}</p>\n</section>\n'
     first = result.first_failure
     line = "" if first is None else \
-        f' First wrong line: <a href="#{note_id(anchor, result.verdicts.index(first))}">{first.line}</a>.'
+        f' First wrong line: <a href="#{note_id(anchor, result.verdicts.index(first))}">{where_it_fails(first)}</a>.'
     counts = f'<p class="counts">{escape(summary(result.verdicts))}.{line}</p>\n'
     try:
         with _time_limit(RENDER_SECONDS):

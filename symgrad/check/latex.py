@@ -1174,8 +1174,10 @@ class _Parser:
         else:
             raise self.error("an indicator needs its condition, as in \\mathbb{1}[y = k]", token, unsupported=True)
         left = self.sum()
+        if self.at(">", "<") or self.at("geq", "ge", "leq", "le", "geqslant", "leqslant", kind="cmd"):
+            return self.step_indicator(left, token, closers)  # 1[u > 0]: ReLU's derivative, the step function
         if not (self.at("=") or self.at("ne", "neq", kind="cmd")):
-            raise self.error("an indicator of other than '=' or '\\ne' is not supported", unsupported=True)
+            raise self.error("an indicator of other than '=', '\\ne', '<' or '>' is not supported", unsupported=True)
         equal = self.advance().text == "="
         right = self.sum()
         for closer in closers:
@@ -1183,6 +1185,17 @@ class _Parser:
         indices = INDEX_LETTERS | set(self.indices)
         delta = sp.KroneckerDelta(self.as_index(left, indices), self.as_index(right, indices), evaluate=False)
         return delta if equal else 1 - delta
+
+    def step_indicator(self, left: sp.Expr, token: Token, closers: list[str]) -> sp.Expr:
+        """``1[u > 0]``, ``\\mathbb{1}\\{u \\ge 0\\}``: the step function of the difference (Heaviside's, 0 at
+        the kink for a strict inequality, as ReLU's derivative is taken)."""
+        relation = self.advance().text
+        right = self.sum()
+        for closer in closers:
+            self.expect(closer, f"to close the condition of the indicator at column {token.column}")
+        strict = relation in (">", "<")
+        difference = left - right if relation in (">", "geq", "ge", "geqslant") else right - left
+        return sp.Heaviside(difference, 0 if strict else 1)
 
     def name(self, bare: bool = False) -> sp.Expr:
         """A symbol with its subscript, star, primes and sample superscript, or an application when a function
@@ -1696,6 +1709,12 @@ class _Parser:
         a parenthesis or the next power."""
         token = self.advance()
         base = power = None
+        primes = 0
+        while self.at("'"):  # \tanh'(z): the function's derivative at z
+            self.advance()
+            primes += 1
+        if primes:
+            return self.apply(token.text, self.call_arguments() if self.at("(") else [self.power()], primes)
         if not self.starts_factor() and not self.at("(", "^", "_"):
             return sp.Symbol(token.text)  # g_1 = \tanh: the function itself, named (the key binds g_1 to it)
         if token.text == "log" and self.at("_"):

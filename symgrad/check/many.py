@@ -85,13 +85,23 @@ class KeyResult:
 
     @property
     def first_failure(self) -> Verdict | None:
-        """The first claim that fails the check: a wrong one, or LaTeX that cannot be read."""
-        return next((v for v in self.verdicts if fails(v)), None)
+        """What the summary's "first wrong line" points at: the first wrong claim, or else the first formula whose
+        LaTeX cannot be read (it fails the check too; :func:`where_it_fails` says which)."""
+        wrong = next((v for v in self.verdicts if v.verdict == "wrong"), None)
+        return wrong or next((v for v in self.verdicts if fails(v)), None)
 
 
 def fails(verdict: Verdict) -> bool:
     """Whether a verdict fails the check (exit status 1): a wrong claim or broken LaTeX."""
     return verdict.verdict == "wrong" or verdict.malformed
+
+
+def where_it_fails(verdict: Verdict | None) -> str:
+    """A key's first failing line as the summaries show it: its number, marked when it is broken LaTeX rather
+    than a wrong claim (a key may then fail with no claim wrong); "-" for none."""
+    if verdict is None:
+        return "-"
+    return f"{verdict.line}" if verdict.verdict == "wrong" else f"{verdict.line} (broken LaTeX)"
 
 
 def status_of(verdicts: Iterable[Verdict]) -> int:

@@ -111,7 +111,7 @@ SUMMARY_COLUMNS = ("file", "correct", "wrong", "unrecognized", "first wrong line
 def summary_table(results: Sequence[KeyResult]) -> str:
     """The table that ends a report of several keys: each key's counts and the first line that fails it (a
     wrong claim or broken LaTeX), or its error; then the totals."""
-    from .many import display_name
+    from .many import display_name, where_it_fails
 
     rows = []
     for result in results:
@@ -121,7 +121,7 @@ def summary_table(results: Sequence[KeyResult]) -> str:
             continue
         counts, first = result.counts, result.first_failure
         rows.append((name, str(counts["correct"]), str(counts["wrong"]), str(counts["unrecognized"]),
-                     "-" if first is None else str(first.line)))
+                     where_it_fails(first)))
     total = Counter()
     for result in results:
         total.update(result.counts)
@@ -199,6 +199,8 @@ def to_markdown_many(results: Sequence[KeyResult]) -> str:
         else:
             parts.append(to_markdown(result.verdicts, result.text, result.end_lines) + "\n")
         parts.append("---\n\n")
+    from .many import where_it_fails
+
     parts.append("# Summary\n\n| " + " | ".join(SUMMARY_COLUMNS) + " |\n|---|---:|---:|---:|---:|\n")
     for result in results:
         name = _markdown_text(result.file)
@@ -207,7 +209,7 @@ def to_markdown_many(results: Sequence[KeyResult]) -> str:
             continue
         counts, first = result.counts, result.first_failure
         parts.append(f"| {name} | {counts['correct']} | {counts['wrong']} | {counts['unrecognized']} | "
-                     f"{'-' if first is None else first.line} |\n")
+                     f"{where_it_fails(first)} |\n")
     return "".join(parts)
 
 

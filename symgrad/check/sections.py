@@ -119,6 +119,12 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
             continue
         if relation is not None and aliases:
             relation = _expanded(relation, aliases)
+        chain = _function_chain(relation)
+        if chain is not None:  # g_1 = g_2 = \tanh: both activations bound, as prose binds them
+            section = _bind(section, Binding(statement.line, activation=chain[1], functions=chain[0]))
+            planned.append(Planned(section, Definition(statement.line, relation.lhs, relation.rhs[-1], "function"),
+                                   relation=relation))
+            continue
         definition = _definition(statement, relation)
         if definition is not None and (definition.name in parameters or _gives_values(relation)):
             definition = None  # w_1 = w_2 = 0: values given to parameters, no definition of a node
@@ -162,6 +168,21 @@ def _definition(statement: Statement, relation: Relation | None) -> Definition |
     if relation is None or not relation.rhs:
         return None
     return definition_in(relation.lhs, relation.rhs[0], relation.relation, statement.line)
+
+
+def _function_chain(relation: Relation | None) -> tuple[tuple[str, ...], str] | None:
+    """``g_1 = g_2 = \\tanh``: the names a chain of bare names binds, and the library activation it ends in."""
+    if relation is None or relation.lhs is None or relation.relation != "=" or not relation.rhs:
+        return None
+    sides = [relation.lhs, *relation.rhs]
+    last = sides[-1]
+    if not all(isinstance(side, sp.Symbol) for side in sides) or len(sides) < 3:
+        return None
+    activation = {"tanh": "tanh", "sigma": "sigmoid", "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu",
+                  "softplus": "softplus"}.get(last.name)
+    if activation is None:
+        return None
+    return tuple(side.name for side in sides[:-1]), activation
 
 
 def _gives_values(relation: Relation) -> bool:

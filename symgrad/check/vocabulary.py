@@ -90,8 +90,11 @@ class Vocabulary:
         known = self.symbols.get(letter)
         return letter in self.index_names or (isinstance(known, sp.Symbol) and bool(known.is_integer))
 
-    def _indices(self, subscript: str) -> tuple[sp.Symbol, ...] | None:
-        """``ij`` → (i, j), ``i'j`` → (i', j): a subscript made of the model's indices, else None."""
+    def _indices(self, subscript: str) -> tuple[sp.Expr, ...] | None:
+        """``ij`` → (i, j), ``i'j`` → (i', j): a subscript made of the model's indices, else None; a number
+        (θ_0 of a vector θ) is the entry at that number."""
+        if subscript.isdigit():
+            return (sp.Integer(int(subscript)),)
         names = re.findall(r"[a-z]'*", subscript)
         if "".join(names) != subscript or not all(self.is_index(n) for n in names):
             return None
