@@ -266,7 +266,7 @@ ol.notes li:target { outline: 2px solid #0969da; }
 .where { color: #59636e; font-size: .9em; }
 table.summary { border-collapse: collapse; margin: 1rem 0; }
 table.summary th, table.summary td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: right; }
-table.summary th:first-child, table.summary td:first-child, td.error { text-align: left; }
+table.summary th:first-child, table.summary td:first-child, table.summary td.error { text-align: left; }
 tr.failed td:first-child { border-left: 4px solid var(--bad); }
 tr.error td:first-child { border-left: 4px solid var(--unsure); }
 p.error { color: var(--bad); font-weight: 600; }
