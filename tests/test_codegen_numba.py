@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,8 @@ ARGUMENT_CHECKS = set(re.findall(r"^def (\w+)\(", (REPO / "templates/common/argu
 #: Module-level helpers: each has its own scope, apart from the model's names.
 HELPERS = {"_as", "_floating", "_mean", "_mean_row", "_chunks", "_exp", "_exp64", "_exp32", "_power_of_2_64",
            "_power_of_2_32", "_exp_for", "_sigmoid", "_heaviside", "_row_dot", "_add_row",
-           "_block_dots", "_block_sum", "_block_rows", *ARGUMENT_CHECKS}
+           "_block_dots", "_block_sum", "_block_rows", "_chunk_of", "_numba_threads", "_parallel", "_free_threads",
+           "_ticks", "_total", "_total_row", *ARGUMENT_CHECKS}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,8 @@ def test_imports(sources):
     for source in sources.values():
         tree = ast.parse(source)
         imports = [(a.name, a.asname) for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-        assert imports == [("math", None), ("os", None), ("sys", None), ("numba", None), ("numpy", "np")]
+        assert imports == [("math", None), ("os", None), ("sys", None), ("time", None), ("numba", None),
+                           ("numpy", "np")]
 
 
 def test_names_in_the_model_s_scope_are_declared(sources):
@@ -78,7 +81,7 @@ def test_names_in_the_model_s_scope_are_declared(sources):
             used |= {a.arg for a in function.args.args}
             reserved = {u for u in used if NUMBA_TEMPLATE_NUMBERED.fullmatch(u) or (u[0] == "t" and u[1:].isdigit())}
             stray = used - model_side - reserved - NUMBA_TEMPLATE_NAMES - set(dir(builtins)) - HELPERS
-            stray -= {"_forward_values", "_forward_serial"}
+            stray -= {"_forward_values", "_forward_serial", "_forward_run"}
             stray -= {f"_{f}_{kind}" for f in ("loss", "gradient", "loss_and_gradient")
                       for kind in ("means", "serial", "run")}
             assert not stray, (name, function.name, stray)
@@ -160,7 +163,7 @@ def compiled_types(module, function: str, dtype) -> dict[str, object]:
 
 #: The compiled functions whose types are checked, each with one of its own variables (so that an empty typemap
 #: cannot pass): the loops, and the block helpers where a module has them.
-LOOPS = {"_forward_values": "n", "_forward_serial": "n", "_loss_and_gradient_run": "part0", "_block_dots": "dot0",
+LOOPS = {"_forward_run": "n", "_forward_values": "team", "_loss_and_gradient_run": "part0", "_block_dots": "dot0",
          "_block_sum": "c0"}
 
 
@@ -397,3 +400,132 @@ def test_the_row_widths_take_both_of_block_dots_paths():
     above must try both."""
     fused = load("logistic_regression_numba")
     assert min(ROW_WIDTHS) < fused._LONG_ROW <= max(ROW_WIDTHS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs shared out so that a free thread takes a descheduled one's (issue 22: a busy core)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, 7, 64])
+@pytest.mark.parametrize("teams", [1, 2, 3, 4])
+def test_each_thread_turns_over_its_own_runs_then_the_others_from_their_far_end(teams, chunks):
+    """_chunk_of: thread t's turns are every run once, its own share first in order, then each other thread's
+    share from its end backwards, so that a free thread meets a late one where that one has got to."""
+    chunk_of = load("two_weight_chain_numba")._chunk_of.py_func
+    teams = min(teams, chunks)
+    shares = [list(range(t * chunks // teams, (t + 1) * chunks // teams)) for t in range(teams)]
+    for team in range(teams):
+        order = [chunk_of(team, teams, chunks, step) for step in range(chunks)]
+        assert sorted(order) == list(range(chunks))
+        expected = shares[team] + [c for turn in range(1, teams) for c in reversed(shares[(team + turn) % teams])]
+        assert order == expected
+
+
+@pytest.mark.parametrize("stem", ["two_weight_chain_numba", "logistic_regression_numba"])
+def test_the_result_is_the_same_bits_whatever_the_threads(stem):
+    """The runs' totals are added in the order of the runs, whichever thread computed each (or two of them, at
+    once): one share, every thread's, and two shares on one thread, one after the other, give the same bits,
+    for the means and for forward."""
+    import numba
+
+    module = load(stem)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200_003, 10)) if "logistic" in stem else rng.normal(size=200_003)
+    y = (rng.random(len(X)) < 0.5).astype(float)
+    params = module.init_params(X, y)
+    unpacked = [np.asarray(params[key], dtype=X.dtype)[()] for key in module.PARAMS]
+    reference = module._loss_and_gradient_means(X, y, *unpacked, 1)
+    forward = module._forward_values(X, *unpacked, 1)
+    got = module._loss_and_gradient_means(X, y, *unpacked, numba.get_num_threads())
+    assert all(np.array_equal(mine, theirs) for mine, theirs in zip(got, reference, strict=True))
+    assert np.array_equal(module._forward_values(X, *unpacked, numba.get_num_threads()), forward)
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        got = module._loss_and_gradient_means(X, y, *unpacked, 2)  # two shares, on the one thread
+        assert all(np.array_equal(mine, theirs) for mine, theirs in zip(got, reference, strict=True))
+        one = module.loss_and_gradient(params, X, y)
+    finally:
+        numba.set_num_threads(previous)
+    assert one[0] == reference[0]
+
+
+class _Clock:
+    """time, with a monotonic clock the test moves."""
+
+    now = 1000.0
+    perf_counter = staticmethod(__import__("time").perf_counter)
+
+    @classmethod
+    def monotonic(cls) -> float:
+        return cls.now
+
+
+def test_a_call_uses_a_thread_fewer_for_each_core_other_processes_keep_busy(monkeypatch):
+    """_free_threads reads the cores' busy time and this process's from /proc at most every _LOOK seconds: with
+    one core of two kept busy by another process, the calls run on one thread (Numba's thread count restored
+    after each), with the same bits; when that process stops, on every thread again."""
+    import numba
+
+    module = load("two_weight_chain_numba")
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=300_000), rng.random(300_000)
+    params = {"w1": 0.5, "w2": -0.3}
+    expected = module.loss_and_gradient(params, x, y)
+    threads = numba.get_num_threads()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cores = len(os.sched_getaffinity(0))
+    readings = iter([(0, 0), (2 * ticks, ticks), (4 * ticks, 3 * ticks)])  # busy ticks, this process's ticks
+    monkeypatch.setattr(module, "_PROC", True)
+    monkeypatch.setattr(module, "_ticks", lambda: next(readings))
+    monkeypatch.setattr(module, "_looked", (0.0, 0, 0))
+    monkeypatch.setattr(module, "time", _Clock)
+    monkeypatch.setattr(module, "_free", 1 << 30)
+    seen = []
+    monkeypatch.setattr(module, "_loss_and_gradient_means",
+                        lambda *arguments, means=module._loss_and_gradient_means: (
+                            seen.append((arguments[-1], numba.get_num_threads())) or means(*arguments)))
+    assert module.loss_and_gradient(params, x, y) == expected  # the first look: no load known yet
+    assert seen[-1] == (threads, threads)
+    _Clock.now += 1.0  # a second later: the cores spent 2 s busy, this process 1 s; another kept a core busy
+    assert module.loss_and_gradient(params, x, y) == expected
+    busy_one = min(threads, max(1, cores - 1))
+    assert seen[-1] == (busy_one, busy_one) and numba.get_num_threads() == threads
+    _Clock.now += 0.01  # sooner than _LOOK: not looked at again
+    module.loss_and_gradient(params, x, y)
+    assert seen[-1] == (busy_one, busy_one)
+    _Clock.now += 1.0  # the cores 2 s busy, all of it this process's: the other process is gone
+    assert module.loss_and_gradient(params, x, y) == expected
+    assert seen[-1] == (threads, threads)
+
+
+def test_the_load_is_read_from_this_machine_s_proc():
+    """_ticks on this machine: the cores' busy ticks grow at least as fast as this process's own."""
+    module = load("two_weight_chain_numba")
+    if not module._PROC:
+        pytest.skip("no /proc here: every call uses all of Numba's threads")
+    busy, mine = module._ticks()
+    end = __import__("time").process_time() + 0.2
+    while __import__("time").process_time() < end:
+        pass
+    busy_after, mine_after = module._ticks()
+    assert mine_after - mine >= 0.1 * os.sysconf("SC_CLK_TCK")
+    assert busy_after - busy >= mine_after - mine - 2
+
+
+def test_the_busy_core_benchmark_leaves_out_rounds_that_others_made_busy():
+    """benchmarks/busy_core.py: busy over the quiet median, from the rounds in which other users of the machine
+    used at most a quarter of a core in both phases (a shared machine's noise is in neither)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import busy_core
+
+    def phase(name, round_, seconds, foreign):
+        return busy_core.Phase("two-weight-chain", 10, None, "numba", name, round_, seconds, foreign)
+
+    phases = [phase("quiet", 0, [1.0, 1.0, 1.2], 0.0), phase("busy", 0, [1.5, 2.0, 4.0], 0.1),
+              phase("quiet", 1, [9.0, 9.0, 9.0], 0.9), phase("busy", 1, [50.0, 50.0, 50.0], 0.0)]
+    (row,) = busy_core.ratios(phases)
+    assert (row["rounds"], row["of_rounds"]) == (1, 2)
+    assert row["quiet_median"] == 1.0 and row["median_ratio"] == 2.0 and row["max_ratio"] == 4.0
+    assert "1 of 2" in busy_core.table([row]) and "2.00×" in busy_core.table([row])
+    assert busy_core.ratios(phases, most_foreign=0.05) == []
