@@ -115,6 +115,15 @@ def test_the_report_file_is_written_whole_and_never_through_a_link(folder, tmp_p
     assert same.returncode == 2 and "same file" in same.stderr and (folder / "alice.md").read_text() == SIGMOID
 
 
+def test_a_report_written_into_the_folder_is_no_key_of_it_on_the_next_run(folder, tmp_path):
+    (tmp_path / "alice.md").write_text(SIGMOID)
+    for _ in range(2):
+        completed = run_check(str(tmp_path), "--format", "markdown", "-o", str(tmp_path / "report.md"))
+        assert completed.returncode == 0, completed.stderr
+    summary = (tmp_path / "report.md").read_text().split("# Summary")[1].strip().splitlines()
+    assert len(summary) == 3 and summary[2].endswith("alice.md | 6 | 0 | 0 | - |")  # one key: alice's
+
+
 def test_standard_input_is_read_once():
     completed = run_check("-", "-", stdin=SIGMOID)
     assert completed.returncode == 2 and "standard input (-) can be read once" in completed.stderr

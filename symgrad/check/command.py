@@ -172,7 +172,7 @@ def _run_many(args: argparse.Namespace, settings: Settings) -> int:
         Checker(args.model, dict(settings.options))  # an unknown model fails now, with the list of names
     if settings.model_file is not None:
         many.checker_for(settings)  # a bad model file fails now; a forked worker inherits the derivation
-    jobs = many.jobs_for(args.keys, lambda: _read("-"))
+    jobs = many.jobs_for(args.keys, lambda: _read("-"), args.output)
     workers = min(args.jobs or many.default_workers(), len(jobs))
     streaming = args.format == "text" and args.output is None
     with many.Progress(len(jobs)) as progress:

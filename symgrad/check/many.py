@@ -116,9 +116,10 @@ def is_many(arguments: list[str]) -> bool:
     return len(arguments) > 1 or any(argument != "-" and os.path.isdir(argument) for argument in arguments)
 
 
-def jobs_for(arguments: list[str], read_stdin: Callable[[], str]) -> list[Job]:
+def jobs_for(arguments: list[str], read_stdin: Callable[[], str], report: str | None = None) -> list[Job]:
     """The keys the arguments name, in their order: a file as named, a folder's keys by name (not its
-    subfolders).  A name given twice is judged once; standard input (``-``) may be named once."""
+    subfolders).  A name given twice is judged once; standard input (``-``) may be named once.  The file the
+    report goes to (``-o class/report.md``) is no key of the folder's, though named like one."""
     if arguments.count("-") > 1:
         raise UsageError("standard input (-) can be read once; name it once")
     jobs: list[Job] = []
@@ -127,7 +128,7 @@ def jobs_for(arguments: list[str], read_stdin: Callable[[], str]) -> list[Job]:
         if argument == "-":
             jobs.append(Job(len(jobs), "<stdin>", text=read_stdin()))
             continue
-        entries = _folder_entries(argument) if os.path.isdir(argument) else [(argument, None)]
+        entries = _folder_entries(argument, report) if os.path.isdir(argument) else [(argument, None)]
         for path, refusal in entries:
             if path not in seen:
                 seen.add(path)
@@ -135,7 +136,7 @@ def jobs_for(arguments: list[str], read_stdin: Callable[[], str]) -> list[Job]:
     return jobs
 
 
-def _folder_entries(folder: str) -> list[tuple[str, str | None]]:
+def _folder_entries(folder: str, report: str | None = None) -> list[tuple[str, str | None]]:
     """The keys in ``folder`` (named ``*.md``, ``*.markdown`` or ``*.txt``, not hidden), sorted by name, each
     with the reason it is refused unread, if it is.  A submission folder is not trusted: a symbolic link
     there (to a private file, which the report would quote) and anything that is not a regular file (a FIFO
@@ -149,10 +150,19 @@ def _folder_entries(folder: str) -> list[tuple[str, str | None]]:
         if name.startswith(".") or not name.lower().endswith(KEY_SUFFIXES):
             continue
         path = os.path.join(folder, name)
-        entries.append((path, _refusal(path)))
+        if report is None or not _same_path(path, report):
+            entries.append((path, _refusal(path)))
     if not entries:
         raise UsageError(f"{folder} holds no answer keys (files named *.md, *.markdown or *.txt)")
     return entries
+
+
+def _same_path(first: str, second: str) -> bool:
+    """Whether two names are one file (or would be, for one not yet written)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.abspath(first) == os.path.abspath(second)
 
 
 def _refusal(path: str) -> str | None:
