@@ -80,7 +80,8 @@ CONTENTS: tuple[Contents, ...] = (
         variants={
             "two-weight-chain-general": Variant(
                 {"activation": ABSTRACT},
-                "The handout's general chain: g1 and g2 left unnamed, the quadratic loss: (a2 - y*)·g2'(z2)·w2·g1'(z1)·x",
+                "The handout's general chain: g1 and g2 left unnamed, the quadratic loss: "
+                "(a2 - y*)·g2'(z2)·w2·g1'(z1)·x",
             ),
             "two-weight-chain-abstract": Variant(
                 {"activation": ABSTRACT, "loss": ABSTRACT},

@@ -63,7 +63,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser.  Only the subcommand that ``argv`` names is configured (its module
     imported): the others need their one-line summaries alone, and their modules load SymPy and NumPy.
     With ``argv`` None every subcommand is configured."""
-    parser = _Parser(prog="symgrad", formatter_class=_WholeNames, description="Derive, print, generate and check the gradients of small ML models.")
+    parser = _Parser(prog="symgrad", formatter_class=_WholeNames,
+                     description="Derive, print, generate and check the gradients of small ML models.")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field, replace
-from typing import Union
 
 import sympy as sp
 
@@ -18,7 +17,7 @@ from .graph import Model, UnknownName, name_key
 from .prove import ProofError, are_equal
 
 #: A piece of a step's explanation: prose, or an expression to print inline.
-Text = tuple[Union[str, sp.Expr], ...]
+Text = tuple[str | sp.Expr, ...]
 
 EQUALS = "="
 ASSIGN = "<-"
@@ -38,9 +37,10 @@ class Equation:
     definition: bool = False
 
     def obligations(self) -> list[tuple[sp.Expr, sp.Expr]]:
-        """The pairs of sides that must be proven equal: each ``=`` of the chain, but the first when it is a definition."""
+        """The pairs of sides that must be proven equal: each ``=`` of the chain, but the first when it is a
+        definition."""
         sides = list(self.rhs) if self.definition else [self.lhs, *self.rhs]
-        return list(zip(sides, sides[1:]))
+        return list(zip(sides, sides[1:], strict=False))
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ class _GraphDerivation:
             explanation,
             Equation(target, (in_values,)),
         )
-        builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(), form=in_values))
+        builder.result(Result(name=f"d{loss_symbol}/d{param}", kind="gradient", lhs=target, value=in_values.doit(),
+                              form=in_values))
 
     def reused(self, factors: list[Partial]) -> tuple:
         """The sentence that names the node partials of a chain already worked out in an earlier section, and
@@ -157,9 +158,10 @@ class _GraphDerivation:
                                        "forward-pass values.") if reused else (
             "The partial derivative of each node's output with respect to its input, in forward-pass values.",)
         if any(model.node(f.of) is not None and model.node(f.of).expr.has(relu) for f in new_partials):
-            explanation += (" ReLU has no derivative at 0; its subgradient there is taken as 0, so ReLU'(z) = 1[z > 0].",)
+            explanation += (" ReLU has no derivative at 0; its subgradient there is taken as 0, so "
+                            "ReLU'(z) = 1[z > 0].",)
         equations = [self.node_partial(f) for f in new_partials]
-        for factor, equation in zip(new_partials, equations):
+        for factor, equation in zip(new_partials, equations, strict=False):
             if equation is None:  # ∂Loss/∂a₂ = ∂Loss/∂a₂ would say nothing
                 explanation += (" The factor ", factor, " stays as it is: the loss is a function left unnamed.")
         self.builder.step("Node partials", explanation, *(equation for equation in equations if equation is not None))
@@ -170,7 +172,8 @@ class _GraphDerivation:
         for index, _, _ in path.sums:
             for child, parent in path.edges:
                 if index in sp.sympify(child).free_symbols and index not in sp.sympify(parent).free_symbols:
-                    why += (" Every ", child, " depends on ", parent, ", so the chain runs through all of them and sums "
+                    why += (" Every ", child, " depends on ", parent, ", so the chain runs through all of them and "
+                            "sums "
                             "over ", index, "; a single path through one unit would miss the others.")
                     break
         return why
@@ -241,7 +244,8 @@ class _GraphDerivation:
             return
         self.shown_merges.add(combined)
         sums = sums or []
-        explanation: tuple = ("The loss's partial and the output activation's partial cancel into a short error signal at ",
+        explanation: tuple = ("The loss's partial and the output activation's partial cancel into a short error "
+                              "signal at ",
                               inner.wrt, ".")
         for total, value in self.model.assumptions.items():
             explanation += (" The label is one-hot, so ", sp.Eq(total, value, evaluate=False), ".")
@@ -267,7 +271,8 @@ class _GraphDerivation:
                 ("Stack the components for every feature index into one vector.",),
                 Equation(target, (form,)),
             )
-            self.builder.result(Result(name=f"grad_{vector}", kind="gradient", lhs=target, value=model.vector_form(result.value), form=form))
+            self.builder.result(Result(name=f"grad_{vector}", kind="gradient", lhs=target,
+                                       value=model.vector_form(result.value), form=form))
 
     def updates(self) -> None:
         model = self.model
@@ -283,7 +288,8 @@ class _GraphDerivation:
             rhs = [generic, _step(param, alpha, result.form)]
             equations.append(Equation(param, tuple(rhs), relation=ASSIGN, definition=True))
             self.builder.result(
-                Result(name=f"update_{param}", kind="update", lhs=param, value=param - alpha * result.value, form=rhs[-1], relation=ASSIGN)
+                Result(name=f"update_{param}", kind="update", lhs=param, value=param - alpha * result.value,
+                       form=rhs[-1], relation=ASSIGN)
             )
         self.builder.step(
             "Gradient-descent update",
@@ -377,7 +383,9 @@ def derive_sigmoid_identity(gamma: sp.Symbol | None = None) -> Derivation:
     builder.step(
         ("Recognise ", s, " and ", sp.Add(1, -s, evaluate=False)),
         "Adding and subtracting 1 in the second numerator shows it is 1 minus the first fraction.",
-        Equation(second, (sp.Mul(sp.Add(1 + sp.exp(-gamma), -1, evaluate=False), sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False), one_minus, sp.Add(1, -s, evaluate=False))),
+        Equation(second, (sp.Mul(sp.Add(1 + sp.exp(-gamma), -1, evaluate=False),
+                                 sp.Pow(1 + sp.exp(-gamma), -1, evaluate=False), evaluate=False),
+                          one_minus, sp.Add(1, -s, evaluate=False))),
         Equation(first, (s,)),
     )
     identity = product(s, sp.Add(1, -s, evaluate=False))

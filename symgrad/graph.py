@@ -62,7 +62,7 @@ class Node:
         """This indexed node under another index (h_j defined as σ(z_j) gives h_l = σ(z_l))."""
         if symbol == self.symbol:
             return self
-        renaming = dict(zip(self.symbol.indices, symbol.indices))
+        renaming = dict(zip(self.symbol.indices, symbol.indices, strict=False))
         expr = fresh_bound_indices(self.expr, avoid=symbol.indices)
         rewrites = tuple((p.xreplace(renaming), v.xreplace(renaming)) for p, v in self.rewrites)
         return Node(symbol, expr.xreplace(renaming), rewrites)
@@ -81,7 +81,7 @@ class Path:
 
     @property
     def edges(self) -> list[tuple[sp.Expr, sp.Expr]]:
-        return list(zip(self.quantities, self.quantities[1:]))
+        return list(zip(self.quantities, self.quantities[1:], strict=False))
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,8 @@ class Model:
         for node in self.nodes:
             if node.symbol == symbol:
                 return node
-            if isinstance(symbol, sp.Indexed) and isinstance(node.symbol, sp.Indexed) and symbol.base == node.symbol.base:
+            if (isinstance(symbol, sp.Indexed) and isinstance(node.symbol, sp.Indexed)
+                    and symbol.base == node.symbol.base):
                 return node.reindexed(symbol)
         return None
 
@@ -200,7 +201,8 @@ class Model:
         """The unit of ``node`` that reads ``current``, and the sums the chain needs over its units."""
         if not isinstance(node.symbol, sp.Indexed):
             return node.symbol, ()
-        readings = [e.indices for e in node.value.atoms(sp.Indexed) if isinstance(current, sp.Indexed) and e.base == current.base]
+        readings = [e.indices for e in node.value.atoms(sp.Indexed)
+                    if isinstance(current, sp.Indexed) and e.base == current.base]
         renaming: dict[sp.Symbol, sp.Symbol] = {}
         summed = []
         for index in node.symbol.indices:
@@ -246,7 +248,8 @@ class Model:
     def expand_towards(self, expr: sp.Expr, wrt: sp.Expr) -> sp.Expr:
         """Replace every node that depends on ``wrt`` by its definition, until only ``wrt`` carries the dependence."""
         for node in reversed(self.nodes):
-            if not _same_quantity(node.symbol, wrt) and self.node_depends_on(node, wrt) and depends_on(expr, node.symbol):
+            if (not _same_quantity(node.symbol, wrt) and self.node_depends_on(node, wrt)
+                    and depends_on(expr, node.symbol)):
                 expr = self.substitute_nodes(expr, [node])
         return expr
 
@@ -330,7 +333,8 @@ class Model:
             if isinstance(node.symbol, sp.Indexed):
                 wilds = {i: sp.Wild(f"index_{i}", properties=[lambda e: e.is_integer]) for i in node.symbol.indices}
             definitions.append((canonical_sums(node.value).xreplace(wilds), node.symbol.xreplace(wilds)))
-            rewrites += [(canonical_sums(p).xreplace(wilds), canonical_sums(v).xreplace(wilds)) for p, v in node.rewrites]
+            rewrites += [(canonical_sums(p).xreplace(wilds), canonical_sums(v).xreplace(wilds))
+                         for p, v in node.rewrites]
         expr = canonical_sums(expr)
         if rewrites:
             expr = _rewrite_outside_derivatives(expr, rewrites, into_sums=False)
@@ -438,12 +442,13 @@ def canonical_sums(expr: sp.Expr) -> sp.Expr:
     return rename(expr, 0) if expr.has(sp.Sum) else expr
 
 
-def _rewrite_outside_derivatives(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]], into_sums: bool = True) -> sp.Expr:
+def _rewrite_outside_derivatives(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]],
+                                 into_sums: bool = True) -> sp.Expr:
     """Bottom-up: rewrite arguments first, then try each rule on the rebuilt expression (never inside a derivative)."""
     if isinstance(expr, (sp.Derivative, sp.Subs)) or not expr.args or (not into_sums and isinstance(expr, sp.Sum)):
         return _apply_rules(expr, rules)
     new_args = [_rewrite_outside_derivatives(arg, rules, into_sums) for arg in expr.args]
-    rebuilt = expr if all(n is o for n, o in zip(new_args, expr.args)) else expr.func(*new_args)
+    rebuilt = expr if all(n is o for n, o in zip(new_args, expr.args, strict=False)) else expr.func(*new_args)
     return _apply_rules(rebuilt, rules)
 
 

@@ -253,7 +253,8 @@ class HandoutTextPrinter(StrPrinter):
         return f"ln({self._print(expr.args[0])})"
 
     def _print_Sum(self, expr: sp.Sum) -> str:
-        signs = " ".join(f"Σ_{self._print(i)}={self._print(low)}..{self._print(high)}" for i, low, high in reversed(expr.limits))
+        signs = " ".join(f"Σ_{self._print(i)}={self._print(low)}..{self._print(high)}"
+                         for i, low, high in reversed(expr.limits))
         return f"{signs} {self._print(expr.function)}"  # SymPy lists the innermost limit first
 
     def _print_Mul(self, expr: sp.Mul) -> str:
@@ -267,8 +268,13 @@ class HandoutTextPrinter(StrPrinter):
             return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
         if _is_product_of_fractions(expr):
             parts = [self._print(a) for a in args]
-            return "·".join(p if i == 0 and not isinstance(a, sp.Add) else f"({p})" if isinstance(a, sp.Add) or p.startswith("-") or "/" in p else p
-                            for i, (a, p) in enumerate(zip(args, parts)))
+
+            def kept(i: int, a: sp.Expr, p: str) -> str:
+                if i == 0 and not isinstance(a, sp.Add):
+                    return p
+                return f"({p})" if isinstance(a, sp.Add) or p.startswith("-") or "/" in p else p
+
+            return "·".join(kept(i, a, p) for i, (a, p) in enumerate(zip(args, parts, strict=True)))
         args = _flat_factors(expr)
         numerator = [a for a in args if not (isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0)]
         denominator = [sp.Pow(a.base, -a.exp) for a in args if a not in numerator]

@@ -131,7 +131,7 @@ def to_latex(derivation: Derivation, standalone: bool = False, inline_only: bool
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[a4paper,hmargin=2.5cm,vmargin=2.2cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n"
-        + _tex_comment(f"Written by symgrad {__version__}: {_origin(derivation, 'tex')}")
+        + _tex_comment(f"Written by symgrad {__version__}{_origin(derivation, 'tex')}")
         + _TEX_PREAMBLE
         + "\\begin{document}\n\n" + fragment + "\n\\end{document}\n"
     )
@@ -180,12 +180,13 @@ def _notebook_latex(derivation: Derivation) -> str:
 
 
 def _origin(derivation: Derivation, fmt: str) -> str:
-    """Where the document came from: the exact command that writes it again (``symgrad derive two-weight-chain
-    --loss cross-entropy --format tex``), or that its model was built in Python, which no command can rebuild."""
+    """Where the document came from, to follow "Written by symgrad X.Y": the exact command that writes it again
+    (``: symgrad derive two-weight-chain --loss cross-entropy --format tex``), or that its model was built in
+    Python, which no command can rebuild."""
     command = derivation.reproduce
     if command is None:
-        return "from a model built in Python (symgrad.ModelBuilder); no command line derives it"
-    return f"{command} --format {fmt}"
+        return " from a model built in Python (symgrad.ModelBuilder); no command line derives it"
+    return f": {command} --format {fmt}"
 
 
 def result_text(result: Result) -> str:
@@ -213,7 +214,8 @@ def to_markdown(derivation: Derivation) -> str:
     for number, step in enumerate(shown_steps(derivation), 1):
         lines += [f"## {number}. {text(step.title)}", "", text(step.explanation), ""]
         for equation in step.equations:
-            lines += ["$$", "\\begin{aligned}", equation_latex(derivation, equation, align=True), "\\end{aligned}", "$$", ""]
+            aligned = equation_latex(derivation, equation, align=True)
+            lines += ["$$", "\\begin{aligned}", aligned, "\\end{aligned}", "$$", ""]
     return "\n".join(lines)
 
 

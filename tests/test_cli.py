@@ -17,7 +17,8 @@ from symgrad.models import catalogue_names
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
 
 
 def test_list_names_every_model(capsys):
@@ -36,7 +37,8 @@ def test_derive_to_stdout_and_file(capsys, tmp_path):
 
 
 def test_derive_options_change_the_model(capsys):
-    assert main(["derive", "two-weight-chain", "--loss", "cross-entropy", "--activation", "tanh", "--format", "text"]) == 0
+    args = ["derive", "two-weight-chain", "--loss", "cross-entropy", "--activation", "tanh", "--format", "text"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "tanh" in out and "ln(" in out
 

@@ -52,7 +52,8 @@ def test_two_weight_chain_handout_forms(derived):
     assert_identity(derivation.gradient(w2), (a2 - y) * a2 * (1 - a2) * a1)
     assert_identity(derivation.gradient(w1), (a2 - y) * a2 * (1 - a2) * w2 * a1 * (1 - a1) * x)
     assert_identity(derivation.result("update_w_2").value, w2 - alpha * (a2 - y) * a2 * (1 - a2) * a1)
-    assert_identity(derivation.result("update_w_1").value, w1 - alpha * (a2 - y) * a2 * (1 - a2) * w2 * a1 * (1 - a1) * x)
+    assert_identity(derivation.result("update_w_1").value,
+                    w1 - alpha * (a2 - y) * a2 * (1 - a2) * w2 * a1 * (1 - a1) * x)
 
 
 def test_two_weight_chain_abstract_is_the_general_chain(derived):
@@ -93,12 +94,12 @@ def test_relu_derivation_states_its_subgradient(derived):
 
 
 def test_mixed_activations_and_cross_entropy(derived):
-    derivation = derived("two-weight-chain", hidden_activation="tanh", output_activation="sigmoid", loss="cross-entropy")
+    derivation = derived("two-weight-chain", hidden_activation="tanh", output_activation="sigmoid",
+                         loss="cross-entropy")
     assert_identity(derivation.gradient(w1), (a2 - y) * w2 * (1 - a1**2) * x)
 
 
 def test_chain_rule_products_are_unevaluated_node_partials_in_chain_order(derived):
-    from symgrad.graph import Partial
 
     derivation = derived("two-weight-chain")
     chain_steps = [s for s in derivation.steps if s.title[0] == "The chain rule for "]

@@ -51,7 +51,7 @@ def test_json_results_rebuild_with_plain_sympy(derived, name):
     assert document["model"] == name
     assert [r["name"] for r in document["results"]] == [r.name for r in derivation.results]
     assert all(step["equations"] for step in document["steps"])
-    for entry, result in zip(document["results"], derivation.results):
+    for entry, result in zip(document["results"], derivation.results, strict=False):
         rebuilt = sp.parse_expr(entry["sympy"], local_dict={})  # bare SymPy: no symgrad names needed
         assert sp.simplify(rebuilt - portable(result.value)) == 0
 
