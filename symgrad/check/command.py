@@ -26,7 +26,7 @@ from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
 from . import many
 from .checker import TIME_LIMIT, Checker
 from .definitions import read_bindings
-from .many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, KeyResult, Settings  # noqa: F401 - the limits' old home
+from .many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, KeyResult, Settings  # noqa: F401 - MAX_*: their old home
 from .report import (
     FORMATS,
     file_text,

@@ -160,7 +160,7 @@ def _math_spans(tokens: Sequence[Any]) -> Iterator[_Span]:
     """Every formula in reading order, with the key's lines it spans; a display with rows, row by row."""
     for index, token in enumerate(tokens):
         if token.type in MATH_TOKENS and token.map:
-            yield from _display_rows(token, token.map[0] + 1, tokens[index])
+            yield from _display_rows(token, token.map[0] + 1, token)
         elif token.type == "inline" and token.map and token.children:
             yield from _inline_spans(token, tokens[index + 1] if index + 1 < len(tokens) else None)
 
@@ -250,9 +250,9 @@ def _render_math(latex: str, display: bool, token: Any) -> str:
 
 def _display_row(latex: str, marks: str, line: int | None) -> str:
     """One row of a display: its two sides aligned at ``&`` (when it has one), then its marks."""
-    left, _, right = latex.partition("&")
+    left, separator, right = latex.partition("&")
     where = f' data-line="{line}"' if line is not None else ""
-    if not _:
+    if not separator:
         cells = f'<span class="cell whole">{math(latex.strip(), style=True)}</span><span class="cell"></span>'
     else:
         right = right.replace("&", " ")
