@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mpmath
@@ -151,15 +152,20 @@ class Judge:
             reason = f"a value given to {self.show(quantity)}: it sets up an example and claims nothing to check"
         return Judgement("unrecognized", "value", reason)
 
-    def judge_value(self, lhs: sp.Expr, rhs: sp.Expr, kind: str, expected: sp.Expr | None = None) -> Judgement:
-        shown = self.show(expected) if expected is not None else None
+    def judge_value(self, lhs: sp.Expr, rhs: sp.Expr, kind: str,
+                    expected: sp.Expr | Callable[[], sp.Expr] | None = None) -> Judgement:
+        """``lhs = rhs`` as values.  ``expected`` (the correct answer in the handout's shape, or what makes it: a
+        form costs a symbolic partial) is worked out only for a wrong claim, which shows it and is named by it."""
         unbounded = _not_finite(lhs, rhs)
         if unbounded:
-            return Judgement("wrong", kind, unbounded, expected=shown)
+            expected = expected() if callable(expected) else expected
+            return Judgement("wrong", kind, unbounded, expected=self.show(expected) if expected is not None else None)
         counterexample = self.differs(lhs, rhs)
         if counterexample is None:
             note = "" if self.proven(lhs, rhs) else f"equal at {POINTS} random points (not proven symbolically)"
-            return Judgement("correct", kind, note, expected=shown)
+            return Judgement("correct", kind, note)
+        expected = expected() if callable(expected) else expected
+        shown = self.show(expected) if expected is not None else None
         point, claimed, true = counterexample[0], counterexample[2], counterexample[1]
         reason = _not_finite_at_point(true, claimed) or self._why(lhs, rhs, kind, expected) + _beyond_floats(
             true, claimed)
@@ -259,8 +265,7 @@ class Judge:
         node = model.node(lhs.of)
         is_edge = node is not None and _among(lhs.wrt, model.direct_inputs(node))
         kind = "node partial" if is_edge and lhs.of != model.loss.symbol else "derivative"
-        expected = self._local_form(lhs) if is_edge else self._gradient_form(lhs)
-        return self.judge_value(lhs, rhs, kind, expected)
+        return self.judge_value(lhs, rhs, kind, lambda: self._local_form(lhs) if is_edge else self._gradient_form(lhs))
 
     def _gradient_form(self, lhs: Partial) -> sp.Expr:
         for result in self.derivation.results:
