@@ -153,6 +153,16 @@ def test_a_key_too_slow_to_lay_out_is_shown_as_written_with_every_note(monkeypat
     assert "<pre># &lt;b&gt;Quiz&lt;/b&gt;" in page and '<li id="key-1-v1" class="correct"' in page
 
 
+def test_a_key_the_renderer_fails_on_is_shown_as_written_with_every_note(monkeypatch):
+    def broken(result, anchor):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(html, "_key_html", broken)
+    page = report_of("# <b>Quiz</b>\n" + CLAIM)
+    assert "could not be laid out" in page and "<pre># &lt;b&gt;Quiz&lt;/b&gt;" in page
+    assert '<li id="key-1-v1" class="correct"' in page
+
+
 def test_the_index_links_each_key_and_its_first_wrong_line():
     wrong = SIGMOID.replace(r"&= s(\gamma)(1 - s(\gamma))", r"&= s(\gamma)(1 + s(\gamma))")
     results = [many.judge_text(text, name, many.Settings(html=True)) for name, text in (("a.md", SIGMOID),

@@ -151,6 +151,19 @@ def test_a_key_that_kills_its_worker_costs_only_its_own_row(folder):
     assert "the process checking it stopped" in results[1].error and "is empty" in results[2].error
 
 
+def _unsendable_for_bob(job: many.Job, settings: many.Settings) -> many.KeyResult:
+    """A judge whose result for one key cannot be sent back from its worker (it does not pickle)."""
+    if job.source.endswith("bob.md"):
+        return many.KeyResult(job.source, 0, error=lambda: "no")  # type: ignore[arg-type]
+    return many.judge_job(job, settings)
+
+
+def test_a_result_that_cannot_come_back_from_its_worker_is_its_keys_error_row(folder):
+    jobs = many.jobs_for([str(folder / "alice.md"), str(folder / "bob.md")], str)
+    results = many.judge_all(jobs, many.Settings(), 2, judge=_unsendable_for_bob)
+    assert [r.status for r in results] == [0, 2] and "cannot be checked" in results[1].error
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -109,7 +109,9 @@ def key_section(result: KeyResult, index: int) -> str:
         with _time_limit(RENDER_SECONDS):
             body = _key_html(result, anchor)
     except _OutOfTime:
-        body = _plain_key(result, anchor)
+        body = _plain_key(result, anchor, f"This key took more than {RENDER_SECONDS:g} s to lay out")
+    except Exception:  # noqa: BLE001 - a key no renderer expected still gets its verdicts, as plain text
+        body = _plain_key(result, anchor, "This key could not be laid out")
     return head + counts + f'<div class="key-text">\n{body}</div>\n</section>\n'
 
 
@@ -149,11 +151,10 @@ def _key_html(result: KeyResult, anchor: str) -> str:
     return "".join(parts)
 
 
-def _plain_key(result: KeyResult, anchor: str) -> str:
+def _plain_key(result: KeyResult, anchor: str, why: str) -> str:
     """The key as plain text with every note after it: for a key too large or odd to render in time."""
     notes = _notes(list(enumerate(result.verdicts)), anchor, everything=True, with_formula=True)
-    return f'<p class="error">This key took too long to lay out; it is shown as written.</p>\n' \
-           f"<pre>{escape(result.text)}</pre>\n{notes}"
+    return f'<p class="error">{escape(why)}; it is shown as written.</p>\n<pre>{escape(result.text)}</pre>\n{notes}'
 
 
 def _math_spans(tokens: Sequence[Any]) -> Iterator[_Span]:

@@ -286,10 +286,16 @@ def _judge_in_pool(jobs: list[Job], settings: Settings, workers: int, finish: Ca
     left: list[Job] = []
     try:
         for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
             try:
-                finish(futures[future], future.result())
+                result = future.result()
             except BrokenProcessPool:
-                left.append(futures[future])
+                left.append(job)
+                continue
+            except Exception as error:  # noqa: BLE001 - a result that could not come back: that key's row
+                result = KeyResult(job.source, UNUSABLE, error=f"{job.source}: cannot be checked "
+                                                               f"({type(error).__name__})")
+            finish(job, result)
     except BaseException:
         _stop(pool)
         raise
