@@ -106,6 +106,7 @@ def write_if_changed(path: Path | str, text: str | bytes, make_parents: bool = F
     content = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         if target.is_file() and target.read_bytes() == content:
+            _remove_stale_temporaries(target.parent)  # as a write would: a killed run's leftovers go all the same
             return False
     except OSError:  # unreadable: write it, and let write_atomic say what is wrong
         pass

@@ -204,7 +204,7 @@ def test_a_new_file_gets_0666_less_the_umask_and_no_set_id_bit_is_kept(tmp_path)
     assert main(["derive", "sigmoid", "-o", str(tmp_path / "new.md")]) == 0
     assert mode(tmp_path / "new.md") == 0o640
     (tmp_path / "new.md").chmod(0o4755)  # set-user-ID: granted to the old content, not to what replaces it
-    assert main(["derive", "sigmoid", "-o", str(tmp_path / "new.md")]) == 0
+    assert main(["derive", "sigmoid", "-o", str(tmp_path / "new.md"), "--format", "text"]) == 0  # new content
     assert mode(tmp_path / "new.md") == 0o755
 
 
