@@ -53,6 +53,8 @@ _ROW_ENVIRONMENTS = re.compile(r"\\(begin|end)\{(?:aligned|align|split|gathered|
 _EQUATION_ENVIRONMENT = re.compile(r"\\(?:begin|end)\{equation\*?\}")
 _NUMBERING = re.compile(r"\\(?:nonumber|notag)(?![A-Za-z])|\\(?:label|tag\*?)\{[^{}]*\}")
 _ROW_BREAK = re.compile(r"\\\\")
+#: Functions latex2mathml writes as a bare identifier, run into their neighbours ("y ln h" as "ylnh").
+_FUNCTION_NAMES = re.compile(r"\\(ln|log|exp|tanh|sinh|cosh|sin|cos|tan|max|min|arg|det|sgn)(?![A-Za-z])")
 
 
 def _library(name: str) -> Any:
@@ -97,8 +99,10 @@ def to_mathml(latex: str, display: bool = False, style: bool = False) -> str | N
 
 def _for_mathml(latex: str) -> str:
     """The LaTeX rewritten into what latex2mathml lays out: rows of any amsmath environment as ``align*``
-    (without numbers: a report's formulas are not the document's), and rows outside any environment too."""
+    (without numbers: a report's formulas are not the document's), and rows outside any environment too;
+    ``\\ln`` and its kind as operators, spaced from what they apply to."""
     latex = _NUMBERING.sub(" ", latex)
+    latex = _FUNCTION_NAMES.sub(r"\\operatorname{\1}", latex)
     latex = _EQUATION_ENVIRONMENT.sub(" ", latex)
     latex = _ROW_ENVIRONMENTS.sub(lambda m: f"\\{m.group(1)}{{align*}}", latex)
     if _ROW_BREAK.search(latex) and "\\begin{" not in latex:
