@@ -86,15 +86,14 @@ def to_mathml(latex: str, display: bool = False, style: bool = False) -> str | N
     if not source.strip() or len(source) > MAX_MATH_CHARACTERS:
         return None
     try:
-        converted = convert(source, display="block" if display else "inline")
-        root = ElementTree.fromstring(converted)
+        root = ElementTree.fromstring(convert(source, display="block" if display else "inline"))
+        if not _is_math(root):
+            return None
+        if style:
+            root.set("displaystyle", "true")
+        return _serialize(root)
     except Exception:  # noqa: BLE001 - any LaTeX may come from a key: RecursionError, parse errors alike
         return None
-    if not _is_math(root):
-        return None
-    if style:
-        root.set("displaystyle", "true")
-    return _serialize(root)
 
 
 def _for_mathml(latex: str) -> str:
