@@ -8,8 +8,24 @@ import pytest
 
 from symgrad.models import derive_named
 
+#: Test files whose tests take seconds each: Numba compiles its loops, the benchmarks and the answer-key runs
+#: start processes and judge whole keys, the field and algebra provers are compared on every step, and the
+#: code generator's tests build and compare whole modules.  Their tests are marked slow, so that the quick
+#: subset, ``python -m pytest -m "not slow"``, leaves them out; the full run (and CI) keeps them all.
+SLOW_FILES = frozenset({
+    "test_agreement.py", "test_benchmarks.py", "test_check_many.py", "test_check_styles.py", "test_codegen.py",
+    "test_codegen_layers.py", "test_codegen_numba.py", "test_identity.py",
+})
 
-@functools.lru_cache(maxsize=None)
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of :data:`SLOW_FILES` slow (see pyproject.toml's markers)."""
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
+@functools.cache
 def derivation_of(name: str, **options: str):
     return derive_named(name, **options)
 
