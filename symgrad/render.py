@@ -100,8 +100,36 @@ def equation_latex(derivation: Derivation, equation: Equation, align: bool = Fal
     members = [latex.doprint(r) for r in equation.rhs]
     if not align:
         return f"{lhs} {relation} " + " = ".join(members)
-    rows = [f"{lhs} &{relation} {members[0]}"] + [f"&= {m}" for m in members[1:]]
+    rows = []
+    for position, (member, text) in enumerate(zip(equation.rhs, members, strict=True)):
+        first, *rest = _broken(latex, member, text)
+        rows.append(f"{lhs} &{relation} {first}" if position == 0 else f"&= {first}")
+        rows += [rf"&\quad {line}" for line in rest]
     return " \\\\\n".join(rows)
+
+
+#: How many characters of a formula, roughly, fit on a line of the page beside its left side.
+_LINE_WIDTH = 60
+
+
+def _broken(latex: HandoutLatexPrinter, member: sp.Expr, text: str) -> list[str]:
+    """A display's member as rows: itself, or, when it is a sum too wide for the page, one term a row (the next
+    rows begin with their sign, and are indented), as a textbook breaks a long formula at its + and -."""
+    if not isinstance(member, sp.Add) or _visible_width(text) <= _LINE_WIDTH:
+        return [text]
+    terms = [latex.doprint(term) for term in member.args]
+    if any("=" in term for term in terms[1:]):
+        # symgrad check reads a row with an "=" in it (a sum's limits, j=1) as a relation of its own, not as the
+        # rest of the row above: such a formula stays on one row, however wide
+        return [text]
+    return [terms[0]] + [term if term.startswith("-") else f"+ {term}" for term in terms[1:]]
+
+
+def _visible_width(text: str) -> int:
+    """Characters a formula shows on a line, roughly: its LaTeX without commands, braces, scripts' marks or spaces."""
+    text = re.sub(r"\\(left|right|cdot|quad)\b", "", text)
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    return len(re.sub(r"[{}^_ &]", "", text))
 
 
 def _inline(derivation: Derivation, text: Text, math: Callable[[str], str], escape: Callable[[str], str]) -> str:

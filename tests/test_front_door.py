@@ -397,3 +397,18 @@ def test_every_derivation_compiles_to_pages_without_overfull_lines(tmp_path):
     assert completed.returncode == 0, completed.stdout[-2000:]
     log = (tmp_path / "chain.log").read_text(errors="replace")
     assert "Overfull \\hbox" not in log and "Output written on chain.pdf (2 pages" in log
+
+
+def test_a_sum_too_wide_for_the_page_is_broken_at_its_signs_unless_a_row_would_hold_an_equals_sign():
+    from symgrad.printing import HandoutLatexPrinter
+    from symgrad.render import _broken
+
+    printer = HandoutLatexPrinter()
+    names = sp.symbols("w_1:21")
+    wide = sp.Add(*names[:10]) - sp.Add(*names[10:])
+    rows = _broken(printer, wide, printer.doprint(wide))
+    assert len(rows) == 20 and rows[0] == "w_{1}" and "- w_{11}" in rows and "+ w_{2}" in rows
+    j, k = sp.symbols("j k", integer=True, positive=True)
+    summed = wide + sp.Sum(sp.IndexedBase("v")[j], (j, 1, k))
+    assert _broken(printer, summed, printer.doprint(summed)) == [printer.doprint(summed)]  # j=1 would read as a claim
+    assert _broken(printer, names[0] + 1, printer.doprint(names[0] + 1)) == ["w_{1} + 1"]
