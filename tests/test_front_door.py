@@ -411,4 +411,4 @@ def test_a_sum_too_wide_for_the_page_is_broken_at_its_signs_unless_a_row_would_h
     j, k = sp.symbols("j k", integer=True, positive=True)
     summed = wide + sp.Sum(sp.IndexedBase("v")[j], (j, 1, k))
     assert _broken(printer, summed, printer.doprint(summed)) == [printer.doprint(summed)]  # j=1 would read as a claim
-    assert _broken(printer, names[0] + 1, printer.doprint(names[0] + 1)) == ["w_{1} + 1"]
+    assert _broken(printer, names[0] + 1, printer.doprint(names[0] + 1)) == ["1 + w_{1}"]  # narrow: as it is
