@@ -168,7 +168,7 @@ class ModelBuilder:
         if isinstance(size, int):
             if size < start:
                 raise ModelError(f"the range {start}…{size} is empty", key)
-            high: sp.Expr | int = size
+            high: sp.Expr = sp.Integer(size)  # a SymPy number, as a size symbol is: sizes.py reads .is_Integer
         elif size in self._kinds and self._kinds[size] == "size":
             high = self._bases[size]
         else:

@@ -725,3 +725,12 @@ def test_a_hash_line_in_a_code_block_is_no_heading(block):
 def test_an_escaped_backtick_is_text_not_code(text):
     """``\\``` is a literal backtick, so it hides no math; inside a code span a backslash escapes nothing."""
     assert [s.latex for s in extract(text)] == ["w = 2"]
+
+
+def test_an_equals_sign_inside_a_sums_limits_does_not_end_a_continued_row():
+    """\\sum_{i=1}^{k} on a row carried on from the one above holds no relation of its own: the row joins the one
+    above it (judged alone, the first half of the formula was called wrong)."""
+    text = ("# Logistic regression\n\n$$\\begin{aligned}\nL &= -y \\ln h - (1 - y) \\ln(1 - h) \\\\\n"
+            "&= -y \\ln s\\left(\\sum_{i=1}^{k} w_i x_i\\right) \\\\\n"
+            "&\\quad - (1 - y) \\ln\\left(1 - s\\left(\\sum_{i=1}^{k} w_i x_i\\right)\\right)\n\\end{aligned}$$\n")
+    assert [v.verdict for v in Checker().check_text(text)] == ["correct", "correct"]

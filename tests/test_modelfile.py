@@ -645,3 +645,13 @@ def test_a_description_is_printed_as_text_in_markdown_and_latex(tmp_path, capsys
 def test_a_description_is_one_line_of_printable_text(description, reason):
     with pytest.raises(ModelError, match=re.escape(reason)):
         ModelBuilder("m", description)
+
+
+def test_a_layer_of_a_fixed_size_derives(tmp_path, capsys):
+    """j = 1024 in [indices]: the size was kept as a Python int, which the derivation could not read."""
+    path = tmp_path / "wide.toml"
+    path.write_text('name = "wide"\ninputs = ["x[i]"]\nlabel = "y"\nparams = ["w[i, j]", "v[j]"]\n'
+                    '[indices]\ni = 3\nj = 1024\n[nodes]\n"z[j]" = "sum(w[i, j] * x[i], i)"\n"h[j]" = "sigmoid(z[j])"\n'
+                    'u = "sum(v[j] * h[j], j)"\n[loss]\nformula = "quadratic(u, y)"\n')
+    assert main(["derive", "--model-file", str(path), "--format", "json"]) == 0
+    assert "1024" in capsys.readouterr().out

@@ -62,6 +62,20 @@ _CONTINUED = re.compile(r"(?:&|\s|\\(?:quad|qquad|[,;:! ])(?![a-zA-Z])|\{\})*"
 _CONDITION = re.compile(r"[<>]|\\(?:" + "|".join(sorted(c for c in NOT_EQUATION if c.isalpha())) + r")(?![a-zA-Z])")
 _RELATION = re.compile(r"=|\\leftarrow|\\gets|:=|\\coloneqq|\\Leftarrow|\\to\b")
 
+def _has_relation(row: str) -> bool:
+    """Whether an align row holds a relation of its own: an ``=`` inside braces (a sum's limits,
+    ``\\sum_{j=1}^{k}``) is no relation of the row."""
+    depth = 0
+    for position, character in enumerate(row):
+        if character == "{" and (position == 0 or row[position - 1] != "\\"):
+            depth += 1
+        elif character == "}" and (position == 0 or row[position - 1] != "\\"):
+            depth = max(0, depth - 1)
+        elif depth == 0 and _RELATION.match(row, position):
+            return True
+    return False
+
+
 MAX_KEY_BYTES = 2_000_000
 
 
@@ -284,7 +298,7 @@ def _rows(body: str, start_line: int) -> Iterator[tuple[int, str]]:
         line += body.count("\n", counted, offset)
         counted = offset
         cleaned = " ".join(_DROP.sub(" ", piece).split())
-        if pending and _CONTINUED.match(cleaned) and not _RELATION.search(cleaned) and not _CONDITION.search(cleaned):
+        if pending and _CONTINUED.match(cleaned) and not _has_relation(cleaned) and not _CONDITION.search(cleaned):
             pending[1].append(cleaned)  # &\quad \times w_2 …: the row above goes on
         elif cleaned:
             if pending:

@@ -7,7 +7,14 @@ import shlex
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import add_follow_symlinks_option, file_name, following_symlinks, refuse_same_file
+from ..files import (
+    add_follow_symlinks_option,
+    add_quiet_option,
+    announce,
+    file_name,
+    following_symlinks,
+    refuse_same_file,
+)
 from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
@@ -25,7 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=list(TARGETS), action="append",
                         help="numpy or numba; repeat for both "
                              "(default: both for catalogue models, numpy for --model-file)")
-    parser.add_argument("--out", metavar="DIR", type=file_name, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--out", "--out-dir", dest="out", metavar="DIR", type=file_name,
+                        help=f"output folder (default: {DEFAULT_OUT}/); --out-dir is another name for it, "
+                             "and derive --all takes the same --out")
     parser.add_argument("--model-file", metavar="FILE", type=file_name,
                         help="the module of the model defined in a TOML model file (docs/model-files.md) instead")
     parser.add_argument("-o", "--output", metavar="FILE", type=file_name,
@@ -35,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write nothing; exit 1 naming each module that is stale or missing, 0 when all are current",
     )
     add_follow_symlinks_option(parser)
+    add_quiet_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"up to date: {', '.join(str(f.path) for f in report)}")
         return 1 if outdated else 0
     for file in report:
-        print(f"{'wrote' if file.status == 'written' else 'unchanged'} {file.path}")
+        announce(file.path, file.status == "written", args.quiet)
     return 0
 
 
