@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cores import on_every_core
 from ..derivation import Derivation
 from ..errors import UsageError
 from ..files import OutputError, writable_target, write_atomic
@@ -195,6 +196,24 @@ def plan_module(name: str, path: Path, source: str, check: bool = False, target:
     return GeneratedFile(name, path, status, target)
 
 
+def _model_sources(job: tuple[str, tuple[str, ...]]) -> dict[tuple[str, str], str]:
+    """One model derived once and rendered for each of its targets; runs in a worker process."""
+    name, targets = job
+    derivation = _derive(name)
+    return {(name, target): derivation_source(derivation, name, target=target) for target in targets}
+
+
+def _sources(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The module of each (model, target) in ``wanted``, in that order; the models derive on every core."""
+    targets_of: dict[str, list[str]] = {}
+    for name, target in wanted:
+        targets_of.setdefault(name, []).append(target)
+    done: dict[tuple[str, str], str] = {}
+    for sources in on_every_core(_model_sources, [(name, tuple(targets)) for name, targets in targets_of.items()]):
+        done.update(sources)
+    return {key: done[key] for key in wanted}
+
+
 def generate(
     names: list[str] | None = None,
     out_dir: Path | str = DEFAULT_OUT,
@@ -212,8 +231,7 @@ def generate(
     if unknown:
         raise UsageError(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     wanted = _resolve(names, targets)
-    derivations = {name: _derive(name) for name in dict.fromkeys(name for name, _ in wanted)}  # once for all targets
-    sources = {(name, target): derivation_source(derivations[name], name, target=target) for name, target in wanted}
+    sources = _sources(wanted)
     plan = [
         (plan_module(name, out_dir / f"{module_name(name, target)}.py", source, check, target), source)
         for (name, target), source in sources.items()

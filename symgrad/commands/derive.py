@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..cores import on_every_core
 from ..errors import UsageError
 from ..files import (
     add_follow_symlinks_option,
@@ -97,26 +96,16 @@ def write_catalogue(
     return done
 
 
-def _render_one(name: str, formats: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+def _render_one(job: tuple[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
     """One catalogue model derived (and proven) and rendered in each format; runs in a worker process."""
+    name, formats = job
     derivation = derive_named(name)
     return name, {fmt: render(derivation, fmt) for fmt in formats}
 
 
 def _rendered(names: list[str], formats: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str]]]:
-    """(name, texts) for each model, in the order they finish: on every core (a process each), or here."""
-    workers = min(len(names), os.cpu_count() or 1)
-    if workers < 2:
-        yield from (_render_one(name, formats) for name in names)
-        return
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(_render_one, name, formats) for name in names]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+    """(name, texts) for each model, in the order they finish, on every core."""
+    return on_every_core(_render_one, [(name, formats) for name in names])
 
 
 def run(args: argparse.Namespace) -> int:
