@@ -23,7 +23,7 @@ from .files import OutputError
 COMMANDS = {
     "list": ("symgrad.commands.list_models", "name each built-in model with a one-line description"),
     "derive": ("symgrad.commands.derive", "derive a model step by step and print it (LaTeX, Markdown, text, JSON)"),
-    "check": ("symgrad.check.command", "check an answer key's equations against the derivations"),
+    "check": ("symgrad.check.command", "check answer keys (one, several or a folder) against the derivations"),
     "generate": ("symgrad.codegen.command", "write the NumPy module of each model (or a model file's) into generated/"),
     "trajectory": ("symgrad.trajectory.command",
                    "plot gradient descent/ascent paths on contours, or check whether a path is feasible"),
