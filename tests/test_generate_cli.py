@@ -291,7 +291,7 @@ def test_out_and_o_together_are_refused_before_anything_is_written(capsys, tmp_p
 def test_an_empty_folder_name_is_refused_not_taken_for_the_current_folder(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status, _, err = run_cli(capsys, "two-weight-chain", "--out", "")
-    assert status == 2 and err == "symgrad: error: argument --out: expected a file or folder name, not ''\n"
+    assert status == 2 and err == "symgrad: error: argument --out/--out-dir: expected a file or folder name, not ''\n"
     assert not any(tmp_path.iterdir())
 
 
