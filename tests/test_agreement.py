@@ -10,6 +10,7 @@ modules train; they stay finite without warnings at |z| = 1000; float32 stays fl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import re
 import sys
@@ -673,6 +674,12 @@ WRONG = [
 ]
 
 
+@functools.cache
+def _numpy_module_and_call(model: str) -> tuple[Any, Call]:
+    module = load(model)
+    return module, valid_call(module)
+
+
 def case_applies(name: str, case: Wrong) -> bool:
     """Whether the module has the case at all (an array for a number, where every parameter is an array, it has
     not).  Decided at collection from the model's NumPy module, which has the same parameters and names as its
@@ -680,8 +687,7 @@ def case_applies(name: str, case: Wrong) -> bool:
     model, _, target = name.partition(":")
     if (target or "numpy") not in case.targets:
         return False
-    module = load(model)
-    valid = valid_call(module)
+    module, valid = _numpy_module_and_call(model)
     if case.key:
         key = case.key(module)
         return key is not None and case.change(valid.params[key]) is not NONE_HERE

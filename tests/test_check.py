@@ -3,6 +3,8 @@ every derivation symgrad prints checks out, and bad input gets a clear message."
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 from symgrad.check.checker import Checker
 from symgrad.check.keys import extract
 from symgrad.check.report import to_text
+from symgrad.cli import main
 from symgrad.models import catalogue_names
 
 KEYS = Path(__file__).parent / "keys"
@@ -21,8 +24,19 @@ CORRECT_KEYS = sorted(KEYS.glob("*.md"))
 
 
 def run_check(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "symgrad", "check", *args], input=stdin, capture_output=True,
-                          text=True, timeout=300)
+    """``symgrad check ARGS`` run in this process, as the command line runs it (``cli.main``): the same parser,
+    exit status and streams, without a new interpreter's half-second start for each of these tests.
+    (test_cli.py and test_check_many.py run the real ``python -m symgrad``.)"""
+    out, err = io.StringIO(), io.StringIO()
+    standard_input = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
+    saved_stdin = sys.stdin
+    sys.stdin = standard_input
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["check", *args])
+    finally:
+        sys.stdin = saved_stdin
+    return subprocess.CompletedProcess(["symgrad", "check", *args], status, out.getvalue(), err.getvalue())
 
 
 def test_there_is_a_correct_key_for_every_catalogue_model():

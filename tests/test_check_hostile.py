@@ -95,6 +95,7 @@ def test_a_key_past_the_formula_limit_is_refused_before_any_work(tmp_path):
 
 
 # -- a time limit for the whole key ---------------------------------------------------------------------------
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_the_time_limit_bounds_the_whole_key(tmp_path):
     """Five formulas of 10 s each took 50 s; under --time-limit 2 the first has 2 s and the rest none, and all
     are unrecognized with the reason, without failing the check."""
@@ -108,6 +109,7 @@ def test_the_time_limit_bounds_the_whole_key(tmp_path):
                for v in verdicts), [v["reason"] for v in verdicts]
 
 
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_past_the_time_limit_an_unclosed_formula_still_fails_the_check(tmp_path):
     """The budget leaves the exit status alone, and a broken key is still told: reporting it costs no time."""
     key = tmp_path / "key.md"
@@ -256,6 +258,7 @@ def _check_snippet(lhs: str, rhs: str, model: str) -> tuple[int, list[dict]]:
        st.sampled_from(["two-weight-chain", "logistic-regression", "sigmoid"]))
 @example("z_1", r"x^{2^{50000}} + (3)!", "two-weight-chain")
 @example("s'(\\gamma)", SLOW.partition(" = ")[2], "sigmoid")
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_fuzz_valid_latex_never_fails_the_check_as_broken_and_every_run_is_bounded(lhs, rhs, model):
     """Valid LaTeX, however hostile, is judged or unrecognized as the tool's limit: the key is never called
     broken for it, only a wrong claim fails the check, and each run stays within its time limit."""
@@ -268,5 +271,6 @@ def test_fuzz_valid_latex_never_fails_the_check_as_broken_and_every_run_is_bound
        st.sampled_from(["two-weight-chain", "logistic-regression"]))
 @example("z_1", "{" * 5000 + "x" + "}" * 5000, "two-weight-chain")
 @example("z_1", r"\frac{1}{2" + " + x" * 5000, "two-weight-chain")
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_fuzz_no_key_makes_check_raise_and_every_verdict_has_a_one_line_reason(lhs, rhs, model):
     _check_snippet(lhs, rhs, model)

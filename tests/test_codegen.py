@@ -509,6 +509,17 @@ def without_module_docstring(source: str) -> str:
     return ast.dump(tree)
 
 
+_PLAIN_SOURCES: dict[str, str] = {}
+
+
+def plain_chain_source(chain_derivation, target: str) -> str:
+    """The chain's module with a plain description and path, rendered once per target for every example."""
+    if target not in _PLAIN_SOURCES:
+        _PLAIN_SOURCES[target] = derivation_source(chain_derivation, "net", regenerate=regenerate_option("net.toml"),
+                                                   target=target)
+    return _PLAIN_SOURCES[target]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(description=FUZZ_TEXT, path=FUZZ_TEXT)
 def test_any_description_and_path_stay_in_the_docstring(chain_derivation, description, path):
@@ -519,7 +530,7 @@ def test_any_description_and_path_stay_in_the_docstring(chain_derivation, descri
     derivation = dataclasses.replace(chain_derivation, model=model)
     for target in ("numpy", "numba"):
         source = derivation_source(derivation, "net", regenerate=regenerate_option(path), target=target)
-        plain = derivation_source(chain_derivation, "net", regenerate=regenerate_option("net.toml"), target=target)
+        plain = plain_chain_source(chain_derivation, target)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             compile(source, "fuzzed", "exec")

@@ -73,6 +73,7 @@ def test_check_reports_missing_files_and_writes_nothing(capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_check_fails_on_a_stale_file_and_passes_after_regenerating(capsys, written, tmp_path):
     out = copy_of(written, tmp_path)
     status, text, _ = run_cli(capsys, "--check", "--out", str(out))
@@ -139,6 +140,7 @@ def test_unchanged_files_are_not_rewritten(written, tmp_path):
 
 
 @pytest.mark.parametrize("seeds", [("0", "4242"), ("1", "random")])
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_output_is_the_same_bytes_whatever_the_hash_seed(tmp_path, seeds):
     folders = []
     for seed in seeds:
@@ -190,6 +192,7 @@ def test_an_unwritable_folder_is_one_line(capsys, tmp_path):
 
 @pytest.mark.parametrize("blocker", ["folder", "fifo"])
 @pytest.mark.parametrize("which", [0, -1])
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_a_bad_target_anywhere_in_the_set_writes_nothing(capsys, tmp_path, blocker, which):
     """A folder or a FIFO where one module goes, even the last one written, fails the run before the first
     module is written: a failed generate leaves no half-written set behind."""

@@ -76,6 +76,7 @@ def test_the_example_generates_a_module_whose_gradient_is_its_loss_slope(tmp_pat
     assert "regenerates every model" not in header  # that is the catalogue's command, not this file's
 
 
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_the_example_s_numba_module_agrees_with_its_numpy_module(tmp_path, capsys):
     assert main(["generate", "--model-file", str(EXAMPLE), "--target", "numba", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"wrote {tmp_path / 'three_weight_chain_numba.py'}\n"
@@ -480,6 +481,7 @@ formula = "cross_entropy(p, y)"
 
 
 @pytest.mark.parametrize("target", ["numpy", "numba"])
+@pytest.mark.slow  # seconds: see the marker in pyproject.toml
 def test_a_logistic_regression_file_generates_what_the_catalogue_module_computes(tmp_path, capsys, target):
     """Inputs x_i and weights w_i get their vector forms (**x**, **w**), as the catalogue's models have them, so
     the module takes X as rows; it used to fail with an AttributeError traceback in the NumPy backend."""
