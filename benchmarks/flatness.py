@@ -40,7 +40,8 @@ def with_sizes(model: Model, sizes: dict[str, int]) -> Model:
     symbols = {s: sp.Integer(sizes[s.name]) for _, (_, high) in model.index_ranges.items()
                for s in high.free_symbols if s.name in sizes}
     nodes = tuple(
-        Node(n.symbol, n.expr.xreplace(symbols), tuple((p.xreplace(symbols), v.xreplace(symbols)) for p, v in n.rewrites))
+        Node(n.symbol, n.expr.xreplace(symbols),
+             tuple((p.xreplace(symbols), v.xreplace(symbols)) for p, v in n.rewrites))
         for n in model.nodes
     )
     ranges = {i: (low, high.xreplace(symbols)) for i, (low, high) in model.index_ranges.items()}
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [None, *(2**e for e in range(args.max.bit_length()) if 2**e <= args.max)]
     print(f"{args.model}: derivation and generated code with the hidden size k symbolic, then a concrete integer")
-    print(f"{'k':>8}  {'derive (s)':>10}  {'generate (s)':>12}  {'module (bytes)':>14}  {'code (chars)':>12}", flush=True)
+    header = f"{'k':>8}  {'derive (s)':>10}  {'generate (s)':>12}  {'module (bytes)':>14}  {'code (chars)':>12}"
+    print(header, flush=True)
     for k in sizes:
         row = measure(args.model, k)
         print(f"{row['k']:>8}  {row['derive']:>10.3f}  {row['generate']:>12.3f}  {row['bytes']:>14}  {row['code']:>12}",

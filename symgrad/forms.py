@@ -104,7 +104,7 @@ def substitute(expr: sp.Expr, mapping: dict[sp.Expr, sp.Expr]) -> sp.Expr:
     if not expr.args or isinstance(expr, (sp.Derivative, sp.Subs, sp.Sum)):
         return expr.xreplace(mapping) if expr.args else expr
     new_args = [substitute(arg, mapping) for arg in expr.args]
-    if all(new is old for new, old in zip(new_args, expr.args)):
+    if all(new is old for new, old in zip(new_args, expr.args, strict=True)):
         return expr
     if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
         # not re-evaluated: SymPy's tanh (and others) would inspect the whole argument at every level

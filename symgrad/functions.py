@@ -9,7 +9,7 @@ exponentials).  Proofs never rely on these derivatives: the prover rewrites
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -107,7 +107,9 @@ def softmax(scores: sp.Indexed, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> 
     return sp.exp(scores) / sp.Sum(sp.exp(others), (index, low, high))
 
 
-def softmax_cross_entropy_loss(prediction: sp.Indexed, label: sp.Indexed, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]) -> sp.Expr:
+def softmax_cross_entropy_loss(
+    prediction: sp.Indexed, label: sp.Indexed, classes: tuple[sp.Symbol, sp.Expr, sp.Expr]
+) -> sp.Expr:
     """-Σ_l y_l ln p_l for class probabilities p and a one-hot label y, summed over ``classes`` (l, 1, C)."""
     index, low, high = classes
     term = label.base[index] * sp.log(prediction.base[index])
@@ -118,7 +120,8 @@ def softmax_rewrites(probability: sp.Indexed, value: sp.Expr) -> tuple[tuple[sp.
     """For a node p_j defined as the softmax e^{z_j}/Σ_l e^{z_l}: the rewrite e^{z_j} = p_j Σ_l e^{z_l},
     which writes its derivatives back in forward-pass values (p_j(δ_jl - p_l)); none for other nodes."""
     numerator, normaliser = sp.sympify(value).as_numer_denom()
-    if (isinstance(probability, sp.Indexed) and isinstance(numerator, sp.exp) and isinstance(numerator.args[0], sp.Indexed)
+    if (isinstance(probability, sp.Indexed) and isinstance(numerator, sp.exp)
+            and isinstance(numerator.args[0], sp.Indexed)
             and isinstance(normaliser, sp.Sum) and isinstance(normaliser.function, sp.exp)):
         return ((numerator, probability * normaliser),)
     return ()

@@ -123,7 +123,7 @@ def _softmax_node(probability: sp.Indexed, scores: sp.Indexed, classes: tuple) -
 
 def softmax_regression() -> Model:
     """C classes: z_j = Σ_i w_ij x_i + b_j, p = softmax(z), a one-hot y and the cross-entropy loss."""
-    i, j, l, _, m, _, classes = _layer_indices()
+    i, j, l, _, m, _, classes = _layer_indices()  # noqa: E741 (the handouts' class index l)
     x, w, b, z, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "p", "y"))
     loss, eta = sp.symbols("L eta")
     nodes = (
@@ -149,7 +149,7 @@ def mlp_softmax() -> Model:
 
     z_j = Σ_i w_ij x_i + b_j, h_j = σ(z_j), u_l = Σ_j v_jl h_j + c_l, p = softmax(u).
     """
-    i, j, l, q, m, k, classes = _layer_indices()
+    i, j, l, q, m, k, classes = _layer_indices()  # noqa: E741 (the handouts' class index l)
     x, w, b, z, h, v, c, u, p, y = (sp.IndexedBase(name) for name in ("x", "w", "b", "z", "h", "v", "c", "u", "p", "y"))
     loss, eta = sp.symbols("L eta")
     nodes = (
@@ -172,7 +172,10 @@ def mlp_softmax() -> Model:
     )
 
 
-def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidden_activation: str | None = None, output_activation: str | None = None) -> Model:
+def two_weight_chain(
+    activation: str = "sigmoid", loss: str = "quadratic",
+    hidden_activation: str | None = None, output_activation: str | None = None,
+) -> Model:
     """z1 = x w1, a1 = g1(z1), z2 = a1 w2, a2 = g2(z2), Loss(a2, y*): the backpropagation handout's network."""
     x, w1, w2, z1, a1, z2, a2, y, loss_symbol, alpha = sp.symbols("x w_1 w_2 z_1 a_1 z_2 a_2 y^* Loss alpha")
     g1 = _activation(hidden_activation or activation, "g_1")
@@ -187,7 +190,8 @@ def two_weight_chain(activation: str = "sigmoid", loss: str = "quadratic", hidde
     notation = Notation(
         functions={"sigmoid": r"\sigma"},
     )
-    chosen = {"hidden activation": hidden_activation or activation, "output activation": output_activation or activation, "loss": loss}
+    chosen = {"hidden activation": hidden_activation or activation,
+              "output activation": output_activation or activation, "loss": loss}
     defaults = {"hidden activation": "sigmoid", "output activation": "sigmoid", "loss": "quadratic"}
     differences = ", ".join(f"{key} {value}" for key, value in chosen.items() if value != defaults[key])
     return Model(

@@ -56,7 +56,8 @@ def with_numbers(derivation: Derivation, model: Model, numbers: dict[sp.Symbol, 
         return replace(eq, lhs=put(eq.lhs), rhs=tuple(put(r) for r in eq.rhs))
 
     steps = [
-        Step(tuple(put(p) for p in s.title), tuple(put(p) for p in s.explanation), tuple(equation(e) for e in s.equations))
+        Step(tuple(put(p) for p in s.title), tuple(put(p) for p in s.explanation),
+             tuple(equation(e) for e in s.equations))
         for s in derivation.steps
     ]
     results = [replace(r, lhs=put(r.lhs), value=put(r.value), form=put(r.form)) for r in derivation.results]

@@ -225,7 +225,8 @@ def test_a_run_of_a_few_seconds_shows_its_progress_on_the_terminal(tmp_path):
     os.close(main)
     assert process.wait(timeout=120) == 1
     text = shown.decode()
-    shown_counts = [(int(done), int(left)) for done, left in re.findall(r"checking: (\d+)/6 keys done, (\d+) to go", text)]
+    progress = re.findall(r"checking: (\d+)/6 keys done, (\d+) to go", text)
+    shown_counts = [(int(done), int(left)) for done, left in progress]
     assert any(done < 6 for done, _ in shown_counts) and " left " in text
     assert all(done + left == 6 for done, left in shown_counts)
     assert text.endswith("\r") and text.split("\r")[-2].strip() == ""  # wiped at the end

@@ -16,13 +16,13 @@ import pytest
 import sympy as sp
 
 from symgrad.derivation import Equation
+from symgrad.derive import derive
 from symgrad.forms import product
 from symgrad.graph import Partial
-from symgrad.derive import derive
 from symgrad.models import derive_named, lookup
 from symgrad.prove import are_equal
 
-i, j, l, q = sp.symbols("i j l q", integer=True, positive=True)
+i, j, l, q = sp.symbols("i j l q", integer=True, positive=True)  # noqa: E741 (the handouts' class index l)
 m, k, C = sp.symbols("m k C", integer=True, positive=True)
 x, w, b, v, c, h, z, u, p, y = (sp.IndexedBase(n) for n in ("x", "w", "b", "v", "c", "h", "z", "u", "p", "y"))
 p_out, y_out, c_out, b_shared = sp.symbols("p y c b")
@@ -121,7 +121,7 @@ def test_gradients_agree_with_central_differences(layered, name):
     for param in model.params:
         free = [index for index in (param.indices if isinstance(param, sp.Indexed) else ())]
         for entries in itertools.product(*(range(1, SIZES[model.index_ranges[f][1]] + 1) for f in free)):
-            assignment = dict(zip(free, entries))
+            assignment = dict(zip(free, entries, strict=True))
             entry = param.xreplace(assignment)
             position = variables.index(entry)
             up, down = list(values), list(values)
@@ -168,8 +168,10 @@ def _with_hidden_units(model, units: int):
     from symgrad.graph import Node
 
     def fix(e):
-        return e.replace(lambda s: isinstance(s, sp.Sum),
-                         lambda s: sp.Sum(s.function, *[(n, lo, sp.Integer(units) if hi == k else hi) for n, lo, hi in s.limits]))
+        def concrete(s):
+            return sp.Sum(s.function, *[(n, lo, sp.Integer(units) if hi == k else hi) for n, lo, hi in s.limits])
+
+        return e.replace(lambda s: isinstance(s, sp.Sum), concrete)
 
     nodes = tuple(Node(n.symbol, fix(n.expr), tuple((fix(a), fix(b_)) for a, b_ in n.rewrites)) for n in model.nodes)
     ranges = {n: (lo, sp.Integer(units) if hi == k else hi) for n, (lo, hi) in model.index_ranges.items()}
@@ -186,7 +188,8 @@ def test_a_numeric_hidden_size_gives_the_general_derivation_with_the_number(laye
     for mine, theirs in zip(derivation.results, general.results, strict=True):
         assert mine.value == theirs.value.xreplace({k: units}), (mine.name, mine.value)
     assert not any(r.value.has(sp.KroneckerDelta) for r in derivation.results)
-    assert any(isinstance(s, sp.Sum) and s.limits[0][2] == units for r in derivation.results for s in r.value.atoms(sp.Sum))
+    assert any(isinstance(s, sp.Sum) and s.limits[0][2] == units
+               for r in derivation.results for s in r.value.atoms(sp.Sum))
 
 
 # ---- limits of the size-2 check, and graphs with two routes to one parameter ------------------------
