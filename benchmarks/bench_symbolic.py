@@ -6,7 +6,7 @@ and ``check`` of every key in tests/keys, each a fresh process (cold: no cache, 
 
 Each row is printed with its goal and the ratio time / goal.  A second table compares, in this process,
 the two ways symgrad proves a derivation's equations: exact evaluation in a prime field (the default,
-``symgrad/identity.py``) against the algebra it falls back on (write out, differentiate, cancel), for
+``symgrad/derivation/identity.py``) against the algebra it falls back on (write out, differentiate, cancel), for
 every catalogue model: the peer here is the prover symgrad used before.  With ``--write FILE`` both
 tables replace the part of FILE between the markers ``<!-- symbolic: begin -->`` and
 ``<!-- symbolic: end -->``.
@@ -36,7 +36,7 @@ def _symgrad(*args: str) -> list[str]:
 
 def rows(scratch: Path) -> list[tuple[str, list[str], float]]:
     """(what, command, goal in seconds) for every row of the issue's table."""
-    from symgrad.catalogue import catalogue_names
+    from symgrad.catalogue.names import catalogue_names
 
     heavy = {"mlp", "mlp-shared-bias", "softmax-regression", "mlp-softmax"}
     table = [
@@ -68,9 +68,9 @@ def time_command(command: list[str], runs: int) -> tuple[float, int]:
 
 def prover_comparison() -> list[tuple[str, float, float]]:
     """(model, seconds to prove every equation in the field, seconds by algebra), in this process."""
-    from symgrad import prove
-    from symgrad.catalogue import catalogue_names
-    from symgrad.models import derive_named
+    from symgrad.catalogue.models import derive_named
+    from symgrad.catalogue.names import catalogue_names
+    from symgrad.derivation import prove
 
     compared = []
     for name in catalogue_names():

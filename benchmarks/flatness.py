@@ -10,7 +10,7 @@ prints per k (and first for k left a symbol, as the catalogue derives it):
 - the module's size in bytes, and the size of its code alone (docstrings stripped), whose only
   difference between sizes is the digits of k in ``init_params``.
 
-A numeric k is derived as a symbol and put back afterwards (``symgrad/sizes.py``), which is why
+A numeric k is derived as a symbol and put back afterwards (``symgrad/derivation/sizes.py``), which is why
 the derivation time does not move with it.
 
     python benchmarks/flatness.py              # mlp, k = 1 … 1024
@@ -31,8 +31,8 @@ import sympy as sp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from symgrad.derive import derive  # noqa: E402
-from symgrad.graph import Model, Node  # noqa: E402
+from symgrad.derivation.derive import derive  # noqa: E402
+from symgrad.model.graph import Model, Node  # noqa: E402
 
 
 def with_sizes(model: Model, sizes: dict[str, int]) -> Model:
@@ -62,8 +62,8 @@ def code_only(source: str) -> str:
 
 def measure(name: str, k: int | None) -> dict:
     """One row for model ``name`` with hidden size ``k`` (None: k stays a symbol): times and sizes."""
+    from symgrad.catalogue.models import lookup
     from symgrad.codegen.pipeline import derivation_source
-    from symgrad.models import lookup
 
     entry, options = lookup(name)
     model = entry.build(**options) if k is None else with_sizes(entry.build(**options), {"k": k})

@@ -9,22 +9,22 @@ loads what it needs.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
 #: Each public name and the module that defines it.
 _EXPORTS = {
-    "ModelBuilder": "build", "ModelError": "build",
-    "Derivation": "derivation", "Equation": "derivation", "Result": "derivation", "Step": "derivation",
-    "derive": "derive", "derive_sigmoid_identity": "derive",
-    "relu": "functions", "sigmoid": "functions",
-    "Model": "graph", "Node": "graph", "Notation": "graph", "Partial": "graph",
-    "ModelFileError": "modelfile", "load_model_file": "modelfile", "parse_model_file": "modelfile",
-    "CATALOGUE": "models", "derive_named": "models", "lookup": "models",
-    "catalogue_names": "catalogue",
-    "render": "render",
+    "ModelBuilder": "catalogue.build", "ModelError": "catalogue.build",
+    "Derivation": "derivation.steps", "Equation": "derivation.steps", "Result": "derivation.steps",
+    "Step": "derivation.steps",
+    "derive": "derivation.derive", "derive_sigmoid_identity": "derivation.derive",
+    "relu": "model.functions", "sigmoid": "model.functions",
+    "Model": "model.graph", "Node": "model.graph", "Notation": "model.graph", "Partial": "model.graph",
+    "ModelFileError": "catalogue.modelfile", "load_model_file": "catalogue.modelfile",
+    "parse_model_file": "catalogue.modelfile",
+    "CATALOGUE": "catalogue.models", "derive_named": "catalogue.models", "lookup": "catalogue.models",
+    "catalogue_names": "catalogue.names",
+    "render": "rendering.render",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -41,17 +41,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
-
-
-class _Package(types.ModuleType):
-    """``symgrad.derive`` and ``symgrad.render`` are functions that share their names with the modules that
-    define them.  Importing such a module sets the package's attribute to the module; this keeps the function,
-    as the eager imports of earlier versions did.  The modules stay importable by their full names."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

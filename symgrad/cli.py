@@ -15,17 +15,18 @@ import textwrap
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import __version__
-from .errors import UnknownModel, UsageError
-from .files import OutputError
+from symgrad import __version__
+from symgrad.errors import UnknownModel, UsageError
+from symgrad.files import OutputError
 
 #: subcommand → (module that implements it, one-line help)
 COMMANDS = {
     "list": ("symgrad.commands.list_models", "name each built-in model with a one-line description"),
     "derive": ("symgrad.commands.derive", "derive a model step by step and print it (LaTeX, Markdown, text, JSON)"),
-    "check": ("symgrad.check.command", "check answer keys (one, several or a folder) against the derivations"),
-    "generate": ("symgrad.codegen.command", "write the NumPy module of each model (or a model file's) into generated/"),
-    "trajectory": ("symgrad.trajectory.command",
+    "check": ("symgrad.commands.check", "check answer keys (one, several or a folder) against the derivations"),
+    "generate": ("symgrad.commands.generate",
+                 "write the NumPy module of each model (or a model file's) into generated/"),
+    "trajectory": ("symgrad.commands.trajectory",
                    "plot gradient descent/ascent paths on contours, or check whether a path is feasible"),
 }
 

@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from symgrad.models import derive_named
+from symgrad.catalogue.models import derive_named
 
 #: Test files whose tests take seconds each: Numba compiles its loops, the benchmarks and the answer-key runs
 #: start processes and judge whole keys, the field and algebra provers are compared on every step, and the
@@ -40,7 +40,7 @@ def _numeric(expr, values):
     """``expr`` as a float at ``values``: symgrad's functions written out as elementary ones first."""
     import sympy as sp
 
-    from symgrad.functions import relu, sigmoid, softplus
+    from symgrad.model.functions import relu, sigmoid, softplus
 
     elementary = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sp.exp(-e.args[0])))
     elementary = elementary.replace(lambda e: isinstance(e, softplus), lambda e: sp.log(1 + sp.exp(e.args[0])))

@@ -27,8 +27,8 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from symgrad.catalogue.models import derive_named
 from symgrad.codegen.names import TARGETS, module_name
-from symgrad.models import derive_named
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"

@@ -9,12 +9,12 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.build import ModelBuilder, ModelError, default_latex
-from symgrad.derive import derive
+from symgrad.catalogue.build import ModelBuilder, ModelError, default_latex
+from symgrad.catalogue.models import two_weight_chain
+from symgrad.derivation.derive import derive
 from symgrad.errors import UsageError
-from symgrad.functions import sigmoid
-from symgrad.models import two_weight_chain
-from symgrad.render import render
+from symgrad.model.functions import sigmoid
+from symgrad.rendering.render import render
 
 
 def chain(name: str, activations: list[str], loss: str, label_latex: str | None = "y^*") -> ModelBuilder:
@@ -41,7 +41,7 @@ def chain(name: str, activations: list[str], loss: str, label_latex: str | None 
     ],
 )
 def test_builder_gives_the_catalogue_two_weight_chain(activations, loss, options):
-    catalogue = two_weight_chain(**options)
+    catalogue = sg.CATALOGUE["two-weight-chain"].build(**options)  # the catalogue's model, which knows its command
     built = chain("two-weight-chain", activations, loss)
     built.description = catalogue.description
     model = built.build()
@@ -212,7 +212,7 @@ def mlp_builder(shared_bias: bool = False) -> ModelBuilder:
 
 @pytest.mark.parametrize("shared_bias", [False, True])
 def test_builder_gives_the_lead_mlp_and_its_gradients(shared_bias, indexed_gradient_pairs):
-    from symgrad.models import mlp
+    from symgrad.catalogue.models import mlp
 
     net = mlp_builder(shared_bias)
     reference = mlp(shared_bias=shared_bias)
@@ -228,7 +228,7 @@ def test_builder_gives_the_lead_mlp_and_its_gradients(shared_bias, indexed_gradi
 
 
 def test_builder_gives_the_lead_softmax_models():
-    from symgrad.models import mlp_softmax, softmax_regression
+    from symgrad.catalogue.models import mlp_softmax, softmax_regression
 
     net = ModelBuilder("softmax-regression", softmax_regression().description, step_size="eta")
     net.index("i", "m")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from symgrad.catalogue.models import catalogue_names
 from symgrad.check.checker import Checker
 from symgrad.check.keys import extract
 from symgrad.check.report import to_text
 from symgrad.cli import main
-from symgrad.models import catalogue_names
 
 KEYS = Path(__file__).parent / "keys"
 CORRECT_KEYS = sorted(KEYS.glob("*.md"))

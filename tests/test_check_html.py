@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from symgrad.check import command, html, many
+from symgrad.check import html, many
 from symgrad.check.checker import Verdict
+from symgrad.commands import check as command
 from symgrad.errors import UsageError
-from symgrad.render import render
-from symgrad.webpage import markdown_parser, math
+from symgrad.rendering.render import render
+from symgrad.rendering.webpage import markdown_parser, math
 
 KEYS = Path(__file__).parent / "keys"
 SIGMOID = (KEYS / "sigmoid.md").read_text()

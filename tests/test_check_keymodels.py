@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from symgrad.check import command
 from symgrad.check.checker import Checker, Verdict
 from symgrad.check.definitions import read_bindings
 from symgrad.cli import main
+from symgrad.commands import check as command
 
 LINEAR = r"""# Homework 3: a network with linear hidden units
 

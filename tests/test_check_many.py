@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from symgrad.check import many
-from symgrad.check.command import _InOrder
+from symgrad.commands.check import _InOrder
 
 KEYS = Path(__file__).parent / "keys"
 SIGMOID = (KEYS / "sigmoid.md").read_text()

@@ -7,7 +7,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symgrad.check.latex import (
+from symgrad.model.graph import Partial
+from symgrad.notation.latex import (
     NABLA,
     SIZE,
     LatexParseError,
@@ -16,7 +17,6 @@ from symgrad.check.latex import (
     parse_relation,
     parse_relations,
 )
-from symgrad.graph import Partial
 
 x, y, z, b, m = sp.symbols("x y z b m")
 w1, w2, a1, a2, z1, z2 = sp.symbols("w_1 w_2 a_1 a_2 z_1 z_2")

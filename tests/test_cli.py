@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from symgrad.catalogue.models import catalogue_names
 from symgrad.cli import main
 from symgrad.commands.derive import SUFFIXES
-from symgrad.models import catalogue_names
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

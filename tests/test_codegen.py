@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad
+from symgrad.catalogue.models import derive_named
 from symgrad.codegen import generatable_names, generate_source
-from symgrad.codegen.command import regenerate_option
 from symgrad.codegen.context import build_context
 from symgrad.codegen.lower import lower
 from symgrad.codegen.names import TEMPLATE_NAMES, identifier, model_names
@@ -36,9 +36,9 @@ from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
 from symgrad.codegen.render import NUMPY_TEMPLATE, environment, render_template, template_dirs
 from symgrad.codegen.rewrite import LOG_ONE_MINUS_SIGMOID, LOG_SIGMOID, stable_loss
 from symgrad.codegen.safe_text import comment_text, docstring_text
+from symgrad.commands.generate import regenerate_option
 from symgrad.files import OutputError
-from symgrad.functions import relu, sigmoid
-from symgrad.models import derive_named
+from symgrad.model.functions import relu, sigmoid
 
 REPO = Path(__file__).resolve().parent.parent
 #: The argument checks every module defines (templates/common/arguments.py.jinja): helpers with scopes of their own.

@@ -25,17 +25,17 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from symgrad.catalogue.models import derive_named, lookup
 from symgrad.codegen.array_nodes import MatrixProduct, Transposed
 from symgrad.codegen.layers import is_layered, why_not_layered
 from symgrad.codegen.lower import lower, why_not_generated
 from symgrad.codegen.pipeline import derivation_source, module_name
 from symgrad.codegen.printer import SymgradNumPyPrinter
-from symgrad.derivation import Result
-from symgrad.derive import derive
+from symgrad.derivation.derive import derive
+from symgrad.derivation.steps import Result
 from symgrad.errors import UsageError
-from symgrad.functions import ACTIVATIONS, LOSSES
-from symgrad.graph import Model, Node, Partial
-from symgrad.models import derive_named, lookup
+from symgrad.model.functions import ACTIVATIONS, LOSSES
+from symgrad.model.graph import Model, Node, Partial
 
 REPO = Path(__file__).resolve().parent.parent
 #: The argument checks every module defines (templates/common/arguments.py.jinja).

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from symgrad.catalogue.models import derive_named
 from symgrad.codegen import generatable_names, generate_source
 from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, model_names
 from symgrad.codegen.render import NUMBA_TEMPLATE
-from symgrad.models import derive_named
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "generated"
@@ -91,12 +91,12 @@ def test_a_name_the_loops_use_is_refused_for_the_numba_target_only():
     """A weight named n generates a NumPy module, but not a Numba one, whose loop index is n."""
     import sympy as sp
 
+    from symgrad.catalogue.models import two_weight_chain
     from symgrad.codegen.names import Name, check_names
     from symgrad.codegen.pipeline import derivation_source
-    from symgrad.derive import derive
+    from symgrad.derivation.derive import derive
     from symgrad.errors import UsageError
-    from symgrad.graph import Model, Node
-    from symgrad.models import two_weight_chain
+    from symgrad.model.graph import Model, Node
 
     chain = two_weight_chain()
     w1, n = next(p for p in chain.params if p.name == "w_1"), sp.Symbol("n")

@@ -15,12 +15,12 @@ import mpmath
 import pytest
 import sympy as sp
 
-from symgrad.derivation import Equation
-from symgrad.derive import derive
-from symgrad.forms import product
-from symgrad.graph import Partial
-from symgrad.models import derive_named, lookup
-from symgrad.prove import are_equal
+from symgrad.catalogue.models import derive_named, lookup
+from symgrad.derivation.derive import derive
+from symgrad.derivation.forms import product
+from symgrad.derivation.prove import are_equal
+from symgrad.derivation.steps import Equation
+from symgrad.model.graph import Partial
 
 i, j, l, q = sp.symbols("i j l q", integer=True, positive=True)  # noqa: E741 (the handouts' class index l)
 m, k, C = sp.symbols("m k C", integer=True, positive=True)
@@ -165,7 +165,7 @@ def test_the_reason_for_the_sum_is_explained(layered):
 def _with_hidden_units(model, units: int):
     from dataclasses import replace
 
-    from symgrad.graph import Node
+    from symgrad.model.graph import Node
 
     def fix(e):
         def concrete(s):
@@ -206,8 +206,8 @@ def test_identities_true_only_at_size_two_are_refused():
 
 def _tied_bias_model():
     """A bias b read by every hidden unit and by the output: two routes from the loss to b."""
-    from symgrad.functions import ACTIVATIONS, LOSSES
-    from symgrad.graph import Model, Node
+    from symgrad.model.functions import ACTIVATIONS, LOSSES
+    from symgrad.model.graph import Model, Node
 
     nodes = (
         Node(z[j], sp.Add(sp.Sum(w[i, j] * x[i], (i, 1, m)), b_shared, evaluate=False)),
@@ -227,7 +227,7 @@ def test_a_parameter_read_by_two_layers_sums_both_routes_once():
 
 
 def test_only_the_softmax_cross_entropy_makes_its_label_one_hot():
-    from symgrad.functions import one_hot_facts, softmax_cross_entropy_loss
+    from symgrad.model.functions import one_hot_facts, softmax_cross_entropy_loss
 
     softmax_loss = softmax_cross_entropy_loss(p[j], y[j], (l, 1, C))
     assert one_hot_facts(softmax_loss, y[j]) == {sp.Sum(y[l], (l, 1, C)): 1}

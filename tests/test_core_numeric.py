@@ -11,7 +11,7 @@ import random
 import pytest
 import sympy as sp
 
-from symgrad.models import catalogue_names
+from symgrad.catalogue.models import catalogue_names
 
 K = 3  # a concrete feature count, only for evaluating the symbolic-k logistic regression
 

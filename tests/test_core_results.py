@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symgrad.functions import relu, sigmoid
+from symgrad.model.functions import relu, sigmoid
 
 x, w1, w2, z1, a1, z2, a2, y, alpha = sp.symbols("x w_1 w_2 z_1 a_1 z_2 a_2 y^* alpha")
 Loss, g1, g2 = sp.Function("Loss"), sp.Function("g_1"), sp.Function("g_2")

@@ -10,9 +10,9 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symgrad.expressions as expressions
-from symgrad.expressions import ExpressionError, Scope, parse, tokenize
-from symgrad.functions import cross_entropy_loss, quadratic_loss, relu, sigmoid, softplus
+import symgrad.notation.expressions as expressions
+from symgrad.model.functions import cross_entropy_loss, quadratic_loss, relu, sigmoid, softplus
+from symgrad.notation.expressions import ExpressionError, Scope, parse, tokenize
 
 x, y, w = sp.symbols("x y w_1")
 SCOPE = Scope({"x": x, "y": y, "w1": w})

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from symgrad.catalogue.models import catalogue_names, derive_named
 from symgrad.cli import main
-from symgrad.models import catalogue_names, derive_named
-from symgrad.render import render
+from symgrad.rendering.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -401,8 +401,8 @@ def test_every_derivation_compiles_to_pages_without_overfull_lines(tmp_path):
 
 
 def test_a_sum_too_wide_for_the_page_is_broken_at_its_signs_unless_a_row_would_hold_an_equals_sign():
-    from symgrad.printing import HandoutLatexPrinter
-    from symgrad.render import _broken
+    from symgrad.rendering.printing import HandoutLatexPrinter
+    from symgrad.rendering.render import _broken
 
     printer = HandoutLatexPrinter()
     names = sp.symbols("w_1:21")

@@ -14,13 +14,13 @@ import pytest
 import sympy as sp
 
 import symgrad.codegen.pipeline as pipeline
+from symgrad.catalogue.models import derive_named, two_weight_chain
 from symgrad.cli import main
 from symgrad.codegen import generatable_names, generate, module_name
 from symgrad.codegen.safe_text import docstring_text
-from symgrad.derive import derive
+from symgrad.derivation.derive import derive
 from symgrad.errors import UsageError
-from symgrad.graph import Model, Node
-from symgrad.models import derive_named, two_weight_chain
+from symgrad.model.graph import Model, Node
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symgrad import prove
-from symgrad.build import ModelBuilder
-from symgrad.derive import derive
-from symgrad.functions import relu, sigmoid
-from symgrad.graph import Partial
-from symgrad.identity import Unsupported, sides_agree
-from symgrad.models import catalogue_names, derive_named
+from symgrad.catalogue.build import ModelBuilder
+from symgrad.catalogue.models import catalogue_names, derive_named
+from symgrad.derivation import prove
+from symgrad.derivation.derive import derive
+from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.model.functions import relu, sigmoid
+from symgrad.model.graph import Partial
 
 x, u, v = sp.symbols("x u v")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgrad.build import MAX_NODES, ModelBuilder, ModelError
+from symgrad.catalogue.build import MAX_NODES, ModelBuilder, ModelError
+from symgrad.catalogue.modelfile import ModelFileError, derive_model_file, load_model_file, parse_model_file
 from symgrad.check.checker import Checker
 from symgrad.cli import main
-from symgrad.modelfile import ModelFileError, derive_model_file, load_model_file, parse_model_file
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "docs" / "examples" / "three-weight-chain.toml"
@@ -322,8 +322,7 @@ def test_the_readme_example_runs(capsys):
 def test_indexed_example_files_are_the_catalogue_graphs(name):
     import dataclasses
 
-    from symgrad import models
-
+    from symgrad.catalogue import models
     model = load_model_file(REPO / "docs" / "examples" / f"{name}.toml")
     reference = getattr(models, name.replace("-", "_"))()
     assert model == dataclasses.replace(reference, notation=model.notation)
@@ -387,7 +386,7 @@ formula = "{2}(a2, y)"
 def test_every_activation_derives_generates_and_checks(hidden, output, loss, tmp_path):
     """The derivation, rendered, is a key the checker finds nothing wrong in; the module's gradient is its slope."""
     from symgrad.codegen.pipeline import derivation_source
-    from symgrad.render import render
+    from symgrad.rendering.render import render
 
     text = CHAIN.format(hidden, output, loss)
     derivation = derive_model_file(_write(tmp_path / "chain.toml", text))
@@ -418,7 +417,7 @@ def _write(path: Path, text: str) -> Path:
 def test_catalogue_relu_and_identity_derivations_check_clean(activation, derived):
     """The two checker fixes this work needed (relu evaluated as max(0, z); ∂z₂/∂z₂ of an identity node is 1)
     hold for the catalogue's chain too: its own derivation, as a key, has nothing wrong."""
-    from symgrad.render import render
+    from symgrad.rendering.render import render
 
     derivation = derived("two-weight-chain", activation=activation)
     checker = Checker("two-weight-chain", {"activation": activation})
@@ -595,8 +594,8 @@ def test_derive_refuses_a_hand_built_model_whose_loss_reads_a_weight_two_ways(tm
     not an unprovable chain rule."""
     import dataclasses
 
-    from symgrad.graph import Node
-    from symgrad.modelfile import derive_model
+    from symgrad.catalogue.modelfile import derive_model
+    from symgrad.model.graph import Node
 
     model = load_model_file(EXAMPLE)
     w1 = model.params[0]

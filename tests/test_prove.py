@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symgrad.derivation import DerivationBuilder, Equation
-from symgrad.functions import sigmoid
-from symgrad.graph import Partial
-from symgrad.models import mlp, two_weight_chain
-from symgrad.prove import ProofError, are_equal, is_zero, write_out_sums
+from symgrad.catalogue.models import mlp, two_weight_chain
+from symgrad.derivation.prove import ProofError, are_equal, is_zero, write_out_sums
+from symgrad.derivation.steps import DerivationBuilder, Equation
+from symgrad.model.functions import sigmoid
+from symgrad.model.graph import Partial
 
 gamma = sp.Symbol("gamma")
 

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import sympy as sp
 
-from symgrad.models import catalogue_names
-from symgrad.render import FORMATS, portable, render
+from symgrad.catalogue.models import catalogue_names
+from symgrad.rendering.render import FORMATS, portable, render
 
 
 def test_two_weight_chain_latex_uses_handout_notation(derived):

@@ -17,8 +17,8 @@ import pytest
 
 import symgrad.trajectory
 from symgrad.cli import main
+from symgrad.commands import trajectory as trajectory_command
 from symgrad.trajectory import PLOT_HINT
-from symgrad.trajectory import command as trajectory_command
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

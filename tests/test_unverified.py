@@ -2,9 +2,9 @@
 
 import pytest
 
-from symgrad.derivation import DerivationBuilder, Equation
-from symgrad.models import catalogue_names, derive_named
-from symgrad.prove import ProofError
+from symgrad.catalogue.models import catalogue_names, derive_named
+from symgrad.derivation.prove import ProofError
+from symgrad.derivation.steps import DerivationBuilder, Equation
 
 
 @pytest.mark.parametrize("name", catalogue_names())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..functions import relu, sigmoid, softplus
+from symgrad.model.functions import relu, sigmoid, softplus
 
 #: What a function applied to a number means, by the name the key gives it.
 NUMERIC_FUNCTIONS = {"s": sigmoid, "sigma": sigmoid, "sigmoid": sigmoid, "softplus": softplus, "relu": relu,

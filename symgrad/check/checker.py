@@ -22,18 +22,25 @@ from functools import cached_property
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..derivation import Derivation
-from ..derive import derive
-from ..functions import ACTIVATIONS, LOSSES
-from ..graph import Partial
-from ..models import catalogue_names, derive_named, lookup
-from .arithmetic import is_number, worked_arithmetic
-from .definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
-from .judge import Judge, Judgement
-from .keys import Statement, extract
-from .latex import DEFAULT_FUNCTIONS, LatexParseError, Relation, parse_expression, parse_relation, parse_relations
-from .sections import Planned, Section, plan
-from .vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
+from symgrad.catalogue.models import catalogue_names, derive_named, lookup
+from symgrad.check.arithmetic import is_number, worked_arithmetic
+from symgrad.check.definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
+from symgrad.check.judge import Judge, Judgement
+from symgrad.check.keys import Statement, extract
+from symgrad.check.sections import Planned, Section, plan
+from symgrad.check.vocabulary import SIGMOID_NAMES, UnknownSymbols, Vocabulary
+from symgrad.derivation.derive import derive
+from symgrad.derivation.steps import Derivation
+from symgrad.model.functions import ACTIVATIONS, LOSSES
+from symgrad.model.graph import Partial
+from symgrad.notation.latex import (
+    DEFAULT_FUNCTIONS,
+    LatexParseError,
+    Relation,
+    parse_expression,
+    parse_relation,
+    parse_relations,
+)
 
 #: seconds one claim may take before it is called unrecognized
 CLAIM_SECONDS = 10.0
@@ -123,7 +130,7 @@ class Context:
 
 def _names_the_sigmoid(expr: sp.Expr) -> bool:
     """Whether ``expr`` applies s / σ / g or takes a derivative: what makes a claim one about the sigmoid."""
-    from ..graph import Partial
+    from symgrad.model.graph import Partial
 
     applied = {type(f).__name__ for f in expr.atoms(AppliedUndef)}
     return bool(applied & set(SIGMOID_NAMES)) or expr.has(sp.Derivative) or expr.has(Partial)
@@ -168,8 +175,8 @@ def _names_the_sigmoid_by_name(claim: sp.Expr) -> bool:
 
 def _as_sigmoid_identity(expr: sp.Expr) -> sp.Expr:
     """The sigmoid context: one variable, and s / σ / g meaning the sigmoid."""
-    from ..functions import sigmoid
-    from ..graph import Partial
+    from symgrad.model.functions import sigmoid
+    from symgrad.model.graph import Partial
 
     functions = {type(f).__name__ for f in expr.atoms(AppliedUndef)}
     symbols = {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
@@ -578,7 +585,7 @@ def _piece(latex: str) -> str:
 
 
 def _latex_words(alias) -> str:
-    from ..printing import printers_for
+    from symgrad.rendering.printing import printers_for
 
     return printers_for(None)[0].doprint(alias.value)
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..build import ModelBuilder, ModelError, latex_symbol_name
-from ..catalogue import ACTIVATION_NAMES
-from ..functions import ACTIVATIONS, relu, sigmoid, softmax, softplus
-from ..graph import Model, Partial
-from ..identity import Unsupported, sides_agree
+from symgrad.catalogue.build import ModelBuilder, ModelError, latex_symbol_name
+from symgrad.catalogue.names import ACTIVATION_NAMES
+from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.model.functions import ACTIVATIONS, relu, sigmoid, softmax, softplus
+from symgrad.model.graph import Model, Partial
 
 #: Names a key gives its loss.
 LOSS_NAMES = frozenset({"L", "Loss", "J", "E", "C", "ell", "mathcal{L}", "\\mathcal{L}", "\\ell", "l", "Cost"})
@@ -183,7 +183,7 @@ def read_bindings(text: str) -> list[Binding]:
 
 def _prose_conditions(line: str) -> tuple[sp.Basic, ...]:
     """The index conditions a line's inline math states on its own ("for $l \\ne k$", "when $j = l$")."""
-    from .latex import LatexParseError, parse_condition
+    from symgrad.notation.latex import LatexParseError, parse_condition
 
     found: list[sp.Basic] = []
     for match in re.finditer(r"(?<!\$)\$([^$]+)\$(?!\$)", line):

@@ -1,6 +1,6 @@
 """``symgrad check --format html``: the keys themselves as one web page, each formula marked ✓, ✗ or ?.
 
-Each key is shown as its author wrote it (its Markdown rendered, its math typeset: ``symgrad/webpage.py``),
+Each key is shown as its author wrote it (its Markdown rendered, its math typeset: ``symgrad/rendering/webpage.py``),
 with the marks of the claims each formula holds right after it, and, after the paragraph or display that
 holds a ✗ or a ?, a note with the reason, the expected expression and the point where the sides differ.
 With several keys, a summary table comes first, each row linked to its key's part of the page.
@@ -21,10 +21,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..webpage import MATH_TOKENS, escape, markdown_parser, math, math_source, page
-from .checker import Verdict
-from .many import KeyResult, where_it_fails
-from .report import MARKS, REASON_WIDTH, clip, summary
+from symgrad.check.checker import Verdict
+from symgrad.check.many import KeyResult, where_it_fails
+from symgrad.check.report import MARKS, REASON_WIDTH, clip, summary
+from symgrad.rendering.webpage import MATH_TOKENS, escape, markdown_parser, math, math_source, page
 
 #: Seconds one key's page may take; past them the key is shown as plain text with every note after it.
 RENDER_SECONDS = 20.0

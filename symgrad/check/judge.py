@@ -24,16 +24,16 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from ..derivation import Derivation
-from ..forms import handout_form, product
-from ..graph import Partial
-from ..identity import Unsupported, sides_agree
-from ..numeric import Point, evaluate, random_point
-from ..printing import printers_for
-from ..prove import as_rational, to_elementary
-from .layers import Layers, agree, as_number
-from .mistakes import name_the_mistake, writes_minus_one
-from .vocabulary import STEP_NAMES
+from symgrad.check.layers import Layers, agree, as_number
+from symgrad.check.mistakes import name_the_mistake, writes_minus_one
+from symgrad.check.vocabulary import STEP_NAMES
+from symgrad.derivation.forms import handout_form, product
+from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.derivation.numeric import Point, evaluate, random_point
+from symgrad.derivation.prove import as_rational, to_elementary
+from symgrad.derivation.steps import Derivation
+from symgrad.model.graph import Partial
+from symgrad.rendering.printing import printers_for
 
 POINTS = 5
 #: What SymPy makes of 1/0 and \log 0 (zoo), of 0/0, ∞ - ∞ and 0·∞ (nan), and of \infty: no side of a true
@@ -90,7 +90,7 @@ class Judge:
     def differs(self, left: sp.Expr, right: sp.Expr) -> tuple[Point, sp.Expr, sp.Expr] | None:
         """A point where ``left`` and ``right`` differ, or None when they agree at every point tried.
 
-        Exact evaluation in a prime field settles equal sides at once (``identity.py``); only sides it cannot
+        Exact evaluation in a prime field settles equal sides at once (``derivation/identity.py``); only sides it cannot
         show equal are evaluated at random points of the model's domain, for the counterexample to report."""
         if self.equal_in_the_field(left, right):
             return None

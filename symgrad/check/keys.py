@@ -31,7 +31,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .latex import NOT_EQUATION
+from symgrad.notation.latex import NOT_EQUATION
 
 #: Where a math container opens (the same openers, in the same order, LaTeX and Markdown renderers know).
 _OPEN = re.compile(

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from ..graph import Model
-from ..identity import meets
-from ..prove import (
+from symgrad.check.vocabulary import STEP_NAMES
+from symgrad.derivation.identity import meets
+from symgrad.derivation.prove import (
     PROOF_SIZE,
     apply_one_hot,
     holds_at_a_larger_size,
@@ -29,7 +29,7 @@ from ..prove import (
     to_elementary,
     write_out_sums,
 )
-from .vocabulary import STEP_NAMES
+from symgrad.model.graph import Model
 
 PRECISION = 30
 #: random numbers tried for each assignment of the free indices

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import UnknownModel, UsageError
-from ..files import OutputError, read_text
-from .checker import Checker, Verdict
-from .definitions import read_bindings
-from .keys import Statement, TooManyStatements, UnreadableKey, extract
+from symgrad.check.checker import Checker, Verdict
+from symgrad.check.definitions import read_bindings
+from symgrad.check.keys import Statement, TooManyStatements, UnreadableKey, extract
+from symgrad.errors import UnknownModel, UsageError
+from symgrad.files import OutputError, read_text
 
 MAX_KEY_CHARACTERS = 2_000_000
 MAX_STATEMENTS = 2_000
@@ -208,7 +208,7 @@ def checker_for(settings: Settings) -> Checker:
     identity, so one key's must not meet another's)."""
     if settings.model_file is None:
         return Checker(settings.model, dict(settings.options))
-    from ..modelfile import derive_model_file
+    from symgrad.catalogue.modelfile import derive_model_file
 
     if settings.model_file not in _MODEL_FILES:
         _MODEL_FILES[settings.model_file] = derive_model_file(settings.model_file)
@@ -242,7 +242,7 @@ def judge_job(job: Job, settings: Settings) -> KeyResult:
         result = KeyResult(job.source, UNUSABLE, error=f"{job.source}: cannot be checked ({type(error).__name__})")
     result.seconds = time.monotonic() - started
     if settings.html:
-        from .html import key_section
+        from symgrad.check.html import key_section
 
         result.section = key_section(result, job.index)
         if not settings.keep_text:

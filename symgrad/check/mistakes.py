@@ -3,7 +3,7 @@
 A teacher wants to hear "sign error" or "the factor w₂ is missing", not "the right side is not equal".
 So when a claim is wrong, the correct answer (the derivation's, in the handout's shape) is edited in the
 small ways students go wrong, and each edit is compared with the claim, exactly, in the prime field
-(``identity.py``: a millisecond an edit):
+(``derivation/identity.py``: a millisecond an edit):
 
 * a sign flipped, and (a − 1) written for (1 − a);
 * a factor missing, or an extra one (a node partial of the chain, a node, an input, a parameter);
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 import sympy as sp
 
-from ..graph import Model, Partial
+from symgrad.model.graph import Model, Partial
 
 #: Edits tried at most per claim: each costs one exact comparison.
 MAX_EDITS = 400

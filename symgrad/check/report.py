@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .checker import Verdict
+from symgrad.check.checker import Verdict
 
 if TYPE_CHECKING:
-    from .many import KeyResult
+    from symgrad.check.many import KeyResult
 
 FORMATS = ("text", "json", "markdown", "csv", "html")
 MARKS = {"correct": "✓", "wrong": "✗", "unrecognized": "?"}
@@ -111,7 +111,7 @@ SUMMARY_COLUMNS = ("file", "correct", "wrong", "unrecognized", "first wrong line
 def summary_table(results: Sequence[KeyResult]) -> str:
     """The table that ends a report of several keys: each key's counts and the first line that fails it (a
     wrong claim or broken LaTeX), or its error; then the totals."""
-    from .many import display_name, where_it_fails
+    from symgrad.check.many import display_name, where_it_fails
 
     rows = []
     for result in results:
@@ -147,7 +147,7 @@ def _summary_row(row: Sequence[str], width: int, numbers: list[int]) -> str:
 def file_text(result: KeyResult) -> str:
     """One key's part of the text report: its verdicts and counts as ``symgrad check KEY`` prints them, or its
     error in one line."""
-    from .many import display_name
+    from symgrad.check.many import display_name
 
     name = display_name(result.file)
     if result.error is not None:
@@ -199,7 +199,7 @@ def to_markdown_many(results: Sequence[KeyResult]) -> str:
         else:
             parts.append(to_markdown(result.verdicts, result.text, result.end_lines) + "\n")
         parts.append("---\n\n")
-    from .many import where_it_fails
+    from symgrad.check.many import where_it_fails
 
     parts.append("# Summary\n\n| " + " | ".join(SUMMARY_COLUMNS) + " |\n|---|---:|---:|---:|---:|\n")
     for result in results:

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..graph import Model, Partial
-from ..identity import Unsupported, sides_agree
-from .definitions import (
+from symgrad.check.definitions import (
     LOSS_NAMES,
     Alias,
     Binding,
@@ -28,9 +26,11 @@ from .definitions import (
     alias_in,
     definition_in,
 )
-from .keys import Statement
-from .latex import Relation
-from .vocabulary import STEP_NAMES
+from symgrad.check.keys import Statement
+from symgrad.check.vocabulary import STEP_NAMES
+from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.model.graph import Model, Partial
+from symgrad.notation.latex import Relation
 
 
 @dataclass

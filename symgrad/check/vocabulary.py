@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..functions import relu, sigmoid, softplus
-from ..graph import Model, Partial
+from symgrad.model.functions import relu, sigmoid, softplus
+from symgrad.model.graph import Model, Partial
 
 #: Names a key may use for "the sigmoid" whatever letter the handout chose.
 SIGMOID_NAMES = ("s", "sigma", "g", "sigmoid")

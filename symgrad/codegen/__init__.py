@@ -9,6 +9,14 @@ derivation → ``lower`` (forward nodes, one CSE over the loss and all gradients
     generate(check=True)                  # what is stale, writing nothing
 """
 
-from .pipeline import DEFAULT_OUT, GeneratedFile, generatable_names, generate, generate_source, module_name, skipped
+from symgrad.codegen.pipeline import (
+    DEFAULT_OUT,
+    GeneratedFile,
+    generatable_names,
+    generate,
+    generate_source,
+    module_name,
+    skipped,
+)
 
 __all__ = ["DEFAULT_OUT", "GeneratedFile", "generatable_names", "generate", "generate_source", "module_name", "skipped"]

@@ -12,12 +12,12 @@ from typing import Any
 
 import sympy as sp
 
-from .. import __version__
-from ..derivation import Derivation
-from ..printing import printers_for
-from .lower import Assignment, Param, Plan
-from .names import SAMPLES
-from .printer import SIGMOID_HELPER, SymgradNumPyPrinter
+from symgrad import __version__
+from symgrad.codegen.lower import Assignment, Param, Plan
+from symgrad.codegen.names import SAMPLES
+from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
+from symgrad.derivation.steps import Derivation
+from symgrad.rendering.printing import printers_for
 
 #: What each role is, for the module docstring's table of names.
 _ROLES = {

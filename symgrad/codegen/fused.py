@@ -15,14 +15,14 @@ from typing import Any
 
 import sympy as sp
 
-from ..derivation import Derivation
-from ..functions import sigmoid
-from .context import build_context
-from .lower import Plan
-from .names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
-from .nodes import FeatureMean, MatVec, SampleMean
-from .numba_helpers import helpers_for
-from .printer import SymgradNumbaPrinter
+from symgrad.codegen.context import build_context
+from symgrad.codegen.lower import Plan
+from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
+from symgrad.codegen.nodes import FeatureMean, MatVec, SampleMean
+from symgrad.codegen.numba_helpers import helpers_for
+from symgrad.codegen.printer import SymgradNumbaPrinter
+from symgrad.derivation.steps import Derivation
+from symgrad.model.functions import sigmoid
 
 
 def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:

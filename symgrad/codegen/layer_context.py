@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..derivation import Derivation
-from ..printing import printers_for
-from .array_nodes import LOGSUMEXP_HELPER
-from .context import argument_shapes, build_context, shape_text
-from .layers import HIDDEN, HIDDEN_DEFAULT, Layout
-from .lower import Plan
-from .printer import SymgradNumPyPrinter
+from symgrad.codegen.array_nodes import LOGSUMEXP_HELPER
+from symgrad.codegen.context import argument_shapes, build_context, shape_text
+from symgrad.codegen.layers import HIDDEN, HIDDEN_DEFAULT, Layout
+from symgrad.codegen.lower import Plan
+from symgrad.codegen.printer import SymgradNumPyPrinter
+from symgrad.derivation.steps import Derivation
+from symgrad.rendering.printing import printers_for
 
 _ROLES = {
     "input": "the input, one sample per row",

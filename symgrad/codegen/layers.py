@@ -24,13 +24,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..derivation import Derivation
-from ..errors import UsageError
-from ..graph import Model
-from .lower import GRADIENTS, Assignment, Param, Plan, _update
-from .names import check_names, model_names, symbol_map
-from .rewrite import stable_loss
-from .tensor import SAMPLE, Array, Lowering
+from symgrad.codegen.lower import GRADIENTS, Assignment, Param, Plan, _update
+from symgrad.codegen.names import check_names, model_names, symbol_map
+from symgrad.codegen.rewrite import stable_loss
+from symgrad.codegen.tensor import SAMPLE, Array, Lowering
+from symgrad.derivation.steps import Derivation
+from symgrad.errors import UsageError
+from symgrad.model.graph import Model
 
 #: The keyword of ``init_params`` that sets a size the data does not fix (the hidden layer's k).
 HIDDEN = "hidden"
@@ -224,7 +224,7 @@ def lower_layers(derivation: Derivation, name: str) -> tuple[Plan, Layout]:
 
 
 def _text(model: Model, expr: sp.Expr) -> str:
-    from ..printing import printers_for
+    from symgrad.rendering.printing import printers_for
 
     return printers_for(model)[1].doprint(expr)
 

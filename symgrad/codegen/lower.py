@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..derivation import ASSIGN, Derivation
-from ..errors import UsageError
-from ..graph import Model, Partial
-from .names import Name, check_names, model_names, symbol_map
-from .nodes import FeatureMean, Item, MatVec, SampleMean
-from .rewrite import Rule, stable_loss
+from symgrad.codegen.names import Name, check_names, model_names, symbol_map
+from symgrad.codegen.nodes import FeatureMean, Item, MatVec, SampleMean
+from symgrad.codegen.rewrite import Rule, stable_loss
+from symgrad.derivation.steps import ASSIGN, Derivation
+from symgrad.errors import UsageError
+from symgrad.model.graph import Model, Partial
 
 #: The name of the dict that ``update`` reads the gradients from (``grads["w"]``).
 GRADIENTS = sp.Symbol("grads")
@@ -83,7 +83,7 @@ def why_not_generated(model: Model | None) -> str | None:
     shapes it does not batch: more than one input, and the layered shapes (matrix parameters w_ij,
     layers of units h_j) that ``layers.py`` does not lower, for the reason it gives.
     """
-    from .layers import is_layered, why_not_layered  # layers.py builds on this module
+    from symgrad.codegen.layers import is_layered, why_not_layered  # layers.py builds on this module
     if model is None or not model.params:
         return "it has no parameters to train"
     undefined = {type(f).__name__ for node in model.nodes for f in node.value.atoms(sp.core.function.AppliedUndef)}
@@ -106,7 +106,7 @@ def lower(derivation: Derivation, name: str) -> Plan:
     reason = why_not_generated(model)
     if reason:
         raise UsageError(f"cannot generate {name}: {reason}")
-    from .layers import is_layered
+    from symgrad.codegen.layers import is_layered
 
     if is_layered(model):
         raise UsageError(f"cannot generate {name}: it has layers, which layers.lower_layers lowers, not lower")
@@ -159,7 +159,7 @@ def lower(derivation: Derivation, name: str) -> Plan:
 
 
 def _text(model: Model, expr: sp.Expr) -> str:
-    from ..printing import printers_for
+    from symgrad.rendering.printing import printers_for
 
     return printers_for(model)[1].doprint(expr)
 

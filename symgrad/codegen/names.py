@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import UsageError
-from ..graph import Model
-from ..printing import printers_for
+from symgrad.errors import UsageError
+from symgrad.model.graph import Model
+from symgrad.rendering.printing import printers_for
 
 #: Names the NumPy template defines or uses itself; a model quantity may not take one of them.
 TEMPLATE_NAMES = frozenset({

@@ -17,20 +17,20 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cores import on_every_core
-from ..derivation import Derivation
-from ..errors import UsageError
-from ..files import OutputError, writable_target, write_atomic
-from ..graph import Model
-from ..models import catalogue_names, derive_named, lookup
-from .context import build_context
-from .fused import fused_context
-from .layer_context import layered_context
-from .layers import is_layered, lower_layers
-from .lower import lower, why_not_generated
-from .names import TARGETS, module_name
-from .render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
-from .safe_text import docstring_holds
+from symgrad.catalogue.models import catalogue_names, derive_named, lookup
+from symgrad.codegen.context import build_context
+from symgrad.codegen.fused import fused_context
+from symgrad.codegen.layer_context import layered_context
+from symgrad.codegen.layers import is_layered, lower_layers
+from symgrad.codegen.lower import lower, why_not_generated
+from symgrad.codegen.names import TARGETS, module_name
+from symgrad.codegen.render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
+from symgrad.codegen.safe_text import docstring_holds
+from symgrad.cores import on_every_core
+from symgrad.derivation.steps import Derivation
+from symgrad.errors import UsageError
+from symgrad.files import OutputError, writable_target, write_atomic
+from symgrad.model.graph import Model
 
 DEFAULT_OUT = "generated"
 
@@ -62,7 +62,7 @@ def skipped(target: str = "numpy") -> dict[str, str]:
     reasons = {}
     for name in catalogue_names():
         entry, options = lookup(name)
-        model = entry.build(**options) if entry.build is not None else None
+        model = entry.build(**options) if entry.builder is not None else None
         reason = why_not_target(model, target)
         if reason:
             reasons[name] = reason

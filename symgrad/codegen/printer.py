@@ -25,7 +25,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .nodes import FeatureMean, Item, MatVec, SampleMean
+from symgrad.codegen.nodes import FeatureMean, Item, MatVec, SampleMean
 
 #: The sigmoid of the generated modules; see the module docstring for its two forms.
 SIGMOID_HELPER = '''def _sigmoid(values):

@@ -14,9 +14,8 @@ from pathlib import Path
 import jinja2
 
 import symgrad
-
-from ..files import OutputError
-from .safe_text import comment_text, docstring_text
+from symgrad.codegen.safe_text import comment_text, docstring_text
+from symgrad.files import OutputError
 
 #: Each target's template: a folder of templates per target.
 NUMPY_TEMPLATE = "numpy/module.py.jinja"

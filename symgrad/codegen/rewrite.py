@@ -15,8 +15,8 @@ import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 from sympy.codegen.rewriting import ReplaceOptim, optimize
 
-from ..functions import sigmoid
-from ..graph import Model
+from symgrad.model.functions import sigmoid
+from symgrad.model.graph import Model
 
 
 def _sigmoid_argument(expr: sp.Expr, complement: bool) -> sp.Expr | None:

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import UsageError
-from ..graph import Partial
-from .array_nodes import Aligned, AxisSum, BatchAverage, BatchMean, LogSumExp, MatrixProduct, Transposed
+from symgrad.codegen.array_nodes import Aligned, AxisSum, BatchAverage, BatchMean, LogSumExp, MatrixProduct, Transposed
+from symgrad.errors import UsageError
+from symgrad.model.graph import Partial
 
 #: The sample axis, axis 0 of every batched array.  Internal: it is never printed.
 SAMPLE = sp.Symbol("sample axis")

@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..cores import on_every_core
-from ..errors import UsageError
-from ..files import (
+from symgrad.catalogue.models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
+from symgrad.cores import on_every_core
+from symgrad.errors import UsageError
+from symgrad.files import (
     add_follow_symlinks_option,
     add_quiet_option,
     announce,
@@ -19,8 +20,7 @@ from ..files import (
     refuse_same_file,
     write_if_changed,
 )
-from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names, derive_named
-from ..render import FORMATS, render
+from symgrad.rendering.render import FORMATS, render
 
 #: what ``--all`` writes for each model, and the file suffix of each format
 SUFFIXES = {"latex": ".latex.tex", "tex": ".tex", "markdown": ".md", "text": ".txt", "json": ".json", "html": ".html"}
@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_model_file(args: argparse.Namespace) -> int:
     """``--model-file FILE``: the file's model instead of a catalogue name; the catalogue options do not apply."""
-    from ..modelfile import derive_model_file
+    from symgrad.catalogue.modelfile import derive_model_file
 
     if args.model or args.all:
         raise UsageError("--model-file names the model; give no MODEL or --all with it")

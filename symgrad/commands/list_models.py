@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..catalogue import descriptions
+from symgrad.catalogue.names import descriptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

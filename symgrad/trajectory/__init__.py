@@ -11,16 +11,16 @@ For notebooks::
     figure = tr.plot(bowl, [path])                    # a matplotlib Figure (needs symgrad[plot])
     tr.save(figure, "bowl.png")
 
-The command line is ``symgrad trajectory`` (:mod:`symgrad.trajectory.command`).
+The command line is ``symgrad trajectory`` (:mod:`symgrad.commands.trajectory`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, Feasibility, check_path
-from .objectives import BUILTIN_OBJECTIVES, Objective, objective
-from .paths import Trajectory, descend, format_csv, generate, parse_csv, read_csv, write_csv
+from symgrad.trajectory.feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, Feasibility, check_path
+from symgrad.trajectory.objectives import BUILTIN_OBJECTIVES, Objective, objective
+from symgrad.trajectory.paths import Trajectory, descend, format_csv, generate, parse_csv, read_csv, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -31,9 +31,9 @@ PLOT_HINT = "plotting needs matplotlib: pip install 'symgrad[plot]'"
 def drawing_module() -> Any:
     """:mod:`symgrad.trajectory.drawing`, imported on first use; a UsageError naming the extra without matplotlib."""
     try:
-        from . import drawing
+        from symgrad.trajectory import drawing
     except ImportError:
-        from ..errors import UsageError
+        from symgrad.errors import UsageError
 
         raise UsageError(PLOT_HINT) from None
     return drawing
@@ -41,7 +41,7 @@ def drawing_module() -> Any:
 
 def plot(objective: Objective | str, paths: Any = (), **options: Any) -> Figure:
     """The contour plot with the gradient field and ``paths`` (see :func:`symgrad.trajectory.drawing.plot`)."""
-    from .objectives import objective as resolve
+    from symgrad.trajectory.objectives import objective as resolve
 
     return drawing_module().plot(resolve(objective), paths, **options)
 

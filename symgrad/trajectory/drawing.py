@@ -30,10 +30,10 @@ from matplotlib.lines import Line2D
 from matplotlib.mathtext import MathTextParser
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ..errors import UsageError
-from ..files import OutputError, write_atomic
-from .objectives import Bounds, Objective
-from .paths import Trajectory
+from symgrad.errors import UsageError
+from symgrad.files import OutputError, write_atomic
+from symgrad.trajectory.objectives import Bounds, Objective
+from symgrad.trajectory.paths import Trajectory
 
 #: picture formats by file suffix
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -306,7 +306,7 @@ def _paths(axes, paths: list[Trajectory], marks: dict[int, int], bounds: Bounds)
 
 def _title(objective: Objective, ascent: bool) -> str:
     kind = "Gradient ascent" if ascent else "Gradient descent"
-    from .objectives import BUILTIN_OBJECTIVES
+    from symgrad.trajectory.objectives import BUILTIN_OBJECTIVES
 
     if objective.name in BUILTIN_OBJECTIVES:
         return f"{kind} on {objective.name}\n" + "\n".join(textwrap.wrap(objective.description, 80))

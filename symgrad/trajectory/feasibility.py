@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UsageError
-from .objectives import Objective
-from .paths import STATIONARY, TOO_SMALL, is_stationary, next_point, stays_put
+from symgrad.errors import UsageError
+from symgrad.trajectory.objectives import Objective
+from symgrad.trajectory.paths import STATIONARY, TOO_SMALL, is_stationary, next_point, stays_put
 
 DEFAULT_TOLERANCE_DEGREES = 10.0
 #: With ``constant_step``, each ηₖ may differ from the common η by this fraction of it.

@@ -35,10 +35,10 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..check.latex import LatexParseError, parse_expression
-from ..errors import UsageError
-from ..functions import relu, sigmoid
-from ..graph import Partial
+from symgrad.errors import UsageError
+from symgrad.model.functions import relu, sigmoid
+from symgrad.model.graph import Partial
+from symgrad.notation.latex import LatexParseError, parse_expression
 
 #: (x_min, x_max, y_min, y_max)
 Bounds = tuple[float, float, float, float]
@@ -160,7 +160,7 @@ def chain_objective() -> Objective:
     expression that ``symgrad derive two-weight-chain`` differentiates, so the picture is of the
     network the handout derives, not of a retyped formula.
     """
-    from ..models import derive_named
+    from symgrad.catalogue.models import derive_named
 
     model = derive_named("two-weight-chain").model
     loss = model.explicit(model.loss.symbol)

@@ -43,9 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UsageError
-from ..files import read_text, write_atomic
-from .objectives import Objective
+from symgrad.errors import UsageError
+from symgrad.files import read_text, write_atomic
+from symgrad.trajectory.objectives import Objective
 
 #: A gradient shorter than this counts as zero: the point is stationary and a gradient path stops there.
 #: The checker uses the same threshold, so a generated path never ends in a step it would refuse.

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .derivation import Derivation, Equation, Step
-from .graph import Model, Node
+from symgrad.derivation.steps import Derivation, Equation, Step
+from symgrad.model.graph import Model, Node
 
 
 def with_symbolic_sizes(model: Model) -> tuple[Model, dict[sp.Symbol, sp.Integer]]:

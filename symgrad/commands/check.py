@@ -12,22 +12,12 @@ import math
 import sys
 from collections.abc import Callable
 
-from ..errors import UsageError
-from ..files import (
-    add_follow_symlinks_option,
-    check_writable,
-    file_name,
-    following_symlinks,
-    read_text,
-    refuse_same_file,
-    write_atomic,
-)
-from ..models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
-from . import many
-from .checker import TIME_LIMIT, Checker
-from .definitions import read_bindings
-from .many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, KeyResult, Settings  # noqa: F401 - MAX_*: their old home
-from .report import (
+from symgrad.catalogue.models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue_names
+from symgrad.check import many
+from symgrad.check.checker import TIME_LIMIT, Checker
+from symgrad.check.definitions import read_bindings
+from symgrad.check.many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, KeyResult, Settings  # noqa: F401 - MAX_*: their old home
+from symgrad.check.report import (
     FORMATS,
     file_text,
     summary,
@@ -38,6 +28,16 @@ from .report import (
     to_json_many,
     to_markdown,
     to_markdown_many,
+)
+from symgrad.errors import UsageError
+from symgrad.files import (
+    add_follow_symlinks_option,
+    check_writable,
+    file_name,
+    following_symlinks,
+    read_text,
+    refuse_same_file,
+    write_atomic,
 )
 
 #: The libraries ``--format html`` needs, and the extra that installs them.
@@ -200,7 +200,7 @@ def _many_report(fmt: str, results: list[KeyResult]) -> str:
     if fmt == "markdown":
         return to_markdown_many(results)
     if fmt == "html":
-        from .html import report
+        from symgrad.check.html import report
 
         return report(results)
     return "".join(file_text(result) + "\n" for result in results) + summary_table(results)

@@ -41,8 +41,8 @@ from collections.abc import Callable, Iterator
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .functions import relu, sigmoid, softplus
-from .graph import Model, Partial, depends_on
+from symgrad.model.functions import relu, sigmoid, softplus
+from symgrad.model.graph import Model, Partial, depends_on
 
 #: A Mersenne prime: the field's size.  Large enough that a random point hits a root of a
 #: nonzero polynomial of degree d with probability d / 2.3e18.

@@ -29,7 +29,7 @@ from typing import TypeVar
 
 import sympy as sp
 
-from ..graph import Partial
+from symgrad.model.graph import Partial
 
 MAX_LENGTH = 20_000
 #: A level of nesting costs up to nine Python frames; 50 levels (far beyond any answer key) stay well inside

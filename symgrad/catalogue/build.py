@@ -30,10 +30,10 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .errors import UsageError
-from .expressions import FUNCTIONS, ExpressionError, Scope, parse
-from .functions import one_hot_facts, softmax_rewrites
-from .graph import Model, Node, Notation
+from symgrad.errors import UsageError
+from symgrad.model.functions import one_hot_facts, softmax_rewrites
+from symgrad.model.graph import Model, Node, Notation
+from symgrad.notation.expressions import FUNCTIONS, ExpressionError, Scope, parse
 
 #: How the built models write the sigmoid (as the network handout does: σ); each model gets its own copy.
 DEFAULT_FUNCTION_NAMES = {"sigmoid": r"\sigma"}
@@ -87,7 +87,7 @@ def latex_symbol_name(latex: str, key: str) -> str:
 
     ``w_{1}`` and ``w_1`` are one name; LaTeX that does not read as a single name is refused.
     """
-    from .check.latex import LatexParseError, parse_expression  # the key reader's own idea of a name
+    from symgrad.notation.latex import LatexParseError, parse_expression  # the key reader's own idea of a name
 
     if not isinstance(latex, str) or not latex.strip():
         raise ModelError("a LaTeX name must be a non-empty string", key)

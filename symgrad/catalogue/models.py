@@ -7,17 +7,25 @@ list that the CLI, the docs, the code generator and the checker iterate over.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from .catalogue import ABSTRACT, ACTIVATION_CHOICES, CONTENTS, LOSS_CHOICES, catalogue_names
-from .derivation import Derivation
-from .derive import derive, derive_sigmoid_identity
-from .errors import UnknownModel
-from .functions import ACTIVATIONS, LOSSES, one_hot_facts, softmax, softmax_cross_entropy_loss, softmax_rewrites
-from .graph import Model, Node, Notation
+from symgrad.catalogue.names import ABSTRACT, ACTIVATION_CHOICES, CONTENTS, LOSS_CHOICES, catalogue_names
+from symgrad.derivation.derive import derive, derive_sigmoid_identity
+from symgrad.derivation.steps import Derivation
+from symgrad.errors import UnknownModel
+from symgrad.model.functions import (
+    ACTIVATIONS,
+    LOSSES,
+    one_hot_facts,
+    softmax,
+    softmax_cross_entropy_loss,
+    softmax_rewrites,
+)
+from symgrad.model.graph import Model, Node, Notation
 
 __all__ = ["ABSTRACT", "ACTIVATION_CHOICES", "CATALOGUE", "LOSS_CHOICES", "UnknownModel", "catalogue_names",
            "derive_named", "lookup"]
@@ -229,15 +237,23 @@ class CatalogueEntry:
 
     name: str
     summary: str
-    build: Callable[..., Model] | None
+    #: the function that builds the graph (None: the sigmoid identity, a derivation of its own)
+    builder: Callable[..., Model] | None
     options: tuple[str, ...] = ()
     variants: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def build(self, **options: str) -> Model:
+        """The model with these options, carrying the command line that builds it again (``Model.command``)."""
+        if self.builder is None:
+            raise UnknownModel(f"model {self.name!r} has no graph: it is a derivation of its own")
+        model = self.builder(**options)
+        return replace(model, command=command_for(self.name, model))
 
     def derive(self, verify: bool = True, **options: str) -> Derivation:
         unknown = set(options) - set(self.options)
         if unknown:
             raise UnknownModel(f"model {self.name!r} takes no option {sorted(unknown)[0]!r}")
-        if self.build is None:
+        if self.builder is None:
             return derive_sigmoid_identity()
         return derive(self.build(**options), verify)
 
@@ -252,6 +268,68 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     )
     for contents in CONTENTS
 }
+
+
+#: The command-line flag of each catalogue option that has one.
+CLI_FLAGS = {"loss": "--loss", "activation": "--activation", "hidden_activation": "--hidden-activation",
+             "output_activation": "--output-activation"}
+
+
+def catalogue_options(name: str, model: Model | None) -> tuple[str, dict[str, str]] | None:
+    """The catalogue name and command-line flags that build ``model`` again (``("two-weight-chain",
+    {"--loss": "cross-entropy"})``), trying ``name`` first and then the other names of its entry; None when no
+    command does (a model built in Python, even one named like a catalogue model).  Each answer is checked by
+    building its model and comparing it with ``model``, so a flag is never guessed."""
+    try:
+        entry, _ = lookup(name)
+    except UnknownModel:
+        return None
+    if entry.builder is None:  # the sigmoid identity: a derivation with no model and no options
+        return (name, {}) if model is None else None
+    if model is None:
+        return None
+    siblings = [n for n in catalogue_names() if lookup(n)[0] is entry]
+    for candidate in dict.fromkeys([name, *siblings]):
+        implied = lookup(candidate)[1]
+        flags = _fewest_flags(entry, implied, model)
+        if flags is not None:
+            return candidate, flags
+    return None
+
+
+def _fewest_flags(entry, implied: dict, model: Model) -> dict[str, str] | None:
+    """The fewest command-line options that, on top of a catalogue name's ``implied`` ones, build ``model``;
+    None when no choice of them does.  The model records its options (``"hidden activation": "tanh"``)."""
+    recorded = {key.replace(" ", "_"): value for key, value in model.options.items()}
+    chosen = {key: value for key, value in recorded.items() if key in CLI_FLAGS and key in entry.options}
+    if chosen.get("hidden_activation") is not None and chosen.get("hidden_activation") == chosen.get(
+            "output_activation") and "activation" in entry.options:
+        chosen["activation"] = chosen.pop("hidden_activation")
+        chosen.pop("output_activation")
+
+    def builds(options: dict) -> bool:
+        try:
+            return entry.builder(**{**implied, **options}) == model
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    if not builds(chosen):
+        return None
+    for key in list(chosen):  # drop each option the name already implies, or that is the default
+        fewer = {k: v for k, v in chosen.items() if k != key}
+        if builds(fewer):
+            chosen = fewer
+    return {CLI_FLAGS[key]: value for key, value in chosen.items()}
+
+
+
+def command_for(name: str, model: Model | None) -> str | None:
+    """``symgrad derive NAME --flag value …``, the command that derives ``model`` again, or None."""
+    options = catalogue_options(name, model)
+    if options is None:
+        return None
+    found, flags = options
+    return shlex.join(["symgrad", "derive", found, *(word for flag in flags.items() for word in flag)])
 
 
 def lookup(name: str) -> tuple[CatalogueEntry, dict[str, str]]:
@@ -272,4 +350,6 @@ def derive_named(name: str, verify: bool = True, **options: str) -> Derivation:
     entry, implied = lookup(name)
     derivation = entry.derive(verify, **{**implied, **options})
     derivation.name = name
+    if name != entry.name or entry.builder is None:  # a variant's own name, or the sigmoid identity's
+        derivation.command = command_for(name, derivation.model)
     return derivation

@@ -6,8 +6,9 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..errors import UsageError
-from ..files import (
+from symgrad.codegen.pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
+from symgrad.errors import UsageError
+from symgrad.files import (
     add_follow_symlinks_option,
     add_quiet_option,
     announce,
@@ -15,7 +16,6 @@ from ..files import (
     following_symlinks,
     refuse_same_file,
 )
-from .pipeline import DEFAULT_OUT, TARGETS, GeneratedFile, generatable_names, skipped
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .pipeline import generate  # jinja2 and the derivations load only when a module is wanted
+    from symgrad.codegen.pipeline import generate  # jinja2 and the derivations load only when a module is wanted
 
     if args.model_file is not None:
         report = [_model_file(args)]
@@ -78,9 +78,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _model_file(args: argparse.Namespace) -> GeneratedFile:
     """``--model-file FILE``: the file's model, rendered in full before anything is written."""
-    from ..modelfile import derive_model_file
-    from ..models import catalogue_names
-    from .pipeline import derivation_source, module_name, write_module
+    from symgrad.catalogue.modelfile import derive_model_file
+    from symgrad.catalogue.models import catalogue_names
+    from symgrad.codegen.pipeline import derivation_source, module_name, write_module
 
     if args.models:
         raise UsageError("--model-file names the model; give no MODEL with it")

@@ -17,7 +17,7 @@ from sympy.printing.latex import LatexPrinter, greek_letters_set, tex_greek_dict
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .graph import Model, Notation, Partial
+from symgrad.model.graph import Model, Notation, Partial
 
 _GREEK_TEXT = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eta": "η", "sigma": "σ", "nabla": "∇",

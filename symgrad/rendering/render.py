@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import sympy as sp
 
-from . import __version__
-from .derivation import ASSIGN, Derivation, Equation, Result, Step, Text
-from .functions import relu, sigmoid
-from .graph import Notation
-from .printing import HandoutLatexPrinter, HandoutTextPrinter, printers_for
+from symgrad import __version__
+from symgrad.derivation.steps import ASSIGN, Derivation, Equation, Result, Step, Text
+from symgrad.model.functions import relu, sigmoid
+from symgrad.model.graph import Notation
+from symgrad.rendering.printing import HandoutLatexPrinter, HandoutTextPrinter, printers_for
 
 FORMATS = ("latex", "tex", "markdown", "text", "json", "html")
 
@@ -313,7 +313,7 @@ def render(derivation: Derivation, fmt: str) -> str:
         return to_text(derivation)
     if fmt == "json":
         return to_json(derivation)
-    if fmt == "html":  # the Markdown as a self-contained web page, math as MathML (symgrad/webpage.py)
-        from .webpage import markdown_page
+    if fmt == "html":  # the Markdown as a self-contained web page, math as MathML (webpage.py)
+        from symgrad.rendering.webpage import markdown_page
         return markdown_page(derivation.title, to_markdown(derivation))
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -8,13 +8,12 @@ added, so a derivation that exists is a derivation that checks out.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from .graph import Model, UnknownName, name_key
-from .prove import ProofError, are_equal
+from symgrad.derivation.prove import ProofError, are_equal
+from symgrad.model.graph import Model, UnknownName, name_key
 
 #: A piece of a step's explanation: prose, or an expression to print inline.
 Text = tuple[str | sp.Expr, ...]
@@ -72,7 +71,7 @@ class Result:
     def __str__(self) -> str:
         """The result as the handout writes it, factors in chain order: ``∂Loss/∂w2 = (a2 - y*)·a2·(1 - a2)·a1``
         (SymPy's own printing would sort them: ``a_1*a_2*(1 - a_2)*(a_2 - y^*)``)."""
-        from .render import result_text
+        from symgrad.rendering.render import result_text
 
         return result_text(self)
 
@@ -82,7 +81,7 @@ class Result:
     @property
     def latex(self) -> str:
         """The result as one LaTeX equation, in the handout's notation."""
-        from .render import result_latex
+        from symgrad.rendering.render import result_latex
 
         return result_latex(self)
 
@@ -102,7 +101,8 @@ class Derivation:
     model: Model | None
     steps: list[Step] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
-    #: the command line that reproduces it, when no catalogue name does (a model file's); see :attr:`reproduce`
+    #: the command line that reproduces it, when its model's does not say (a model file's, a catalogue variant's,
+    #: the sigmoid identity's); see :attr:`reproduce`
     command: str | None = None
     #: the products that are chain-rule products, printed with a dot between their factors
     chains: frozenset = field(default=frozenset(), repr=False, compare=False)
@@ -110,15 +110,12 @@ class Derivation:
     @property
     def reproduce(self) -> str | None:
         """The command that prints this derivation again, with every option it was derived with
-        (``symgrad derive two-weight-chain --loss cross-entropy``); None for a model built in Python
+        (``symgrad derive two-weight-chain --loss cross-entropy``): the one it was given (a model file's, a
+        catalogue variant's), or its model's (the catalogue's); None for a model built in Python
         (:class:`~symgrad.ModelBuilder`, or a :class:`~symgrad.Model` made by hand), which no command knows."""
         if self.command is not None:
             return self.command
-        options = catalogue_options(self.name, self.model)
-        if options is None:
-            return None
-        name, flags = options
-        return shlex.join(["symgrad", "derive", name, *(word for flag in flags.items() for word in flag)])
+        return self.model.command if self.model is not None else None
 
     def __repr__(self) -> str:
         """One line: what was derived, how, and how long it is (the dataclass's own repr ran to 4,756 characters)."""
@@ -127,7 +124,7 @@ class Derivation:
         return f"<Derivation {origin}: {len(self.steps)} steps, {len(self.results)} results>"
 
     def __str__(self) -> str:
-        from .render import render
+        from symgrad.rendering.render import render
 
         return render(self, "text")
 
@@ -168,68 +165,14 @@ class Derivation:
         return vectors.get(name_key(name)) or self.model[name]
 
     def _repr_latex_(self) -> str:
-        from .render import to_latex
+        from symgrad.rendering.render import to_latex
 
         return "$\\displaystyle " + to_latex(self, standalone=False, inline_only=True) + "$"
 
     def _repr_markdown_(self) -> str:
-        from .render import to_markdown
+        from symgrad.rendering.render import to_markdown
 
         return to_markdown(self)
-
-
-#: The command-line flag of each catalogue option that has one.
-CLI_FLAGS = {"loss": "--loss", "activation": "--activation", "hidden_activation": "--hidden-activation",
-             "output_activation": "--output-activation"}
-
-
-def catalogue_options(name: str, model: Model | None) -> tuple[str, dict[str, str]] | None:
-    """The catalogue name and command-line flags that build ``model`` again (``("two-weight-chain",
-    {"--loss": "cross-entropy"})``), trying ``name`` first and then the other names of its entry; None when no
-    command does (a model built in Python, even one named like a catalogue model).  Each answer is checked by
-    building its model and comparing it with ``model``, so a flag is never guessed."""
-    from .models import UnknownModel, catalogue_names, lookup
-
-    try:
-        entry, _ = lookup(name)
-    except UnknownModel:
-        return None
-    if entry.build is None:  # the sigmoid identity: a derivation with no model and no options
-        return (name, {}) if model is None else None
-    if model is None:
-        return None
-    siblings = [n for n in catalogue_names() if lookup(n)[0] is entry]
-    for candidate in dict.fromkeys([name, *siblings]):
-        implied = lookup(candidate)[1]
-        flags = _fewest_flags(entry, implied, model)
-        if flags is not None:
-            return candidate, flags
-    return None
-
-
-def _fewest_flags(entry, implied: dict, model: Model) -> dict[str, str] | None:
-    """The fewest command-line options that, on top of a catalogue name's ``implied`` ones, build ``model``;
-    None when no choice of them does.  The model records its options (``"hidden activation": "tanh"``)."""
-    recorded = {key.replace(" ", "_"): value for key, value in model.options.items()}
-    chosen = {key: value for key, value in recorded.items() if key in CLI_FLAGS and key in entry.options}
-    if chosen.get("hidden_activation") is not None and chosen.get("hidden_activation") == chosen.get(
-            "output_activation") and "activation" in entry.options:
-        chosen["activation"] = chosen.pop("hidden_activation")
-        chosen.pop("output_activation")
-
-    def builds(options: dict) -> bool:
-        try:
-            return entry.build(**{**implied, **options}) == model
-        except (KeyError, TypeError, ValueError):
-            return False
-
-    if not builds(chosen):
-        return None
-    for key in list(chosen):  # drop each option the name already implies, or that is the default
-        fewer = {k: v for k, v in chosen.items() if k != key}
-        if builds(fewer):
-            chosen = fewer
-    return {CLI_FLAGS[key]: value for key, value in chosen.items()}
 
 
 class DerivationBuilder:

@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .derivation import ASSIGN, Derivation, DerivationBuilder, Equation, Result
-from .forms import handout_form, is_negated, negate, product, substitute
-from .functions import relu, sigmoid
-from .graph import Model, Partial, Path, canonical_sums, drop_index_range, fresh_bound_indices
-from .sizes import with_numbers, with_symbolic_sizes
+from symgrad.derivation.forms import handout_form, is_negated, negate, product, substitute
+from symgrad.derivation.sizes import with_numbers, with_symbolic_sizes
+from symgrad.derivation.steps import ASSIGN, Derivation, DerivationBuilder, Equation, Result
+from symgrad.model.functions import relu, sigmoid
+from symgrad.model.graph import Model, Partial, Path, canonical_sums, drop_index_range, fresh_bound_indices
 
 
 def derive(model: Model, verify: bool = True) -> Derivation:

@@ -123,6 +123,10 @@ class Model:
     options: dict[str, str] = field(default_factory=dict)
     index_ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = field(default_factory=dict)
     assumptions: dict[sp.Expr, sp.Expr] = field(default_factory=dict)
+    #: the command line that builds this model again (``symgrad derive two-weight-chain --loss cross-entropy``),
+    #: set by whoever built it and can say (the catalogue); None for a model built in Python.  Not part of the
+    #: model's identity: the same graph is the same model, however it was made.
+    command: str | None = field(default=None, compare=False, repr=False)
 
     # ---- structure -------------------------------------------------------
     def __getitem__(self, name: str) -> sp.Expr:

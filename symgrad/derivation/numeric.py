@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .graph import Model, derivative_as_subs
-from .prove import to_elementary
+from symgrad.derivation.prove import to_elementary
+from symgrad.model.graph import Model, derivative_as_subs
 
 CONCRETE_SIZE = 3
 PRECISION = 30

@@ -24,8 +24,8 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import __version__
-from .errors import UsageError
+from symgrad import __version__
+from symgrad.errors import UsageError
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 #: The longest formula typeset; a longer one is shown as its source (latex2mathml's time grows with it).

@@ -20,8 +20,8 @@ import sys
 
 import numpy as np
 
-from ..errors import UsageError
-from ..files import (
+from symgrad.errors import UsageError
+from symgrad.files import (
     add_follow_symlinks_option,
     add_quiet_option,
     announce,
@@ -31,10 +31,10 @@ from ..files import (
     refuse_same_file,
     write_if_changed,
 )
-from . import PLOT_HINT, drawing_module
-from .feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
-from .objectives import BUILTIN_OBJECTIVES, Objective, objective
-from .paths import (
+from symgrad.trajectory import PLOT_HINT, drawing_module
+from symgrad.trajectory.feasibility import DEFAULT_STEP_TOLERANCE, DEFAULT_TOLERANCE_DEGREES, check_path, describe_sizes
+from symgrad.trajectory.objectives import BUILTIN_OBJECTIVES, Objective, objective
+from symgrad.trajectory.paths import (
     MAX_STEPS,
     STATIONARY,
     TOO_SMALL,

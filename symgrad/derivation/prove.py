@@ -18,9 +18,9 @@ import random
 
 import sympy as sp
 
-from .functions import sigmoid, softplus
-from .graph import Model, Partial, canonical_sums, depends_on, drop_index_range, fresh_bound_indices
-from .identity import Unsupported, sides_agree
+from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.model.functions import sigmoid, softplus
+from symgrad.model.graph import Model, Partial, canonical_sums, depends_on, drop_index_range, fresh_bound_indices
 
 
 class ProofError(ValueError):

@@ -37,11 +37,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from .build import DEFAULT_STEP_SIZE, ModelBuilder, ModelError
-from .derivation import Derivation
-from .errors import UsageError
-from .files import read_text
-from .graph import Model
+from symgrad.catalogue.build import DEFAULT_STEP_SIZE, ModelBuilder, ModelError
+from symgrad.derivation.steps import Derivation
+from symgrad.errors import UsageError
+from symgrad.files import read_text
+from symgrad.model.graph import Model
 
 try:  # Python 3.11+; tomli is the same parser for 3.10
     import tomllib
@@ -106,7 +106,7 @@ def derive_model_file(path: Path | str) -> Derivation:
 
 def derive_model(model: Model, source: str) -> Derivation:
     """``derive(model)``, with any failure turned into one line naming ``source``."""
-    from .derive import derive
+    from symgrad.derivation.derive import derive
 
     try:
         return derive(model)

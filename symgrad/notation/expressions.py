@@ -25,8 +25,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .functions import ACTIVATIONS, cross_entropy_loss, quadratic_loss, softmax, softmax_cross_entropy_loss
-from .graph import evaluated
+from symgrad.model.functions import ACTIVATIONS, cross_entropy_loss, quadratic_loss, softmax, softmax_cross_entropy_loss
+from symgrad.model.graph import evaluated
 
 #: Longer formulas are certainly a mistake (or an attack); refusing them bounds the work.
 MAX_LENGTH = 10_000
