@@ -24,7 +24,7 @@ from sympy.core.function import AppliedUndef
 
 from symgrad.catalogue.models import catalogue_names, derive_named, lookup
 from symgrad.check.arithmetic import is_number, worked_arithmetic
-from symgrad.check.definitions import INDEX_LETTERS, Binding, one_hot, read_bindings
+from symgrad.check.definitions import ACTIVATION_LETTERS, INDEX_LETTERS, LOSS_NAMES, Binding, one_hot, read_bindings
 from symgrad.check.judge import Judge, Judgement
 from symgrad.check.keys import Statement, extract
 from symgrad.check.sections import Planned, Section, plan
@@ -509,11 +509,36 @@ class Checker:
             return Verdict(statement.line, statement.latex, "unrecognized", f"cannot judge it: "
                            f"{_cannot_work_with(error)}", model=context.name)
         assert judgement is not None
+        # w^T x = 0, x w_1 = 0: an expression of the key's quantities (no derivative) set to a number, and not true
+        # for every input (as Σ_l y_l = 1 is), is a value worked out at the inputs of an example
+        plain = relation == "=" and not lhs.has(Partial, sp.Derivative, sp.Subs) and members and all(numbers)
+        if judgement.verdict == "wrong" and plain:
+            judgement = Judgement("unrecognized", "value", (
+                f"{context.judge.show(lhs)} set to a number: a value worked out at an example's inputs, which the "
+                f"key may have chosen; symgrad checks formulas, not worked examples"))
+        unknown = _unknown_functions(context)
+        if judgement.verdict == "wrong" and unknown:
+            judgement = Judgement("unrecognized", judgement.kind, (
+                f"the key's model applies {', '.join(unknown)}, which symgrad does not know: define it (as "
+                f"{unknown[0]}(u) = \\frac{{1}}{{1+e^{{-u}}}}, say) and the claim is judged; by the derivative of an "
+                f"unknown function it would be wrong ({judgement.reason})"))
         if judgement.verdict == "correct" and len(formulas) < len(members):
             unchecked = ", ".join(context.judge.show(m) for m in worked)
             judgement.reason = "; ".join(filter(None, [judgement.reason, f"{unchecked}: a worked value, not checked"]))
         return Verdict(statement.line, statement.latex, judgement.verdict, judgement.reason, judgement.expected,
                        context.name, judgement.kind, judgement.point, judgement.values)
+
+
+def _unknown_functions(context: Context) -> list[str]:
+    """The functions the key's model applies without saying what they are, under names of their own
+    (``\\operatorname{sigm}``, ``\\mathrm{act}``): a derivative through one is no derivative symgrad can check.
+    The handouts' abstract activations (g, g_1, f) are meant as unknown functions, and are not listed."""
+    model = context.derivation.model
+    if model is None:
+        return []
+    applied = {type(f).__name__ for node in model.nodes for f in node.expr.atoms(AppliedUndef)}
+    return sorted(name for name in applied if not ACTIVATION_LETTERS.match(name) and name not in LOSS_NAMES
+                  and name not in ("Loss", "L"))
 
 
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.

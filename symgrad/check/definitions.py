@@ -34,7 +34,8 @@ from symgrad.model.graph import Model, Partial
 #: Names a key gives its loss.
 LOSS_NAMES = frozenset({"L", "Loss", "J", "E", "C", "ell", "mathcal{L}", "\\mathcal{L}", "\\ell", "l", "Cost"})
 #: Names of functions that mean one library function whatever the key says around them.
-KNOWN_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "s": sigmoid, "tanh": sp.tanh, "relu": relu, "ReLU": relu,
+KNOWN_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "s": sigmoid, "sigm": sigmoid, "logistic": sigmoid,
+                   "tanh": sp.tanh, "relu": relu, "ReLU": relu,
                    "softplus": softplus, "exp": sp.exp, "log": sp.log, "ln": sp.log}
 #: Names a key gives an activation it may leave unnamed or bind later (g, g_1, s, f, φ).
 ACTIVATION_LETTERS = re.compile(r"(g|s|f|phi|varphi|sigma|h|a)(_\{?\d+\}?)?$")

@@ -29,6 +29,7 @@ from symgrad.check.definitions import (
 from symgrad.check.keys import Statement
 from symgrad.check.vocabulary import STEP_NAMES
 from symgrad.derivation.identity import Unsupported, sides_agree
+from symgrad.model.functions import ACTIVATIONS as KNOWN_ACTIVATIONS
 from symgrad.model.graph import Model, Partial
 from symgrad.notation.latex import Relation
 
@@ -125,19 +126,23 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
             planned.append(Planned(section, Definition(statement.line, relation.lhs, relation.rhs[-1], "function"),
                                    relation=relation))
             continue
-        definition = _definition(statement, relation)
+        definitions = _chained_definitions(statement, relation) or [_definition(statement, relation)]
+        definition = definitions[0]
         if definition is not None and (definition.name in parameters or _gives_values(relation)):
-            definition = None  # w_1 = w_2 = 0: values given to parameters, no definition of a node
+            definitions = [None]  # w_1 = w_2 = 0: values given to parameters, no definition of a node
         restates = starts = False
-        if definition is not None:
-            earlier = next((d for d in reversed(section.definitions) if d.name == definition.name), None)
-            if earlier is not None and _same(earlier, definition, section.definitions):
-                restates = True
-            else:
-                if earlier is not None:
-                    section = _new_section(section, statement.line, drop=definition.name)
-                    starts = True
-                section.definitions.append(definition)
+        for index, stated in enumerate(definitions):
+            if stated is None:
+                continue
+            earlier = next((d for d in reversed(section.definitions) if d.name == stated.name), None)
+            if earlier is not None and _same(earlier, stated, section.definitions):
+                restates = restates or index == 0
+                continue
+            if earlier is not None or _bound_otherwise(section, stated):
+                section = _new_section(section, statement.line, drop=stated.name)
+                starts = True
+            section.definitions.append(stated)
+        definition = definitions[0]
         if relation is not None:
             _read_roles(section.roles, relation)
         planned.append(Planned(section, definition, restates, starts, relation))
@@ -168,6 +173,35 @@ def _definition(statement: Statement, relation: Relation | None) -> Definition |
     if relation is None or not relation.rhs:
         return None
     return definition_in(relation.lhs, relation.rhs[0], relation.relation, statement.line)
+
+
+def _chained_definitions(statement: Statement, relation: Relation | None) -> list[Definition] | None:
+    """``g_1(z) = g_2(z) = \\frac{1}{1+e^{-z}}`` and ``\\phi(u) = \\mathrm{sigm}(u) = …``: every function named
+    before the last side is defined as that side (the first right side alone would make g_1 the same unknown
+    function as g_2, and drop the formula that says what both are)."""
+    if relation is None or relation.lhs is None or relation.relation != "=" or len(relation.rhs) < 2:
+        return None
+    *named, value = [relation.lhs, *relation.rhs]
+    if not all(isinstance(side, AppliedUndef) and side.args == named[0].args for side in named):
+        return None
+    if value.atoms(AppliedUndef) & set(named) or not value.free_symbols:
+        return None
+    stated = [definition_in(side, value, relation.relation, statement.line) for side in named]
+    return stated if all(d is not None and d.kind == "function" for d in stated) else None
+
+
+def _bound_otherwise(section: Section, definition: Definition) -> bool:
+    """Whether the section's prose already bound the function a definition now defines otherwise ("g_1 and g_2
+    are sigmoids", then "now g_1(z) = tanh z"): the definition starts a new part, as a second definition would."""
+    if definition.kind != "function":
+        return False
+    bound = [b for b in section.bindings if b.activation and definition.name in (b.functions or ())]
+    if not bound:
+        return False
+    meant = KNOWN_ACTIVATIONS.get(bound[-1].activation)
+    if meant is None or not definition.arguments:
+        return False
+    return not _agree(meant(definition.arguments[0]), definition.value)
 
 
 def _function_chain(relation: Relation | None) -> tuple[tuple[str, ...], str] | None:

@@ -19,7 +19,7 @@ from symgrad.model.functions import relu, sigmoid, softplus
 from symgrad.model.graph import Model, Partial
 
 #: Names a key may use for "the sigmoid" whatever letter the handout chose.
-SIGMOID_NAMES = ("s", "sigma", "g", "sigmoid")
+SIGMOID_NAMES = ("s", "sigma", "g", "sigmoid", "sigm", "logistic")
 #: Names a key may use for a step size.
 STEP_NAMES = ("alpha", "eta", "lambda", "epsilon", "mu")
 #: Names a key may use for "the loss".

@@ -457,6 +457,9 @@ def _name_command(
         return end
     if name in _BOLD_COMMANDS:
         greek = content.startswith("\\") and content[1:] in _GREEK
+        if content.isdigit():  # \mathbf{0}: a vector of zeros, valid LaTeX that symgrad does not read
+            raise LatexParseError(f"a vector of numbers (\\{name}{{{content}}}) is not supported", column,
+                                  unsupported=True)
         if not (letters or greek):
             raise LatexParseError(f"expected a letter in \\{name}{{...}}", column)
         tokens.append(Token("name", f"\\mathbf{{{content}}}", column))
@@ -1235,10 +1238,15 @@ class _Parser:
             self.pos += length
         index = None
         if subscript is not None:
-            if indexable and (subscript in INDEX_LETTERS or subscript in self.indices):
+            named = f"{name}_{subscript}"
+            # g_k'(z), and g_k(z) once g_k is a function: the function of unit k, not an entry of a vector g
+            applied = self.at("(") and (primes or self.is_function(named))
+            if indexable and (subscript in INDEX_LETTERS or subscript in self.indices) and not applied:
                 index = sp.Symbol(subscript, integer=True, positive=True)
             else:
-                name = f"{name}_{subscript}"
+                name = named
+                if primes and self.at("("):
+                    self.functions = self.functions | {name}
         if star and not name.endswith("^*"):
             name += "^*"
         if index is None and self.at("(") and (applies or primes or self.is_function(name)):
@@ -1625,6 +1633,9 @@ class _Parser:
             if self.at("="):
                 self.advance()
                 lower = self.limit(self.sum)
+            elif not self.at("}"):  # \sum_{k \neq c}, \sum_{j \in S}: a sum over a set, valid but not read
+                raise self.error(f"a \\{operator.text} over a condition on its index is not supported",
+                                 operator, unsupported=True)
             self.expect("}", f"to close the index of \\{operator.text}")
         if self.at("^"):
             self.advance()
