@@ -38,7 +38,6 @@ from symgrad.notation.latex import (
     LatexParseError,
     Relation,
     parse_expression,
-    parse_relation,
     parse_relations,
 )
 
@@ -255,6 +254,8 @@ class Checker:
         bindings = list(bindings)
         statements = [replace(s, latex=_unboxed(s.latex)) if "\\boxed" in s.latex else s for s in statements]
         self._functions = DEFAULT_FUNCTIONS | _defined_function_names(statements)
+        self._indices = _summed_letters(statements)
+        self._rows = _row_vectors(statements)
         units = _with_prose_conditions([unit for statement in statements
                                         for unit in self._relations_of(statement, deadline)],
                                        {b.line: b.conditions for b in bindings if b.conditions})
@@ -282,7 +283,7 @@ class Checker:
             return [(statement, None)]
         try:
             with _time_limit(seconds):
-                relations = parse_relations(statement.latex, self._functions)
+                relations = parse_relations(statement.latex, self._functions, self._indices, self._rows)
         except _OutOfTime:
             return [(statement, None)]
         except Exception as error:  # noqa: BLE001 - untrusted input: reported when the statement is judged
@@ -327,7 +328,8 @@ class Checker:
         try:
             if isinstance(reading, BaseException):
                 raise reading
-            relation = reading if isinstance(reading, Relation) else parse_relation(statement.latex, self._functions)
+            relation = reading if isinstance(reading, Relation) else parse_relations(
+                statement.latex, self._functions, self._indices, self._rows)[0]
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
@@ -548,6 +550,34 @@ _NUMBER = re.compile(r"-?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 #: ``h_\\theta(x) =``, ``f_1(w) :=`` at the start of a formula: a name the key defines as a function of its arguments.
 _FUNCTION_DEFINED = re.compile(r"^\s*((?:\\[A-Za-z]+|[A-Za-z])(?:_\{?\\?[A-Za-z0-9]+\}?)?)\s*(?:\\left)?\(")
+
+
+#: ``\sum_{c=1}^{C}``, ``\sum_c``: the letter a sum runs over.
+_SUMMED = re.compile(r"\\(?:sum|prod)_\{?\s*([A-Za-z])\s*(?:=|\}|\\in\b|\\neq?\b)")
+
+
+def _summed_letters(statements: list[Statement]) -> frozenset[str]:
+    """The letters the key sums over anywhere: each indexes the key's quantities everywhere (a class c, as
+    ``\\sum_{c=1}^{C} t_c = 1`` says, makes z_c the c-th score), besides the usual i, j, k, l…  Letters that
+    name something else in the key (c for a bias, e for Euler's number) are not index letters unless summed."""
+    return frozenset(letter for statement in statements for letter in _SUMMED.findall(statement.latex)
+                     if letter not in "e")
+
+
+#: ``\mathbf{w}_c``: a vector named by its own subscript.
+_SUBSCRIPTED_VECTOR = re.compile(r"\\(?:mathbf|boldsymbol|vec)\{\\?([A-Za-z]+)\}_\{?([A-Za-z])\}?")
+
+
+def _row_vectors(statements: list[Statement]) -> frozenset[str]:
+    """The vectors ``\\mathbf{w}_c`` that the key writes as rows of a matrix: somewhere it names a component
+    ``w_{cj}`` with the vector's own subscript first (softmax weights per class, as many courses write them).
+    Without that, w_c is a column, w_{jc}, as symgrad's catalogue has it."""
+    text = " ".join(statement.latex for statement in statements)
+    rows = set()
+    for letter, own in set(_SUBSCRIPTED_VECTOR.findall(text)):
+        if re.search(rf"(?<![A-Za-z\\]){re.escape(letter)}_\{{\s*{own}\s*,?\s*[A-Za-z]\s*\}}", text):
+            rows.add(letter)
+    return frozenset(rows)
 
 
 def _defined_function_names(statements: list[Statement]) -> frozenset[str]:

@@ -47,8 +47,8 @@ PARAMETER_NAME = re.compile(r"(w|W|b|v|c|theta|beta|u|U|V|\\mathbf\{w\}|\\theta|
 STEP_PREFERENCE = ("eta", "alpha", "mu", "lambda", "epsilon")
 #: Index letters: a name whose subscript is made of them is an entry of a layer (w_ij → w[i, j]).
 INDEX_LETTERS = "ijklmnpq"
-#: Default sizes for an index the key sums over without limits: inputs i → m, units j → k, classes l → C.
-DEFAULT_SIZES = {"i": "m", "j": "k", "l": "C", "k": "K", "q": "C", "m": "M", "n": "N", "p": "P"}
+#: Default sizes for an index the key sums over without limits: inputs i → m, units j → k, classes l (or c) → C.
+DEFAULT_SIZES = {"i": "m", "j": "k", "l": "C", "c": "C", "k": "K", "q": "C", "m": "M", "n": "N", "p": "P"}
 
 
 class KeyModelError(ValueError):

@@ -250,15 +250,19 @@ def parse_condition(text: str) -> list[sp.Basic]:
     return _parse(tokens, text, DEFAULT_FUNCTIONS, _letters(tokens), lambda parser: parser.condition(INDEX_LETTERS))
 
 
-def parse_relations(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> list[Relation]:
+def parse_relations(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS,
+                    indices: frozenset[str] = frozenset(), rows: frozenset[str] = frozenset()) -> list[Relation]:
     """Every relation of one display, in order, with its side conditions.
 
     Relations are separated at the top level by ``,``, ``;``, ``\\quad``, ``\\qquad`` and prose (``\\text{and}``);
     a relation after ``\\text{where }`` is a definition (``where=True``); a piece without a relation is a condition
     of the relation before it (``l \\ne j``) or prose, which is dropped.  Raises :class:`LatexParseError` when a
-    piece cannot be read, or when the display holds no relation ("not an equation").
+    piece cannot be read, or when the display holds no relation ("not an equation").  ``indices`` are letters that
+    index besides :data:`INDEX_LETTERS`: those the whole key sums over (``\\sum_{c=1}^{C}`` makes z_c an entry).
+    ``rows`` are the letters of vectors ``\\mathbf{w}_c`` that the key writes as rows of a matrix (w_{cj}, the
+    class first), whose components put their own subscript first.
     """
-    return _Display(text, functions).relations()
+    return _Display(text, functions, indices, rows).relations()
 
 
 def parse_relation(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> Relation:
@@ -299,12 +303,13 @@ def _letters(tokens: list[Token]) -> frozenset[str]:
 
 
 def _parse(tokens: list[Token], text: str, functions: frozenset[str], letters: frozenset[str],
-           parse: Callable[[_Parser], _T]) -> _T:
+           parse: Callable[[_Parser], _T], indices: frozenset[str] = INDEX_LETTERS,
+           rows: frozenset[str] = frozenset()) -> _T:
     """Parse ``tokens`` (ending with an ``end`` token), turning every failure (even one inside SymPy) into a
     one-line LatexParseError."""
     if tokens[0].kind == "end":
         raise LatexParseError("empty input, expected an expression", tokens[0].column)
-    parser = _Parser(tokens, functions, text, letters)
+    parser = _Parser(tokens, functions, text, letters, indices, rows)
     try:
         return parse(parser)
     except LatexParseError:
@@ -645,8 +650,9 @@ def _refuse_broken(tokens: list[Token]) -> None:
 class _Display:
     """One display cut into its relations and their side conditions (see :func:`parse_relations`)."""
 
-    def __init__(self, text: str, functions: frozenset[str]) -> None:
-        self.text, self.functions = text, functions
+    def __init__(self, text: str, functions: frozenset[str], indices: frozenset[str] = frozenset(),
+                 rows: frozenset[str] = frozenset()) -> None:
+        self.text, self.functions, self.indices, self.rows = text, functions, INDEX_LETTERS | indices, rows
         tokens = _tokens(text, functions)
         self.letters = _letters(tokens)
         self.pieces = _merge_spacing(_split(tokens))
@@ -680,7 +686,8 @@ class _Display:
 
     def parse(self, tokens: list[Token], end: int, parse: Callable[[_Parser], _T]) -> _T:
         """Parse one piece on its own (its columns still the display's), knowing every letter the display uses."""
-        return _parse([*tokens, Token("end", "", end)], self.text, self.functions, self.letters, parse)
+        return _parse([*tokens, Token("end", "", end)], self.text, self.functions, self.letters, parse, self.indices,
+                      self.rows)
 
     def relation(self, piece: _Piece, quiet: bool) -> Relation | None:
         """The relation of ``piece``; None when ``quiet`` and it is none (x \\to z_1 \\to a_1 is a graph)."""
@@ -704,7 +711,7 @@ class _Display:
         if not tokens or not _top_signs(tokens):  # \forall j, \text{for all } j: every j, no condition
             self.prose(tokens, end)
             return
-        indices = INDEX_LETTERS | {s.name for r in self.found[-1:] for side in (r.lhs, *r.rhs) if side is not None
+        indices = self.indices | {s.name for r in self.found[-1:] for side in (r.lhs, *r.rhs) if side is not None
                                    for s in side.atoms(sp.Symbol) if s.is_integer}
         try:
             conditions = self.parse(tokens, end, lambda parser: parser.condition(indices))
@@ -756,12 +763,14 @@ def _vector_letter(value: sp.Expr) -> str | None:
     return value.name if (len(value.name) == 1 and value.name.isalpha()) or value.name in _GREEK else None
 
 
-def _component(vector: sp.Expr, letter: str, index: sp.Symbol) -> sp.Indexed:
+def _component(vector: sp.Expr, letter: str, index: sp.Symbol, row: bool = False) -> sp.Indexed:
     """A vector's component at ``index``: w_i of \\mathbf{w}; of the k-th vector \\mathbf{w}_k (a column of a
-    matrix, as softmax regression's class weights are), w_{ik}: its own subscript comes last."""
+    matrix, as softmax regression's class weights are), w_{ik}: its own subscript comes last, unless the key
+    writes the vector as a row (``row``: its components are w_{kj}, the class first)."""
     column = re.fullmatch(r".*\}_([A-Za-z])", vector.name) if isinstance(vector, sp.Symbol) else None
     if column:
-        return sp.IndexedBase(letter)[index, sp.Symbol(column.group(1), integer=True, positive=True)]
+        own = sp.Symbol(column.group(1), integer=True, positive=True)
+        return sp.IndexedBase(letter)[(own, index) if row else (index, own)]
     return sp.IndexedBase(letter)[index]
 
 
@@ -774,8 +783,11 @@ class _Parser:
     """Recursive descent, one method per precedence level: relation < sum < product < sign < power < primary."""
 
     def __init__(self, tokens: list[Token], functions: frozenset[str], text: str = "",
-                 letters: frozenset[str] = frozenset()) -> None:
+                 letters: frozenset[str] = frozenset(), index_letters: frozenset[str] = INDEX_LETTERS,
+                 rows: frozenset[str] = frozenset()) -> None:
         self.tokens = tokens
+        self.index_letters = index_letters  # the letters that index: INDEX_LETTERS and those the key sums over
+        self.rows = rows  # vectors \\mathbf{w}_c that are rows (w_{cj}): see _component
         self.text = text  # the source the tokens' columns point into
         self.pos = 0
         self.functions = functions
@@ -1054,7 +1066,8 @@ class _Parser:
         assert left_letter is not None and right_letter is not None
         size = SIZE if SIZE.name not in self.letters and SIZE.name not in self.indices else sp.Symbol(
             "n", integer=True, positive=True)  # z_k = \mathbf{w}_k^T\mathbf{x}: k counts classes there
-        return sp.Sum(_component(left, left_letter, index) * _component(right, right_letter, index), (index, 1, size))
+        return sp.Sum(_component(left, left_letter, index, left_letter in self.rows)
+                      * _component(right, right_letter, index, right_letter in self.rows), (index, 1, size))
 
     def free_letter(self, token: Token) -> str:
         """A summation index the display writes nowhere else (i if it can), for a sum it only implies."""
@@ -1069,7 +1082,7 @@ class _Parser:
         if not (self.at("^") and self.at("{", ahead=1) and self.at("(", "[", ahead=2)):
             return False
         inner = self.peek(3)
-        letter = inner.kind == "word" and inner.text in INDEX_LETTERS
+        letter = inner.kind == "word" and inner.text in self.index_letters
         if self.at("(", ahead=2) and letter and self.at(")", ahead=4) and self.at("}", ahead=5):
             self.samples.append(inner.text)
             self.per_sample = True
@@ -1185,7 +1198,7 @@ class _Parser:
         right = self.sum()
         for closer in closers:
             self.expect(closer, f"to close the condition of the indicator at column {token.column}")
-        indices = INDEX_LETTERS | set(self.indices)
+        indices = self.index_letters | set(self.indices)
         delta = sp.KroneckerDelta(self.as_index(left, indices), self.as_index(right, indices), evaluate=False)
         return delta if equal else 1 - delta
 
@@ -1241,7 +1254,7 @@ class _Parser:
             named = f"{name}_{subscript}"
             # g_k'(z), and g_k(z) once g_k is a function: the function of unit k, not an entry of a vector g
             applied = self.at("(") and (primes or self.is_function(named))
-            if indexable and (subscript in INDEX_LETTERS or subscript in self.indices) and not applied:
+            if indexable and (subscript in self.index_letters or subscript in self.indices) and not applied:
                 index = sp.Symbol(subscript, integer=True, positive=True)
             else:
                 name = named
@@ -1291,7 +1304,7 @@ class _Parser:
 
     def component(self, letter: str, subscript: str) -> sp.Expr:
         """The component ``letter_subscript`` of a vector, named as ``name`` names ``z_j`` and ``z_2``."""
-        if subscript in INDEX_LETTERS or subscript in self.indices:
+        if subscript in self.index_letters or subscript in self.indices:
             return sp.Indexed(sp.IndexedBase(letter), sp.Symbol(subscript, integer=True, positive=True))
         return self.symbol(f"{letter}_{subscript}")
 
