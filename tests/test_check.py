@@ -748,3 +748,30 @@ def test_an_equals_sign_inside_a_sums_limits_does_not_end_a_continued_row():
             "&= -y \\ln s\\left(\\sum_{i=1}^{k} w_i x_i\\right) \\\\\n"
             "&\\quad - (1 - y) \\ln\\left(1 - s\\left(\\sum_{i=1}^{k} w_i x_i\\right)\\right)\n\\end{aligned}$$\n")
     assert [v.verdict for v in Checker().check_text(text)] == ["correct", "correct"]
+
+
+MEAN_LOSS_KEY = r"""
+$$h(x^{(i)}) = \sigma\left(\sum_j w_j x_j^{(i)}\right)$$
+
+$$J = -\frac{1}{m} \sum_{i=1}^{m} \left[ y^{(i)} \ln h(x^{(i)}) + (1 - y^{(i)}) \ln(1 - h(x^{(i)})) \right]$$
+
+$$\frac{\partial J}{\partial w_j} = GRADIENT$$
+"""
+
+
+@pytest.mark.parametrize(("gradient", "verdict", "says"), [
+    (r"\frac{1}{m} \sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "correct", ""),
+    (r"\sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "wrong", "1/m is missing"),
+    (r"\frac{1}{m} \sum_{i=1}^{m} \left(y^{(i)} - h(x^{(i)})\right) x_j^{(i)}", "wrong", "sign"),
+])
+def test_a_gradient_of_a_mean_loss_stated_as_a_total_has_dropped_the_1_over_m(gradient, verdict, says):
+    """Read per sample, the mean and the total are the same claim; the loss's definition tells them apart."""
+    *_, judged = Checker().check_text(MEAN_LOSS_KEY.replace("GRADIENT", gradient))
+    assert judged.verdict == verdict and says in judged.reason
+
+
+def test_a_gradient_of_a_total_loss_stated_as_a_mean_has_an_extra_1_over_m():
+    key = MEAN_LOSS_KEY.replace(r"-\frac{1}{m} \sum", r"-\sum").replace(
+        "GRADIENT", r"\frac{1}{m} \sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}")
+    *_, judged = Checker().check_text(key)
+    assert judged.verdict == "wrong" and "extra factor 1/m" in judged.reason

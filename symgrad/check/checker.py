@@ -263,12 +263,13 @@ class Checker:
         relations = [reading if isinstance(reading, Relation) else None for _, reading in units]
         planned = plan(statements, relations, bindings) if self.forced is None and statements else \
             [None] * len(statements)
+        loss_scales = _loss_scales(relations)
         previous_lhs: sp.Expr | None = None
         for (statement, reading), where in zip(units, planned, strict=True):
             verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit, where, reading)
             previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
             if verdict is not None:
-                yield verdict
+                yield _against_the_loss_scale(verdict, reading, loss_scales)
 
     def _relations_of(self, statement: Statement, deadline: float | None
                       ) -> list[tuple[Statement, Relation | BaseException | None]]:
@@ -562,6 +563,51 @@ def _summed_letters(statements: list[Statement]) -> frozenset[str]:
     name something else in the key (c for a bias, e for Euler's number) are not index letters unless summed."""
     return frozenset(letter for statement in statements for letter in _SUMMED.findall(statement.latex)
                      if letter not in "e")
+
+
+def _loss_scales(relations: list[Relation | None]) -> dict[str, str]:
+    """How the key defines each loss over the samples: "mean" (J = \\frac{1}{m}\\sum_i …) or "total"
+    (J = \\sum_i …), from the definition that drops a sum over the samples; a loss written per sample has none."""
+    scales: dict[str, str] = {}
+    for relation in relations:
+        if relation is None or relation.relation != "=" or not relation.scales or not relation.rhs:
+            continue
+        name = _loss_name(relation.lhs)
+        if name is not None and relation.scales[1] and not relation.lhs.has(Partial, sp.Derivative):
+            scales[name] = relation.scales[1]
+    return scales
+
+
+def _loss_name(expr: sp.Expr | None) -> str | None:
+    """The loss a side names: J, J(θ) or L (a name of :data:`LOSS_NAMES`), else None."""
+    if isinstance(expr, AppliedUndef):
+        expr = sp.Symbol(type(expr).__name__)
+    if isinstance(expr, sp.Symbol) and expr.name in LOSS_NAMES:
+        return expr.name
+    return None
+
+
+def _against_the_loss_scale(verdict: Verdict, reading: object, scales: dict[str, str]) -> Verdict:
+    """A derivative of a loss the key defines as a mean over the samples, stated as a total (the 1/m dropped), or
+    the other way round, is wrong, though each sample's term is right: the per-sample reading cannot tell them
+    apart, the loss's definition can."""
+    if verdict.verdict != "correct" or not isinstance(reading, Relation) or len(reading.scales) < 2:
+        return verdict
+    lhs = reading.lhs
+    if not isinstance(lhs, Partial) or reading.relation != "=":
+        return verdict
+    loss = _loss_name(lhs.args[0])
+    defined = scales.get(loss) if loss is not None else None
+    stated = [scale for scale in reading.scales[1:] if scale]
+    if defined is None or not stated or all(scale == defined for scale in stated):
+        return verdict
+    if defined == "mean":
+        reason = (f"a factor 1/m is missing: {loss} is defined as the mean over the samples "
+                  f"(\\frac{{1}}{{m}}\\sum_i), and this gradient sums them without dividing")
+    else:
+        reason = (f"an extra factor 1/m: {loss} is defined as the sum over the samples, and this gradient "
+                  f"divides by their number")
+    return replace(verdict, verdict="wrong", reason=reason, kind="scale")
 
 
 #: ``\mathbf{w}_c``: a vector named by its own subscript.

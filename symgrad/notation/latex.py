@@ -222,6 +222,11 @@ class Relation:
     #: Sample superscripts (x^{(i)}) or an average over the samples (\frac{1}{m}\sum_i) were removed: the
     #: relation is the per-sample claim.
     per_sample: bool = False
+    #: For the left side and each right side: how the sums over the samples dropped from it were written, a mean
+    #: (\frac{1}{m}\sum_i) or a total (\sum_i alone); ("", "mean", "total") for J, its mean and a total.  A per-sample
+    #: claim reads both the same; a key that defines its loss as a mean and states its gradient as a total has
+    #: dropped the 1/m.
+    scales: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -798,6 +803,7 @@ class _Parser:
         self.indices: list[str] = []  # the letters that \sum binds: x_t indexes x inside \sum_t
         self.samples: list[str] = []  # the letters of the sample superscripts dropped so far (x^{(i)}: i)
         self.averages: list[frozenset[str]] = []  # sums over the samples dropped: the names their 1/m may have
+        self.means = 0  # of those, the ones whose 1/m was found: averages (the rest are totals)
         self.per_sample = False
         self.norms = 0  # > 0 inside \\| … \\|, where the next \\| closes
         self.commands = {
@@ -867,6 +873,7 @@ class _Parser:
     # ---- statements --------------------------------------------------------------
     def relation(self) -> Relation:
         lhs = None if self.at("=", "<-") else self.sum()
+        self.scales = [self.scale_of_side()]
         if lhs is not None and self.at(*_MAPS_TO, kind="cmd"):
             update = self.maps_to(lhs)
             if update is not None:
@@ -876,6 +883,7 @@ class _Parser:
             operators.append(self.advance())
             start = self.peek().column
             sides.append(self.sum())
+            self.scales.append(self.scale_of_side())
             written.append(self.written_since(start))
         self.expect_end()
         if not sides:
@@ -888,7 +896,18 @@ class _Parser:
     def made(self, lhs: sp.Expr | None, sides: tuple[sp.Expr, ...], relation: str,
              written: tuple[str, ...]) -> Relation:
         """The Relation, with where it starts and whether samples were dropped from it."""
-        return Relation(lhs, sides, relation, written, column=self.tokens[0].column, per_sample=self.per_sample)
+        scales = tuple(getattr(self, "scales", ()))
+        if len(scales) != len(sides) + 1:
+            scales = ()
+        return Relation(lhs, sides, relation, written, column=self.tokens[0].column, per_sample=self.per_sample,
+                        scales=scales)
+
+    def scale_of_side(self) -> str:
+        """How the side just read wrote the sums over the samples it dropped: "mean", "total" or "" (none), and
+        start the next side afresh."""
+        scale = "total" if self.averages else "mean" if self.means else ""
+        self.averages, self.means = [], 0
+        return scale
 
     def written_since(self, start: int) -> str:
         """The text of a side from column ``start`` to here, less a row's end ``\\\\``, spacing and punctuation."""
@@ -997,6 +1016,7 @@ class _Parser:
                 if isinstance(size, sp.Symbol) and size.name in self.averages[n]:
                     value = sp.Mul(*factors[:position], *factors[position + 1:])
                     del self.averages[n]
+                    self.means += 1
                     break
         return value
 
