@@ -775,3 +775,24 @@ def test_a_gradient_of_a_total_loss_stated_as_a_mean_has_an_extra_1_over_m():
         "GRADIENT", r"\frac{1}{m} \sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}")
     *_, judged = Checker().check_text(key)
     assert judged.verdict == "wrong" and "extra factor 1/m" in judged.reason
+
+
+@pytest.mark.parametrize("latex", [
+    r"z^l_j = \sum_k w^l_{jk} a^{l-1}_k + b^l_j",  # Nielsen's layers above the names
+    r"\frac{\partial L}{\partial w} = \left. (a - y) x \right|_{w = 0}",
+    r"L(\mathbf{w}; \mathbf{x}, y) = (y - \mathbf{w}^\top \mathbf{x})^2",
+    r"w_{t+1} = w_t - \eta g_t",
+    r"\mathbf{w} = \mathbf{0}",
+    r"\sum_{k \neq c} t_k = 1 - t_c",
+    r"\hat{y} = \operatorname*{argmax}_c p_c",
+])
+def test_valid_latex_in_notations_symgrad_does_not_read_never_fails_the_key_as_broken(latex):
+    verdicts = Checker().check_text(f"# Notes\n\n$${latex}$$\n")
+    assert all(not v.malformed for v in verdicts) and all(v.verdict != "wrong" for v in verdicts)
+
+
+@pytest.mark.parametrize("latex", [r"\frac{dL}{dw} = \fracc{1}{2}", r"a = (b + c", r"a_2 = \sigma(z_2)}",
+                                   r"\frac{dL}{dw} = \frac{1}"])
+def test_broken_latex_still_fails_the_key(latex):
+    (verdict,) = Checker().check_text(f"$${latex}$$\n")
+    assert verdict.malformed and verdict.reason.startswith("cannot read the LaTeX")

@@ -183,6 +183,13 @@ def _balanced(tokens: list[Token]) -> bool:
     return _unbalanced(tokens) is None
 
 
+#: Errors that, in a formula whose brackets and braces all close, mean the parser met notation it does not read
+#: (``\\left. f \\right|_{w=0}``, ``L(\\mathbf{w}; \\mathbf{x})``, ``w_{t+1}``, ``\\triangleq``), not a formula
+#: missing a brace or an argument: such a formula is unrecognized, and does not fail the check as broken.
+_STUCK = ("expected an operator or the end", "expected ')' to close", "expected ']' to close",
+          "expected '}' to close", "expected a subscript of letters and digits")
+
+
 class LatexParseError(ValueError):
     """LaTeX this parser cannot read; the one-line message names the column and what was expected.
 
@@ -444,6 +451,8 @@ def _name_command(
     text: str, i: int, j: int, name: str, tokens: list[Token], names: frozenset[str], depth: int
 ) -> int:
     """``\\mathbf{x}``, ``\\mathrm{Loss}``, ``\\mathcal{L}``, ``\\operatorname{ReLU}``, ``\\text{…}``: names, not xy."""
+    if name == "operatorname" and text.startswith("*", j):  # \operatorname*{argmax}: limits below, the same name
+        j += 1
     argument = _read_argument(text, j)
     if argument is None:
         k = _skip_spaces(text, j)
@@ -830,7 +839,9 @@ class _Parser:
     def error(self, message: str, token: Token | None = None, unsupported: bool = False) -> LatexParseError:
         """The error at ``token``; valid LaTeX beyond this parser is ``unsupported`` only in a formula whose
         brackets and braces all close (``\\hat{x w_1`` is broken, whatever the parser stopped at first)."""
-        return LatexParseError(message, (token or self.peek()).column, unsupported and _balanced(self.tokens))
+        stuck = message.startswith(_STUCK)  # balanced LaTeX the parser lost its way in: its limit, not a typo
+        column = (token or self.peek()).column
+        return LatexParseError(message, column, (unsupported or stuck) and _balanced(self.tokens))
 
     def describe(self, token: Token | None = None) -> str:
         token = token or self.peek()
@@ -1048,7 +1059,11 @@ class _Parser:
                 return self.dot_product(base, caret, transpose)
             if self.at("*"):
                 raise self.error("a star marks a name such as y^*, not an expression")
-            return self.factorial(self.raise_to(base, self.argument("the exponent"), caret))
+            exponent = self.argument("the exponent")
+            if self.at("_"):  # z^l_j, w^{[2]}_{jk}: a layer above the name, valid LaTeX that this parser does not read
+                raise self.error("a superscript before a subscript (a layer index, as in z^l_j) is not supported",
+                                 caret, unsupported=True)
+            return self.factorial(self.raise_to(base, exponent, caret))
 
     def transpose_length(self, base: sp.Expr) -> int:
         """How many tokens after ``^`` mark a transpose (``T``, ``\\top``, ``\\intercal``, ``{\\mathsf T}``, braced or
