@@ -763,6 +763,7 @@ $$\frac{\partial J}{\partial w_j} = GRADIENT$$
     (r"\frac{1}{m} \sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "correct", ""),
     (r"\sum_{i=1}^{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "wrong", "1/m is missing"),
     (r"\frac{1}{m} \sum_{i=1}^{m} \left(y^{(i)} - h(x^{(i)})\right) x_j^{(i)}", "wrong", "sign"),
+    (r"\frac{1}{m} \left(h(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "wrong", "the sum over the samples is missing"),
 ])
 def test_a_gradient_of_a_mean_loss_stated_as_a_total_has_dropped_the_1_over_m(gradient, verdict, says):
     """Read per sample, the mean and the total are the same claim; the loss's definition tells them apart."""

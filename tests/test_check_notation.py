@@ -337,9 +337,21 @@ def test_a_sum_over_other_than_the_samples_stays() -> None:
     assert parses(r"\frac{1}{m}\sum_{i=1}^{m} x_i") == sp.Sum(indexed("x", i), (i, 1, m_limit)) / m
 
 
-@pytest.mark.parametrize("text", [r"z^{[2]} = 1", r"w^{(t)} = 1", r"w^{(t+1)} = w", r"W^{(2)} = 1"])
-def test_layer_and_step_superscripts_are_unsupported_not_powers(text: str) -> None:
+@pytest.mark.parametrize("text", [r"z^{[2]} = 1", r"W^{(2)} = 1", r"a^{[l]} = 1"])
+def test_layer_superscripts_are_unsupported_not_powers(text: str) -> None:
     refused(text, unsupported=True)
+
+
+@pytest.mark.parametrize(("text", "relation"), [
+    (r"w^{(t+1)} = w^{(t)} - \eta g", "<-"),  # the next iterate: an update, as w \leftarrow w - \eta g is
+    (r"\mathbf{w}^{(\tau+1)} = \mathbf{w}^{(\tau)} - \eta g", "<-"),
+    (r"w^{(t)} = w^{(t-1)} - \eta g", "="),  # written from the step before: read as it is written, no update
+    (r"w^{(t)} = 1", "="),
+])
+def test_step_superscripts_are_the_iterates_of_gradient_descent(text: str, relation: str) -> None:
+    (read,) = parse_relations(text)
+    assert read.relation == relation and read.lhs in (sp.Symbol("w"), sp.Symbol(r"\mathbf{w}"))
+    assert not read.lhs.has(sp.Pow) and not any(side.has(sp.Symbol("t"), sp.Symbol("tau")) for side in read.rhs)
 
 
 # ---- 8. a component of a function of a vector ------------------------------------------------------------------

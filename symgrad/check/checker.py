@@ -256,6 +256,7 @@ class Checker:
         self._functions = DEFAULT_FUNCTIONS | _defined_function_names(statements)
         self._indices = _summed_letters(statements)
         self._rows = _row_vectors(statements)
+        self._samples = _sample_letters(statements)
         units = _with_prose_conditions([unit for statement in statements
                                         for unit in self._relations_of(statement, deadline)],
                                        {b.line: b.conditions for b in bindings if b.conditions})
@@ -284,7 +285,8 @@ class Checker:
             return [(statement, None)]
         try:
             with _time_limit(seconds):
-                relations = parse_relations(statement.latex, self._functions, self._indices, self._rows)
+                relations = parse_relations(statement.latex, self._functions, self._indices, self._rows,
+                                             self._samples)
         except _OutOfTime:
             return [(statement, None)]
         except Exception as error:  # noqa: BLE001 - untrusted input: reported when the statement is judged
@@ -330,7 +332,7 @@ class Checker:
             if isinstance(reading, BaseException):
                 raise reading
             relation = reading if isinstance(reading, Relation) else parse_relations(
-                statement.latex, self._functions, self._indices, self._rows)[0]
+                statement.latex, self._functions, self._indices, self._rows, self._samples)[0]
         except LatexParseError as error:
             if error.message.startswith("not an equation"):  # a mention such as $\sum_{l=1}^{C} y_l$
                 return None, None
@@ -601,13 +603,28 @@ def _against_the_loss_scale(verdict: Verdict, reading: object, scales: dict[str,
     stated = [scale for scale in reading.scales[1:] if scale]
     if defined is None or not stated or all(scale == defined for scale in stated):
         return verdict
-    if defined == "mean":
-        reason = (f"a factor 1/m is missing: {loss} is defined as the mean over the samples "
-                  f"(\\frac{{1}}{{m}}\\sum_i), and this gradient sums them without dividing")
+    if "unsummed" in stated:
+        reason = (f"the sum over the samples is missing: {loss} is defined as the {defined} over the samples, and "
+                  f"this gradient divides one sample's term by their number without summing")
+    elif defined == "mean":
+        reason = (f"a factor 1/m is missing (one over the number of samples): {loss} is defined as the mean over "
+                  f"the samples, and this gradient sums over them without dividing")
     else:
-        reason = (f"an extra factor 1/m: {loss} is defined as the sum over the samples, and this gradient "
-                  f"divides by their number")
+        reason = (f"an extra factor 1/m (one over the number of samples): {loss} is defined as the sum over the "
+                  f"samples, and this gradient divides by their number")
     return replace(verdict, verdict="wrong", reason=reason, kind="scale")
+
+
+#: ``\sum_{n=1}^{N}``: a sum over the N samples.
+_SUM_OVER_SAMPLES = re.compile(r"\\sum_\{\s*([A-Za-z])\s*=\s*1\s*\}\^\{?\s*N\b")
+
+
+def _sample_letters(statements: list[Statement]) -> frozenset[str]:
+    """The letters the key writes as a subscript for the sample, as Bishop does (x_n, t_n, y_n; x^{(n)} is read
+    the same way): a letter that a sum runs over from 1 to N and that subscripts the label (t_n or y_n)."""
+    text = " ".join(statement.latex for statement in statements)
+    return frozenset(letter for letter in set(_SUM_OVER_SAMPLES.findall(text))
+                     if re.search(rf"(?<![A-Za-z\\])[ty]_\{{?\s*{letter}\b", text))
 
 
 #: ``\mathbf{w}_c``: a vector named by its own subscript.

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from symgrad.model.graph import Partial
 
@@ -190,6 +191,12 @@ _STUCK = ("expected an operator or the end", "expected ')' to close", "expected 
           "expected '}' to close", "expected a subscript of letters and digits")
 
 
+#: The names a number of samples goes by (the 1/m of a mean).
+_SAMPLE_SIZES = frozenset({"m", "M", "n", "N"})
+#: Letters for the iterate of gradient descent in a superscript: w^{(t)}, w^{(\\tau+1)}, θ^{(s)}.
+_STEP_LETTERS = {"t": "t", "tau": "tau", "s": "s", "r": "r"}
+
+
 class LatexParseError(ValueError):
     """LaTeX this parser cannot read; the one-line message names the column and what was expected.
 
@@ -263,7 +270,8 @@ def parse_condition(text: str) -> list[sp.Basic]:
 
 
 def parse_relations(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS,
-                    indices: frozenset[str] = frozenset(), rows: frozenset[str] = frozenset()) -> list[Relation]:
+                    indices: frozenset[str] = frozenset(), rows: frozenset[str] = frozenset(),
+                    samples: frozenset[str] = frozenset()) -> list[Relation]:
     """Every relation of one display, in order, with its side conditions.
 
     Relations are separated at the top level by ``,``, ``;``, ``\\quad``, ``\\qquad`` and prose (``\\text{and}``);
@@ -272,9 +280,10 @@ def parse_relations(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS,
     piece cannot be read, or when the display holds no relation ("not an equation").  ``indices`` are letters that
     index besides :data:`INDEX_LETTERS`: those the whole key sums over (``\\sum_{c=1}^{C}`` makes z_c an entry).
     ``rows`` are the letters of vectors ``\\mathbf{w}_c`` that the key writes as rows of a matrix (w_{cj}, the
-    class first), whose components put their own subscript first.
+    class first), whose components put their own subscript first.  ``samples`` are letters that the key writes
+    as a subscript for the sample (Bishop's x_n, t_n, as x^{(n)} is read): dropped as the superscript is.
     """
-    return _Display(text, functions, indices, rows).relations()
+    return _Display(text, functions, indices, rows, samples).relations()
 
 
 def parse_relation(text: str, functions: frozenset[str] = DEFAULT_FUNCTIONS) -> Relation:
@@ -316,12 +325,12 @@ def _letters(tokens: list[Token]) -> frozenset[str]:
 
 def _parse(tokens: list[Token], text: str, functions: frozenset[str], letters: frozenset[str],
            parse: Callable[[_Parser], _T], indices: frozenset[str] = INDEX_LETTERS,
-           rows: frozenset[str] = frozenset()) -> _T:
+           rows: frozenset[str] = frozenset(), samples: frozenset[str] = frozenset()) -> _T:
     """Parse ``tokens`` (ending with an ``end`` token), turning every failure (even one inside SymPy) into a
     one-line LatexParseError."""
     if tokens[0].kind == "end":
         raise LatexParseError("empty input, expected an expression", tokens[0].column)
-    parser = _Parser(tokens, functions, text, letters, indices, rows)
+    parser = _Parser(tokens, functions, text, letters, indices, rows, samples)
     try:
         return parse(parser)
     except LatexParseError:
@@ -665,8 +674,9 @@ class _Display:
     """One display cut into its relations and their side conditions (see :func:`parse_relations`)."""
 
     def __init__(self, text: str, functions: frozenset[str], indices: frozenset[str] = frozenset(),
-                 rows: frozenset[str] = frozenset()) -> None:
+                 rows: frozenset[str] = frozenset(), samples: frozenset[str] = frozenset()) -> None:
         self.text, self.functions, self.indices, self.rows = text, functions, INDEX_LETTERS | indices, rows
+        self.sample_letters = samples
         tokens = _tokens(text, functions)
         self.letters = _letters(tokens)
         self.pieces = _merge_spacing(_split(tokens))
@@ -701,7 +711,7 @@ class _Display:
     def parse(self, tokens: list[Token], end: int, parse: Callable[[_Parser], _T]) -> _T:
         """Parse one piece on its own (its columns still the display's), knowing every letter the display uses."""
         return _parse([*tokens, Token("end", "", end)], self.text, self.functions, self.letters, parse, self.indices,
-                      self.rows)
+                      self.rows, self.sample_letters)
 
     def relation(self, piece: _Piece, quiet: bool) -> Relation | None:
         """The relation of ``piece``; None when ``quiet`` and it is none (x \\to z_1 \\to a_1 is a graph)."""
@@ -798,10 +808,11 @@ class _Parser:
 
     def __init__(self, tokens: list[Token], functions: frozenset[str], text: str = "",
                  letters: frozenset[str] = frozenset(), index_letters: frozenset[str] = INDEX_LETTERS,
-                 rows: frozenset[str] = frozenset()) -> None:
+                 rows: frozenset[str] = frozenset(), sample_letters: frozenset[str] = frozenset()) -> None:
         self.tokens = tokens
         self.index_letters = index_letters  # the letters that index: INDEX_LETTERS and those the key sums over
         self.rows = rows  # vectors \\mathbf{w}_c that are rows (w_{cj}): see _component
+        self.sample_letters = sample_letters  # subscripts that name the sample (x_n): dropped, as x^{(n)} is
         self.text = text  # the source the tokens' columns point into
         self.pos = 0
         self.functions = functions
@@ -813,6 +824,9 @@ class _Parser:
         self.samples: list[str] = []  # the letters of the sample superscripts dropped so far (x^{(i)}: i)
         self.averages: list[frozenset[str]] = []  # sums over the samples dropped: the names their 1/m may have
         self.means = 0  # of those, the ones whose 1/m was found: averages (the rest are totals)
+        self.steps: list[int] = []  # iterate superscripts dropped from the side being read: +1 for w^{(t+1)}
+        self.unsummed = False  # the side being read has a 1/N and one sample's term, but no sum
+        self.side_samples = 0  # how many sample markers had been dropped when the side began
         self.per_sample = False
         self.norms = 0  # > 0 inside \\| … \\|, where the next \\| closes
         self.commands = {
@@ -884,7 +898,11 @@ class _Parser:
     # ---- statements --------------------------------------------------------------
     def relation(self) -> Relation:
         lhs = None if self.at("=", "<-") else self.sum()
+        if lhs is not None:
+            lhs = self.without_lost_average(lhs)
         self.scales = [self.scale_of_side()]
+        self.next_iterate = bool(self.steps) and set(self.steps) == {1}  # w^{(t+1)} = …: an update
+        self.steps = []
         if lhs is not None and self.at(*_MAPS_TO, kind="cmd"):
             update = self.maps_to(lhs)
             if update is not None:
@@ -893,7 +911,7 @@ class _Parser:
         while self.at("=", "<-"):
             operators.append(self.advance())
             start = self.peek().column
-            sides.append(self.sum())
+            sides.append(self.without_lost_average(self.sum()))
             self.scales.append(self.scale_of_side())
             written.append(self.written_since(start))
         self.expect_end()
@@ -902,7 +920,8 @@ class _Parser:
         arrows = [n for n, op in enumerate(operators) if op.text == "<-"]
         if arrows not in ([], [0]):
             raise self.error("an update arrow must come first, and only once", operators[arrows[-1]])
-        return self.made(lhs, tuple(sides), "<-" if arrows else "=", tuple(written))
+        update = arrows or getattr(self, "next_iterate", False) and not any(op.text == "<-" for op in operators)
+        return self.made(lhs, tuple(sides), "<-" if update else "=", tuple(written))
 
     def made(self, lhs: sp.Expr | None, sides: tuple[sp.Expr, ...], relation: str,
              written: tuple[str, ...]) -> Relation:
@@ -914,11 +933,24 @@ class _Parser:
                         scales=scales)
 
     def scale_of_side(self) -> str:
-        """How the side just read wrote the sums over the samples it dropped: "mean", "total" or "" (none), and
-        start the next side afresh."""
-        scale = "total" if self.averages else "mean" if self.means else ""
-        self.averages, self.means = [], 0
+        """How the side just read wrote the sums over the samples it dropped: "mean", "total", "unsummed" (a 1/N
+        before one sample's term, the sum left out) or "" (none), and start the next side afresh."""
+        scale = "total" if self.averages else "mean" if self.means else "unsummed" if self.unsummed else ""
+        self.averages, self.means, self.unsummed, self.side_samples = [], 0, False, len(self.samples)
         return scale
+
+    def without_lost_average(self, side: sp.Expr) -> sp.Expr:
+        """``\\frac{1}{N}(y_n - t_n)``: one sample's term under the 1/N of a mean whose sum was left out.  The 1/N
+        is dropped, as a mean's is, and the side marked "unsummed", so that the sum's absence is told."""
+        if self.averages or self.means or len(self.samples) <= getattr(self, "side_samples", 0):
+            return side
+        factors = list(sp.Mul.make_args(side))
+        for position, factor in enumerate(factors):
+            size = factor.base if isinstance(factor, sp.Pow) and factor.exp == -1 else None
+            if isinstance(size, sp.Symbol) and size.name in _SAMPLE_SIZES:
+                self.unsummed = True
+                return sp.Mul(*factors[:position], *factors[position + 1:])
+        return side
 
     def written_since(self, start: int) -> str:
         """The text of a side from column ``start`` to here, less a row's end ``\\\\``, spacing and punctuation."""
@@ -1124,8 +1156,15 @@ class _Parser:
             self.pos += 6
             return True
         simple = inner.kind in ("word", "num") and self.at(")", ahead=4) and self.at("}", ahead=5)
-        step = inner.kind == "word" and self.at("+", "-", ahead=4) and self.peek(5).kind == "num" and self.at(
-            ")", ahead=6)
+        stepping = inner.kind == "word" or inner.kind == "cmd" and inner.text in _GREEK
+        step = stepping and self.at("+", "-", ahead=4) and self.peek(5).kind == "num" and self.at(")", ahead=6)
+        iteration = _STEP_LETTERS.get(inner.text) if stepping else None
+        if self.at("(", ahead=2) and iteration is not None and (step or self.at(")", ahead=4)):
+            # w^{(t+1)} = w^{(t)} - η ∇L: the iterates of gradient descent, an update once they are dropped
+            offset = (1 if self.at("+", ahead=4) else -1) * int(self.peek(5).text) if step else 0
+            self.steps.append(offset)
+            self.pos += 8 if step else 6
+            return True
         if self.at("[", ahead=2) or simple or step:
             raise self.error("a layer or step superscript (z^{[2]}, w^{(t)}) is not supported", unsupported=True)
         return False
@@ -1284,6 +1323,11 @@ class _Parser:
                 break
             star, primes = star or mark == "*", primes + (mark == "'")
             self.pos += length
+        if subscript is not None and subscript[0] in self.sample_letters and (
+                len(subscript) == 1 or all(c in self.index_letters for c in subscript[1:])):
+            self.samples.append(subscript[0])  # x_n, t_n, x_{ni}: the n-th sample's x, t and x_i
+            self.per_sample = True
+            subscript = subscript[1:] or None
         index = None
         if subscript is not None:
             named = f"{name}_{subscript}"
@@ -1619,6 +1663,9 @@ class _Parser:
         of = self.power()
         if not isinstance(wrt, (sp.Symbol, sp.Indexed)) or not isinstance(of, (sp.Symbol, sp.Indexed, sp.Function)):
             raise self.error("expected \\nabla_{variable} of a quantity", token)
+        argument = of.args[0] if isinstance(of, AppliedUndef) and len(of.args) == 1 else None
+        if wrt == NABLA and isinstance(argument, sp.Symbol) and _vector_letter(argument) is not None:
+            return Partial(sp.Symbol(type(of).__name__), argument)  # \nabla E(\mathbf{w}): E's gradient by w
         return Partial(of, wrt)
 
     def inner_product(self) -> sp.Expr:
