@@ -797,3 +797,36 @@ def test_valid_latex_in_notations_symgrad_does_not_read_never_fails_the_key_as_b
 def test_broken_latex_still_fails_the_key(latex):
     (verdict,) = Checker().check_text(f"$${latex}$$\n")
     assert verdict.malformed and verdict.reason.startswith("cannot read the LaTeX")
+
+
+BIAS_NET = r"$z = w x + b$, $a = \sigma(z)$, $L = \frac{1}{2}(a - y)^2$." + "\n"
+
+
+@pytest.mark.parametrize(("claim", "verdict"), [
+    (r"Let $\delta = \frac{\partial L}{\partial z}$. Then $\frac{\partial L}{\partial b} = \delta$.", "correct"),
+    (r"$\frac{\partial L}{\partial b} = \frac{\partial L}{\partial z}$", "correct"),  # ∂z/∂b = 1 left out
+    (r"Let $\delta = \frac{\partial L}{\partial z}$. Then $\frac{\partial L}{\partial w} = \delta$.", "wrong"),
+])
+def test_a_chain_may_leave_out_a_factor_that_is_one_and_no_other(claim, verdict):
+    *_, judged = Checker().check_text(BIAS_NET + claim + "\n")
+    assert judged.verdict == verdict, judged.reason
+
+
+@pytest.mark.parametrize("line", [r"$a = \sigma(-0.6225) \approx 0.3492$", r"$w \leftarrow 0.2 - 0.5 \cdot (-0.6225)$"])
+def test_numbers_put_into_a_node_or_an_update_are_a_worked_example_not_a_wrong_formula(line):
+    *_, judged = Checker().check_text(BIAS_NET + line + "\n")
+    assert judged.verdict != "wrong", judged.reason
+
+
+def test_a_claim_is_not_called_wrong_by_a_model_a_later_part_defines():
+    """Part (a) without a bias, part (b) with one: a claim of part (a) that its own part cannot judge must not be
+    judged wrong against part (b)'s model (it was, by the model with b)."""
+    key = "\n".join([
+        r"The hypothesis is $h(\mathbf{x}) = \sigma(\mathbf{w}^\top\mathbf{x})$ and the loss on one example is",
+        r"$$\ell(\mathbf{w}) = -y \log h(\mathbf{x}) - (1 - y)\log\bigl(1 - h(\mathbf{x})\bigr).$$",
+        r"$$\frac{\partial \ell}{\partial w_j} = \bigl(\sigma(\mathbf{w}^\top\mathbf{x}) - y\bigr)\,x_j$$",
+        r"$$J(\mathbf{w}) = -\frac{1}{N}\sum_{n=1}^{N}\Bigl[y^{(n)}\log\sigma(\mathbf{w}^\top\mathbf{x}^{(n)})"
+        r" + (1 - y^{(n)})\log\bigl(1 - \sigma(\mathbf{w}^\top\mathbf{x}^{(n)})\bigr)\Bigr]$$",
+        r"Now $h(\mathbf{x}) = \sigma(\mathbf{w}^\top\mathbf{x} + b)$ with the same loss $\ell$.", ""])
+    verdicts = Checker().check_text(key)
+    assert not any(v.verdict == "wrong" for v in verdicts), [(v.line, v.reason) for v in verdicts]

@@ -22,7 +22,8 @@ from symgrad.model.functions import relu, sigmoid, softplus
 NUMERIC_FUNCTIONS = {"s": sigmoid, "sigma": sigmoid, "sigmoid": sigmoid, "softplus": softplus, "relu": relu,
                      "ReLU": relu}
 #: Commands and function names that may appear in a side made of numbers (\frac{1}{2}, \ln 0.5, s(0), e^{-1}).
-_NUMERIC_WORDS = re.compile(r"\\[A-Za-z]+|\b(?:ln|log|exp|tanh|sigmoid|sigma)\b|\b[a-zA-Z](?=\s*\()|\be\b")
+_NUMERIC_WORDS = re.compile(r"\\[A-Za-z]+|\b(?:ln|log|exp|tanh|sigmoid|sigma)\b"
+                            r"|\b[a-zA-Z](?:_\{?[A-Za-z0-9]+\}?)?(?=\s*(?:\\left)?\s*\()|\be\b")
 _DECIMALS = re.compile(r"^\s*-?\s*\d*\.(\d+)\s*$")
 
 

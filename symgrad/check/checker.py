@@ -365,6 +365,13 @@ class Checker:
         while section is not None:  # its own section's model first, then the models the key defines later
             if section.model is not None:
                 verdict = self._judge_in_section(statement, section, lhs, relation)
+                if verdict is not None and verdict.verdict == "wrong" and section is not where.section:
+                    # a model stated after the claim may be another part's (the same network with a bias):
+                    # wrong only when sure, so the claim is not called wrong by it
+                    verdict.verdict = "unrecognized"
+                    verdict.reason = (f"its own part of the key defines no model symgrad can build; against the "
+                                      f"model defined later (line {section.first_line}) it would be wrong "
+                                      f"({verdict.reason}), but that may be another part's model")
                 if verdict is not None:
                     return verdict, lhs
             section = section.next
@@ -493,12 +500,17 @@ class Checker:
         # (1/0 is written as a number, but is none: as a side it is judged, and never finite)
         numbers = [(_NUMBER.fullmatch(text) is not None and member.is_finite is True)
                    or is_number(member, text, context.functions)
+                   or not member.free_symbols and member.has(AppliedUndef)  # g_2(-0.6225): a function at a number
                    for text, member in zip(written, members, strict=False)] or [False] * len(members)
         worked_out = all(numbers) and all(not _NUMBER.fullmatch(text.strip()) or "." in text for text in written)
         bare = relation == "=" and (isinstance(lhs, (sp.Symbol, sp.Indexed)) or worked_out)  # ∂L/∂w = 0.5 · 1 ≈ 0.35
         if bare and any(numbers) and all(isinstance(m, (sp.Symbol, sp.Indexed)) or n for m, n in zip(
                 members, numbers, strict=False)):
             numbers = [True] * len(members)  # w_1 = w_2 = 0: values given to several quantities at once
+        if relation == "<-" and members and all(numbers):  # w ← 0.2 - 0.5·(-0.62): a step worked out in numbers
+            return Verdict(statement.line, statement.latex, "unrecognized",
+                           "an update with numbers put in, a step worked out at an example's values: symgrad checks "
+                           "formulas, not worked examples", kind="value", model=context.name)
         worked = [m for m, number in zip(members, numbers, strict=True) if bare and number]
         formulas = [m for m, number in zip(members, numbers, strict=True) if not (bare and number)]
         try:

@@ -296,6 +296,7 @@ class Judge:
                     if inputs else f"{self.show(factor.of)} is not a node of the graph")
             return Judgement("wrong", "chain rule", f"wrong node in factor {position}: {self.show(factor)} is "
                              f"not a node partial, since {what}", shown)
+        factors = self._with_unit_factors(lhs, factors)
         for position, (factor, following) in enumerate(zip(factors, factors[1:], strict=False), 1):
             if following.of != factor.wrt:
                 return Judgement("wrong", "chain rule", f"broken link after factor {position}: {self.show(factor)} "
@@ -310,6 +311,29 @@ class Judge:
                 return Judgement("wrong", "chain rule", problem, shown)
         return Judgement("correct", "chain rule", expected=shown)
 
+    def _with_unit_factors(self, lhs: Partial, factors: list[Partial]) -> list[Partial]:
+        """The chain with each factor it leaves out because it is 1 put back (∂L/∂b = ∂L/∂z for z = w x + b is
+        ∂L/∂z · ∂z/∂b), so that its links and its sums over units are checked as a whole chain."""
+        whole = [factors[0]]
+        for following in factors[1:]:
+            if following.of != whole[-1].wrt and self._is_one(whole[-1].wrt, following.of):
+                whole.append(Partial(whole[-1].wrt, following.of))
+            whole.append(following)
+        if whole[-1].wrt != lhs.wrt and self._is_one(whole[-1].wrt, lhs.wrt):
+            whole.append(Partial(whole[-1].wrt, lhs.wrt))
+        return whole
+
+    def _is_one(self, of: sp.Expr, wrt: sp.Expr) -> bool:
+        """Whether ∂of/∂wrt is 1 (∂z/∂b for z = w x + b): a chain may leave such a factor out, as keys do in
+        ∂L/∂b = δ = ∂L/∂z.  Only for quantities of the graph; any doubt keeps the factor required."""
+        model = self.model
+        if model is None or of == wrt or model.node(of) is None:
+            return False
+        try:
+            return sp.simplify(model.partial(of, wrt) - 1) == 0
+        except Exception:  # noqa: BLE001 - a partial SymPy cannot take is no proof that the factor is 1
+            return False
+
     def _sums_of_chain(self, lhs: Partial, factors: list[Partial], sums: tuple) -> str:
         """Why the units and sums of a chain do not follow a path of the graph ("" when they do).
 
@@ -319,6 +343,9 @@ class Judge:
         claimed = (factors[0].of, *(f.wrt for f in factors))
         summed = {limit[0]: limit for limit in sums}
         paths = [p for p in self.model.paths(lhs.wrt) if len(p.quantities) == len(claimed)]
+        if not paths and any(not _among(factor.wrt, self.model.direct_inputs(self.model.node(factor.of)))
+                             for factor in factors if self.model.node(factor.of) is not None):
+            return ""  # a stretch taken in one step (∂E/∂q past ŷ): its sums are the value check's to judge
         missing = None
         for path in paths:
             renaming = _unify(path.quantities, claimed, {limit[0] for limit in path.sums})
