@@ -830,3 +830,14 @@ def test_a_claim_is_not_called_wrong_by_a_model_a_later_part_defines():
         r"Now $h(\mathbf{x}) = \sigma(\mathbf{w}^\top\mathbf{x} + b)$ with the same loss $\ell$.", ""])
     verdicts = Checker().check_text(key)
     assert not any(v.verdict == "wrong" for v in verdicts), [(v.line, v.reason) for v in verdicts]
+
+
+def test_a_scalar_and_a_layer_named_with_the_same_letter_are_two_quantities():
+    """ε = ∂E/∂q and ε_j = ∂E/∂p_j: ε_j is not the j-th entry of ε (it was, and the line went unrecognized)."""
+    key = (r"$p_j = w_j x + b_j$, $o_j = \sigma(p_j)$, $q = \sum_j v_j o_j + c$, $\hat{y} = \sigma(q)$, "
+           r"$E = \frac{1}{2}(\hat{y} - y)^2$." "\n\n"
+           r"Call $\varepsilon = \frac{\partial E}{\partial q}$ and $\varepsilon_j = \frac{\partial E}{\partial p_j}$."
+           "\n\n" r"Then $\varepsilon_j = \varepsilon\, v_j\, o_j (1 - o_j)$"
+           r" and $\varepsilon_j = \varepsilon\, o_j (1 - o_j)$." "\n")
+    *_, right, wrong = Checker().check_text(key)
+    assert (right.verdict, wrong.verdict) == ("correct", "wrong") and "missing" in wrong.reason

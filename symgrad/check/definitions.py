@@ -769,7 +769,13 @@ class Alias:
     value: sp.Expr
 
     def expand(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` with every use of the name (δ_3, δ_j, δ_ℓ) replaced by the derivative it names."""
+        """``expr`` with every use of the name (δ_3, δ_j, δ_ℓ) replaced by the derivative it names.  A key may name
+        a scalar and a layer with the same letter (ε = ∂E/∂q, ε_j = ∂E/∂p_j): the scalar's alias replaces the bare
+        ε only, never the letter inside ε_j."""
+        if self.index is None and expr.has(sp.Indexed):
+            held = {indexed: sp.Dummy() for indexed in expr.atoms(sp.Indexed)}
+            expanded = self.expand(expr.xreplace(held))
+            return expanded.xreplace({dummy: indexed for indexed, dummy in held.items()})
         mapping: dict[sp.Expr, sp.Expr] = {}
         for symbol in expr.atoms(sp.Symbol):
             base, _, subscript = symbol.name.partition("_")
