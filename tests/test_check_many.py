@@ -136,6 +136,17 @@ def test_a_folder_without_keys_is_refused(tmp_path):
     assert completed.returncode == 2 and "holds no answer keys" in completed.stderr
 
 
+def test_a_folders_readme_is_no_key_of_it(tmp_path):
+    """A submissions folder with a README that says what the keys are: judged, the README would be an error
+    row (no equations) and exit status 2 for the whole run."""
+    (tmp_path / "README.md").write_text("# Homework 3\n\nThe submissions of section B.\n")
+    (tmp_path / "alice.md").write_text((KEYS / "sigmoid.md").read_text())
+    jobs = many.jobs_for([str(tmp_path)], lambda: "")
+    assert [os.path.basename(job.source) for job in jobs] == ["alice.md"]
+    assert [job.source for job in many.jobs_for([str(tmp_path / "README.md")], lambda: "")] == [
+        str(tmp_path / "README.md")]  # named on its own, it is read
+
+
 def _dies_on_bob(job: many.Job, settings: many.Settings) -> many.KeyResult:
     """A judge whose process dies on one key, as one killed for its memory would."""
     if job.source.endswith("bob.md"):

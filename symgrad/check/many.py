@@ -137,8 +137,9 @@ def jobs_for(arguments: list[str], read_stdin: Callable[[], str], report: str | 
 
 
 def _folder_entries(folder: str, report: str | None = None) -> list[tuple[str, str | None]]:
-    """The keys in ``folder`` (named ``*.md``, ``*.markdown`` or ``*.txt``, not hidden), sorted by name, each
-    with the reason it is refused unread, if it is.  A submission folder is not trusted: a symbolic link
+    """The keys in ``folder`` (named ``*.md``, ``*.markdown`` or ``*.txt``, not hidden, and not the folder's
+    README, which describes the keys rather than being one), sorted by name, each with the reason it is refused
+    unread, if it is.  A submission folder is not trusted: a symbolic link
     there (to a private file, which the report would quote) and anything that is not a regular file (a FIFO
     would block the run) are refused; a link named on the command line is read, the user chose it."""
     try:
@@ -147,7 +148,7 @@ def _folder_entries(folder: str, report: str | None = None) -> list[tuple[str, s
         raise UsageError(f"cannot read folder {folder}: {error.strerror or error}") from None
     entries = []
     for name in names:
-        if name.startswith(".") or not name.lower().endswith(KEY_SUFFIXES):
+        if name.startswith(".") or not name.lower().endswith(KEY_SUFFIXES) or _is_readme(name):
             continue
         path = os.path.join(folder, name)
         if report is None or not _same_path(path, report):
@@ -155,6 +156,11 @@ def _folder_entries(folder: str, report: str | None = None) -> list[tuple[str, s
     if not entries:
         raise UsageError(f"{folder} holds no answer keys (files named *.md, *.markdown or *.txt)")
     return entries
+
+
+def _is_readme(name: str) -> bool:
+    """README.md, readme.txt: a folder's description.  Named on the command line, it is read as a key."""
+    return name.lower().rpartition(".")[0] == "readme"
 
 
 def _same_path(first: str, second: str) -> bool:
