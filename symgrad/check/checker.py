@@ -639,6 +639,8 @@ def _sample_letters(statements: list[Statement]) -> frozenset[str]:
                      if re.search(rf"(?<![A-Za-z\\])[ty]_\{{?\s*{letter}\b", text))
 
 
+#: ``w_{cj}``, ``w_{c,j}``: a component with two indices, as (w, c).
+_TWO_INDEX_COMPONENT = re.compile(r"(?<![A-Za-z\\])([A-Za-z]+)_\{\s*([A-Za-z])\s*,?\s*[A-Za-z]\s*\}")
 #: ``\mathbf{w}_c``: a vector named by its own subscript.
 _SUBSCRIPTED_VECTOR = re.compile(r"\\(?:mathbf|boldsymbol|vec)\{\\?([A-Za-z]+)\}_\{?([A-Za-z])\}?")
 
@@ -648,11 +650,8 @@ def _row_vectors(statements: list[Statement]) -> frozenset[str]:
     ``w_{cj}`` with the vector's own subscript first (softmax weights per class, as many courses write them).
     Without that, w_c is a column, w_{jc}, as symgrad's catalogue has it."""
     text = " ".join(statement.latex for statement in statements)
-    rows = set()
-    for letter, own in set(_SUBSCRIPTED_VECTOR.findall(text)):
-        if re.search(rf"(?<![A-Za-z\\]){re.escape(letter)}_\{{\s*{own}\s*,?\s*[A-Za-z]\s*\}}", text):
-            rows.add(letter)
-    return frozenset(rows)
+    components = set(_TWO_INDEX_COMPONENT.findall(text))  # (w, c) for each w_{cj}: one pass, however long the key
+    return frozenset(letter for letter, own in set(_SUBSCRIPTED_VECTOR.findall(text)) if (letter, own) in components)
 
 
 def _defined_function_names(statements: list[Statement]) -> frozenset[str]:
