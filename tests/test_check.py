@@ -841,3 +841,23 @@ def test_a_scalar_and_a_layer_named_with_the_same_letter_are_two_quantities():
            r" and $\varepsilon_j = \varepsilon\, o_j (1 - o_j)$." "\n")
     *_, right, wrong = Checker().check_text(key)
     assert (right.verdict, wrong.verdict) == ("correct", "wrong") and "missing" in wrong.reason
+
+
+#: Keys from a review of the rules for samples and worked values (tests/keys/reviewed/): every line correct, but
+#: the last line of the identity's key.
+REVIEWED = KEYS / "reviewed"
+
+
+@pytest.mark.parametrize("name", ["n-outputs-not-samples", "mean-then-sum-in-parts", "chain-through-samples"])
+def test_outputs_summed_over_n_parts_with_their_own_loss_and_chains_through_samples_are_no_false_alarm(name):
+    """N outputs are no samples (x_j, t_j with w_j); part (a)'s mean loss holds part (a)'s gradient, not part (b)'s
+    sum; a chain of partials through each sample carries the loss's own 1/m."""
+    verdicts = Checker().check_text((REVIEWED / f"{name}.md").read_text(encoding="utf-8"))
+    assert verdicts and not [(v.line, v.reason) for v in verdicts if v.verdict == "wrong"]
+
+
+def test_an_identity_set_to_a_wrong_number_is_still_wrong_and_a_misspelt_command_still_broken():
+    *_, identity = Checker().check_text((REVIEWED / "identity-set-to-a-wrong-number.md").read_text(encoding="utf-8"))
+    assert identity.verdict == "wrong"  # σ(z) + σ(-z) is 1 for every z: a claim, not a value worked out
+    (typo,) = Checker().check_text("$$z = w \\times x \\cdott b$$\n")
+    assert typo.malformed and "cannot read the LaTeX" in typo.reason

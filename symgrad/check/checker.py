@@ -11,6 +11,7 @@ with is an ``unrecognized`` verdict with a one-line reason in symgrad's words.
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import signal
 import threading
@@ -196,6 +197,10 @@ class Checker:
             self.forced, self.options = entry.name, {**implied, **self.options}
         self._contexts: dict[tuple, Context] = {}
         self._functions = DEFAULT_FUNCTIONS  # the names applied before "(" (the key's own added as it is read)
+        # what the whole key says of its letters, read before its formulas (see verdicts): none until then
+        self._indices: frozenset[str] = frozenset()
+        self._rows: frozenset[str] = frozenset()
+        self._samples: frozenset[str] = frozenset()
 
     @classmethod
     def for_derivation(cls, derivation: Derivation, label: str | None = None) -> Checker:
@@ -264,11 +269,12 @@ class Checker:
         relations = [reading if isinstance(reading, Relation) else None for _, reading in units]
         planned = plan(statements, relations, bindings) if self.forced is None and statements else \
             [None] * len(statements)
-        loss_scales = _loss_scales(relations)
+        loss_scales: dict[str, str] = {}  # how each loss is defined over the samples, as of the statement read
         previous_lhs: sp.Expr | None = None
         for (statement, reading), where in zip(units, planned, strict=True):
             verdict, lhs = self._check_in_time(statement, previous_lhs, deadline, time_limit, where, reading)
             previous_lhs = lhs  # None after a row that could not be read: its continuations cannot be judged
+            loss_scales.update(_loss_scale(reading))
             if verdict is not None:
                 yield _against_the_loss_scale(verdict, reading, loss_scales)
 
@@ -369,9 +375,9 @@ class Checker:
                     # a model stated after the claim may be another part's (the same network with a bias):
                     # wrong only when sure, so the claim is not called wrong by it
                     verdict.verdict = "unrecognized"
-                    verdict.reason = (f"its own part of the key defines no model symgrad can build; against the "
-                                      f"model defined later (line {section.first_line}) it would be wrong "
-                                      f"({verdict.reason}), but that may be another part's model")
+                    verdict.reason = (f"its own part of the key does not judge it; against the model defined "
+                                      f"later (line {section.first_line}) it would be wrong ({verdict.reason}), "
+                                      f"but that may be another part's model")
                 if verdict is not None:
                     return verdict, lhs
             section = section.next
@@ -528,7 +534,8 @@ class Checker:
         assert judgement is not None
         # w^T x = 0, x w_1 = 0: an expression of the key's quantities (no derivative) set to a number, and not true
         # for every input (as Σ_l y_l = 1 is), is a value worked out at the inputs of an example
-        plain = relation == "=" and not lhs.has(Partial, sp.Derivative, sp.Subs) and members and all(numbers)
+        plain = relation == "=" and not lhs.has(Partial, sp.Derivative, sp.Subs) and members and all(numbers) \
+            and not _constant(lhs)  # σ(z) + σ(-z) = 2 is an identity, wrong for every z: a claim, not a value
         if judgement.verdict == "wrong" and plain:
             judgement = Judgement("unrecognized", "value", (
                 f"{context.judge.show(lhs)} set to a number: a value worked out at an example's inputs, which the "
@@ -554,8 +561,7 @@ def _unknown_functions(context: Context) -> list[str]:
     if model is None:
         return []
     applied = {type(f).__name__ for node in model.nodes for f in node.expr.atoms(AppliedUndef)}
-    return sorted(name for name in applied if not ACTIVATION_LETTERS.match(name) and name not in LOSS_NAMES
-                  and name not in ("Loss", "L"))
+    return sorted(name for name in applied if not ACTIVATION_LETTERS.match(name) and name not in LOSS_NAMES)
 
 
 #: A number as a key writes one: 0.5, -3, 1e-3, \frac{1}{2}, \tfrac12.
@@ -568,28 +574,41 @@ _FUNCTION_DEFINED = re.compile(r"^\s*((?:\\[A-Za-z]+|[A-Za-z])(?:_\{?\\?[A-Za-z0
 
 
 #: ``\sum_{c=1}^{C}``, ``\sum_c``: the letter a sum runs over.
-_SUMMED = re.compile(r"\\(?:sum|prod)_\{?\s*([A-Za-z])\s*(?:=|\}|\\in\b|\\neq?\b)")
+_SUMMED = re.compile(r"\\(?:sum|prod)_(?:\{\s*([A-Za-z])\s*(?:=|\}|\\in\b|\\neq?\b)|([A-Za-z])(?![A-Za-z]))")
 
 
 def _summed_letters(statements: list[Statement]) -> frozenset[str]:
     """The letters the key sums over anywhere: each indexes the key's quantities everywhere (a class c, as
     ``\\sum_{c=1}^{C} t_c = 1`` says, makes z_c the c-th score), besides the usual i, j, k, l…  Letters that
     name something else in the key (c for a bias, e for Euler's number) are not index letters unless summed."""
-    return frozenset(letter for statement in statements for letter in _SUMMED.findall(statement.latex)
-                     if letter not in "e")
+    letters = {braced or bare for statement in statements for braced, bare in _SUMMED.findall(statement.latex)}
+    return frozenset(letters - {"e"})
 
 
-def _loss_scales(relations: list[Relation | None]) -> dict[str, str]:
-    """How the key defines each loss over the samples: "mean" (J = \\frac{1}{m}\\sum_i …) or "total"
-    (J = \\sum_i …), from the definition that drops a sum over the samples; a loss written per sample has none."""
-    scales: dict[str, str] = {}
-    for relation in relations:
-        if relation is None or relation.relation != "=" or not relation.scales or not relation.rhs:
-            continue
-        name = _loss_name(relation.lhs)
-        if name is not None and relation.scales[1] and not relation.lhs.has(Partial, sp.Derivative):
-            scales[name] = relation.scales[1]
-    return scales
+def _constant(expr: sp.Expr) -> bool:
+    """Whether ``expr`` takes one value wherever it is evaluated (at two random points, to 1e-9): a claim about it
+    set to a number is an identity to judge, not a value worked out at an example's inputs.  Unsure is False."""
+    rng = random.Random(7)
+    leaves = list(expr.atoms(sp.Indexed)) + [s for s in expr.free_symbols if not any(
+        s in indexed.free_symbols for indexed in expr.atoms(sp.Indexed))]
+    try:
+        values = [complex(sp.N(expr.xreplace({leaf: sp.Float(rng.uniform(0.3, 1.7)) for leaf in leaves})
+                               .rewrite(sp.exp), 15)) for _ in range(2)]
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+    return abs(values[0] - values[1]) <= 1e-9 * max(1.0, abs(values[0]))
+
+
+def _loss_scale(relation: object) -> dict[str, str]:
+    """How a definition of a loss takes it over the samples: "mean" (J = \\frac{1}{m}\\sum_i …) or "total"
+    (J = \\sum_i …); nothing for any other statement, or a loss written per sample.  Read in the key's order, so
+    that each claim is held to the definition before it (part (b) may define the loss again, otherwise)."""
+    if not isinstance(relation, Relation) or relation.relation != "=" or len(relation.scales) < 2:
+        return {}
+    name = _loss_name(relation.lhs)
+    if name is None or relation.scales[1] not in ("mean", "total") or relation.lhs.has(Partial, sp.Derivative):
+        return {}  # E_n = …: one sample's loss says nothing of how E takes the samples
+    return {name: relation.scales[1]}
 
 
 def _loss_name(expr: sp.Expr | None) -> str | None:
@@ -608,11 +627,13 @@ def _against_the_loss_scale(verdict: Verdict, reading: object, scales: dict[str,
     if verdict.verdict != "correct" or not isinstance(reading, Relation) or len(reading.scales) < 2:
         return verdict
     lhs = reading.lhs
-    if not isinstance(lhs, Partial) or reading.relation != "=":
-        return verdict
+    if not isinstance(lhs, Partial) or reading.relation != "=" or reading.scales[0] == "sample":
+        return verdict  # ∂J/∂h^{(i)}: by one sample's quantity, whose 1/m is its own
     loss = _loss_name(lhs.args[0])
     defined = scales.get(loss) if loss is not None else None
-    stated = [scale for scale in reading.scales[1:] if scale]
+    # a side written with partials (Σ_i ∂J/∂h^{(i)} ∂h^{(i)}/∂w) carries the loss's own 1/m in them
+    stated = [scale for scale, side in zip(reading.scales[1:], reading.rhs, strict=False)
+              if scale in ("mean", "total", "unsummed") and not side.has(Partial, sp.Derivative)]
     if defined is None or not stated or all(scale == defined for scale in stated):
         return verdict
     if "unsummed" in stated:
@@ -633,10 +654,16 @@ _SUM_OVER_SAMPLES = re.compile(r"\\sum_\{\s*([A-Za-z])\s*=\s*1\s*\}\^\{?\s*N\b")
 
 def _sample_letters(statements: list[Statement]) -> frozenset[str]:
     """The letters the key writes as a subscript for the sample, as Bishop does (x_n, t_n, y_n; x^{(n)} is read
-    the same way): a letter that a sum runs over from 1 to N and that subscripts the label (t_n or y_n)."""
+    the same way): a letter that a sum runs over from 1 to N, that subscripts both the input (x_n, \\mathbf{x}_n)
+    and the label (t_n, y_n), and no weight or bias (w_j, b_j: then it counts units, however many there are)."""
     text = " ".join(statement.latex for statement in statements)
+
+    def subscripts(letters: str, letter: str) -> bool:
+        return re.search(rf"(?<![A-Za-z\\])(?:{letters})\}}?_\{{?\s*{letter}(?![A-Za-z])", text) is not None
+
     return frozenset(letter for letter in set(_SUM_OVER_SAMPLES.findall(text))
-                     if re.search(rf"(?<![A-Za-z\\])[ty]_\{{?\s*{letter}\b", text))
+                     if subscripts(r"x|\\mathbf\{x", letter) and subscripts("t|y", letter)
+                     and not subscripts(r"w|v|b|c|\\theta|\\beta|\\mathbf\{w", letter))
 
 
 #: ``w_{cj}``, ``w_{c,j}``: a component with two indices, as (w, c).

@@ -327,8 +327,9 @@ class Judge:
         """Whether ∂of/∂wrt is 1 (∂z/∂b for z = w x + b): a chain may leave such a factor out, as keys do in
         ∂L/∂b = δ = ∂L/∂z.  Only for quantities of the graph; any doubt keeps the factor required."""
         model = self.model
-        if model is None or of == wrt or model.node(of) is None:
-            return False
+        node = model.node(of) if model is not None and of != wrt else None
+        if node is None or not _among(wrt, model.direct_inputs(node)):
+            return False  # only an edge of the graph may be left out: a longer stretch is no factor of 1
         try:
             return sp.simplify(model.partial(of, wrt) - 1) == 0
         except Exception:  # noqa: BLE001 - a partial SymPy cannot take is no proof that the factor is 1

@@ -136,7 +136,7 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
                 continue
             earlier = next((d for d in reversed(section.definitions) if d.name == stated.name), None)
             if earlier is not None and _same(earlier, stated, section.definitions):
-                restates = restates or index == 0
+                restates = restates or index == 0  # the statement restates what its first name defines
                 continue
             if earlier is not None or _bound_otherwise(section, stated):
                 section = _new_section(section, statement.line, drop=stated.name)

@@ -826,6 +826,7 @@ class _Parser:
         self.means = 0  # of those, the ones whose 1/m was found: averages (the rest are totals)
         self.steps: list[int] = []  # iterate superscripts dropped from the side being read: +1 for w^{(t+1)}
         self.unsummed = False  # the side being read has a 1/N and one sample's term, but no sum
+        self.scales: list[str] = []  # each side's scale (scale_of_side), the left side first
         self.side_samples = 0  # how many sample markers had been dropped when the side began
         self.per_sample = False
         self.norms = 0  # > 0 inside \\| … \\|, where the next \\| closes
@@ -853,8 +854,10 @@ class _Parser:
     def error(self, message: str, token: Token | None = None, unsupported: bool = False) -> LatexParseError:
         """The error at ``token``; valid LaTeX beyond this parser is ``unsupported`` only in a formula whose
         brackets and braces all close (``\\hat{x w_1`` is broken, whatever the parser stopped at first)."""
-        stuck = message.startswith(_STUCK)  # balanced LaTeX the parser lost its way in: its limit, not a typo
-        column = (token or self.peek()).column
+        at = token or self.peek()
+        typo = at.kind == "cmd" and at.text not in _KNOWN_COMMANDS  # \cdott: a misspelt command is broken LaTeX
+        stuck = message.startswith(_STUCK) and not typo  # balanced LaTeX the parser lost its way in: its limit
+        column = at.column
         return LatexParseError(message, column, (unsupported or stuck) and _balanced(self.tokens))
 
     def describe(self, token: Token | None = None) -> str:
@@ -900,9 +903,8 @@ class _Parser:
         lhs = None if self.at("=", "<-") else self.sum()
         if lhs is not None:
             lhs = self.without_lost_average(lhs)
+        next_iterate = set(self.steps) == {1}  # w^{(t+1)} = w^{(t)} - …: the next iterate, an update
         self.scales = [self.scale_of_side()]
-        self.next_iterate = bool(self.steps) and set(self.steps) == {1}  # w^{(t+1)} = …: an update
-        self.steps = []
         if lhs is not None and self.at(*_MAPS_TO, kind="cmd"):
             update = self.maps_to(lhs)
             if update is not None:
@@ -920,29 +922,31 @@ class _Parser:
         arrows = [n for n, op in enumerate(operators) if op.text == "<-"]
         if arrows not in ([], [0]):
             raise self.error("an update arrow must come first, and only once", operators[arrows[-1]])
-        update = arrows or getattr(self, "next_iterate", False) and not any(op.text == "<-" for op in operators)
-        return self.made(lhs, tuple(sides), "<-" if update else "=", tuple(written))
+        return self.made(lhs, tuple(sides), "<-" if arrows or next_iterate else "=", tuple(written), self.scales)
 
     def made(self, lhs: sp.Expr | None, sides: tuple[sp.Expr, ...], relation: str,
-             written: tuple[str, ...]) -> Relation:
-        """The Relation, with where it starts and whether samples were dropped from it."""
-        scales = tuple(getattr(self, "scales", ()))
-        if len(scales) != len(sides) + 1:
-            scales = ()
+             written: tuple[str, ...], scales: list[str] | None = None) -> Relation:
+        """The Relation, with where it starts, whether samples were dropped from it and, when it was read side
+        by side (not an update through \\mapsto), how each side takes the samples."""
+        scales_read = tuple(scales) if scales is not None and len(scales) == len(sides) + 1 else ()
         return Relation(lhs, sides, relation, written, column=self.tokens[0].column, per_sample=self.per_sample,
-                        scales=scales)
+                        scales=scales_read)
 
     def scale_of_side(self) -> str:
         """How the side just read wrote the sums over the samples it dropped: "mean", "total", "unsummed" (a 1/N
-        before one sample's term, the sum left out) or "" (none), and start the next side afresh."""
-        scale = "total" if self.averages else "mean" if self.means else "unsummed" if self.unsummed else ""
+        before one sample's term, the sum left out), "sample" (one sample's quantities, no sum) or "" (none of
+        the samples), and start the next side afresh."""
+        sampled = len(self.samples) > self.side_samples
+        scale = ("total" if self.averages else "mean" if self.means else "unsummed" if self.unsummed
+                 else "sample" if sampled else "")
         self.averages, self.means, self.unsummed, self.side_samples = [], 0, False, len(self.samples)
+        self.steps = []
         return scale
 
     def without_lost_average(self, side: sp.Expr) -> sp.Expr:
         """``\\frac{1}{N}(y_n - t_n)``: one sample's term under the 1/N of a mean whose sum was left out.  The 1/N
         is dropped, as a mean's is, and the side marked "unsummed", so that the sum's absence is told."""
-        if self.averages or self.means or len(self.samples) <= getattr(self, "side_samples", 0):
+        if self.averages or self.means or len(self.samples) <= self.side_samples:
             return side
         factors = list(sp.Mul.make_args(side))
         for position, factor in enumerate(factors):
