@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from symgrad.check import html, many
+from symgrad.check import html, many, outcome
 from symgrad.check.checker import Verdict
 from symgrad.commands import check as command
 from symgrad.errors import UsageError
@@ -97,7 +97,7 @@ def test_a_hostile_key_is_shown_as_text_and_runs_nothing(attack, shown):
 def test_a_hostile_file_name_is_escaped_everywhere():
     name = '"><script>alert(1)</script><img src=x onerror=alert(2)>.md'
     results = [many.judge_text(SIGMOID, name, many.Settings(html=True)),
-               many.KeyResult("other.md", 2, error=f"{name}: <b>bad</b>")]
+               outcome.KeyResult("other.md", 2, error=f"{name}: <b>bad</b>")]
     page = html.report(results)
     assert_inert(page)
     assert page.count("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # the title, the index, the section
@@ -139,7 +139,7 @@ def test_each_mark_is_beside_its_formula_and_each_row_of_a_display():
 
 def test_a_verdict_no_formula_shows_still_gets_its_note_with_its_formula():
     verdicts = [Verdict(1, "a = b", "wrong", "planted", expected="c"), Verdict(99, "d = e", "unrecognized", "past")]
-    result = many.KeyResult("k.md", 1, verdicts, text="# Title\n\nProse.\n")
+    result = outcome.KeyResult("k.md", 1, verdicts, text="# Title\n\nProse.\n")
     page = html.report([result])
     heading = page.index("<h3>Title</h3>")
     assert heading < page.index('<li id="key-1-v1" class="wrong" data-line="1">') < page.index("<p>Prose.</p>")
@@ -168,7 +168,7 @@ def test_the_index_links_each_key_and_its_first_wrong_line():
     wrong = SIGMOID.replace(r"&= s(\gamma)(1 - s(\gamma))", r"&= s(\gamma)(1 + s(\gamma))")
     results = [many.judge_text(text, name, many.Settings(html=True)) for name, text in (("a.md", SIGMOID),
                                                                                          ("b.md", wrong))]
-    results.append(many.KeyResult("c.md", 2, error="c.md is empty"))
+    results.append(outcome.KeyResult("c.md", 2, error="c.md is empty"))
     page = html.report(results)
     assert '<td><a href="#key-1">a.md</a></td><td>6</td><td>0</td><td>0</td><td>–</td>' in page
     assert '<td><a href="#key-2">b.md</a></td><td>5</td><td>1</td><td>0</td><td><a href="#key-2-v6">line 9</a>' \

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from symgrad.check import many
+from symgrad.check import many, outcome
 from symgrad.commands.check import _InOrder
 
 KEYS = Path(__file__).parent / "keys"
@@ -147,7 +147,7 @@ def test_a_folders_readme_is_no_key_of_it(tmp_path):
         str(tmp_path / "README.md")]  # named on its own, it is read
 
 
-def _dies_on_bob(job: many.Job, settings: many.Settings) -> many.KeyResult:
+def _dies_on_bob(job: many.Job, settings: many.Settings) -> outcome.KeyResult:
     """A judge whose process dies on one key, as one killed for its memory would."""
     if job.source.endswith("bob.md"):
         os._exit(9)
@@ -163,10 +163,10 @@ def test_a_key_that_kills_its_worker_costs_only_its_own_row(folder):
     assert "the process checking it stopped" in results[1].error and "is empty" in results[2].error
 
 
-def _unsendable_for_bob(job: many.Job, settings: many.Settings) -> many.KeyResult:
+def _unsendable_for_bob(job: many.Job, settings: many.Settings) -> outcome.KeyResult:
     """A judge whose result for one key cannot be sent back from its worker (it does not pickle)."""
     if job.source.endswith("bob.md"):
-        return many.KeyResult(job.source, 0, error=lambda: "no")  # type: ignore[arg-type]
+        return outcome.KeyResult(job.source, 0, error=lambda: "no")  # type: ignore[arg-type]
     return many.judge_job(job, settings)
 
 
@@ -199,12 +199,12 @@ def test_a_streamed_report_keeps_the_order_the_keys_were_named():
     shown = []
     printer = _InOrder(lambda result: shown.append(result.file))
     for index in (2, 0, 3, 1):
-        printer.add(index, many.KeyResult(f"k{index}", 0))
+        printer.add(index, outcome.KeyResult(f"k{index}", 0))
     assert shown == ["k0", "k1", "k2", "k3"]
 
 
 def test_a_file_name_cannot_drive_the_terminal():
-    assert many.display_name("a\x1b[2Jb\n.md") == "a\\x1b[2Jb\\n.md"
+    assert outcome.display_name("a\x1b[2Jb\n.md") == "a\\x1b[2Jb\\n.md"
 
 
 @pytest.mark.slow

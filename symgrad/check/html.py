@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgrad.check.checker import Verdict
-from symgrad.check.many import KeyResult, where_it_fails
+from symgrad.check.outcome import KeyResult, where_it_fails
 from symgrad.check.report import MARKS, REASON_WIDTH, clip, summary
 from symgrad.rendering.webpage import MATH_TOKENS, escape, markdown_parser, math, math_source, page
 

@@ -1,6 +1,6 @@
 """Verdicts → text for people, JSON for tools, CSV for a gradebook, or the key itself annotated with ✓ / ✗
 notes (Markdown here; HTML in ``html.py``).  The ``*_many`` functions report several keys, each as one of
-:class:`~symgrad.check.many.KeyResult`, with a summary."""
+:class:`~symgrad.check.outcome.KeyResult`, with a summary."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from symgrad.check.checker import Verdict
 
 if TYPE_CHECKING:
-    from symgrad.check.many import KeyResult
+    from symgrad.check.outcome import KeyResult
 
 FORMATS = ("text", "json", "markdown", "csv", "html")
 MARKS = {"correct": "✓", "wrong": "✗", "unrecognized": "?"}
@@ -111,7 +111,7 @@ SUMMARY_COLUMNS = ("file", "correct", "wrong", "unrecognized", "first wrong line
 def summary_table(results: Sequence[KeyResult]) -> str:
     """The table that ends a report of several keys: each key's counts and the first line that fails it (a
     wrong claim or broken LaTeX), or its error; then the totals."""
-    from symgrad.check.many import display_name, where_it_fails
+    from symgrad.check.outcome import display_name, where_it_fails
 
     rows = []
     for result in results:
@@ -147,7 +147,7 @@ def _summary_row(row: Sequence[str], width: int, numbers: list[int]) -> str:
 def file_text(result: KeyResult) -> str:
     """One key's part of the text report: its verdicts and counts as ``symgrad check KEY`` prints them, or its
     error in one line."""
-    from symgrad.check.many import display_name
+    from symgrad.check.outcome import display_name
 
     name = display_name(result.file)
     if result.error is not None:
@@ -199,7 +199,7 @@ def to_markdown_many(results: Sequence[KeyResult]) -> str:
         else:
             parts.append(to_markdown(result.verdicts, result.text, result.end_lines) + "\n")
         parts.append("---\n\n")
-    from symgrad.check.many import where_it_fails
+    from symgrad.check.outcome import where_it_fails
 
     parts.append("# Summary\n\n| " + " | ".join(SUMMARY_COLUMNS) + " |\n|---|---:|---:|---:|---:|\n")
     for result in results:

@@ -13,8 +13,8 @@ from typing import Any
 import sympy as sp
 
 from symgrad import __version__
-from symgrad.codegen.lower import Assignment, Param, Plan
 from symgrad.codegen.names import SAMPLES
+from symgrad.codegen.plan import Assignment, Param, Plan
 from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
 from symgrad.derivation.steps import Derivation
 from symgrad.rendering.printing import printers_for

@@ -16,10 +16,10 @@ from typing import Any
 import sympy as sp
 
 from symgrad.codegen.context import build_context
-from symgrad.codegen.lower import Plan
 from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
 from symgrad.codegen.nodes import FeatureMean, MatVec, SampleMean
 from symgrad.codegen.numba_helpers import helpers_for
+from symgrad.codegen.plan import Plan
 from symgrad.codegen.printer import SymgradNumbaPrinter
 from symgrad.derivation.steps import Derivation
 from symgrad.model.functions import sigmoid

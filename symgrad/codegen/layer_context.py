@@ -14,7 +14,7 @@ from typing import Any
 from symgrad.codegen.array_nodes import LOGSUMEXP_HELPER
 from symgrad.codegen.context import argument_shapes, build_context, shape_text
 from symgrad.codegen.layers import HIDDEN, HIDDEN_DEFAULT, Layout
-from symgrad.codegen.lower import Plan
+from symgrad.codegen.plan import Plan
 from symgrad.codegen.printer import SymgradNumPyPrinter
 from symgrad.derivation.steps import Derivation
 from symgrad.rendering.printing import printers_for

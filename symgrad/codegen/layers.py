@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad.codegen.lower import GRADIENTS, Assignment, Param, Plan, _update
 from symgrad.codegen.names import check_names, model_names, symbol_map
+from symgrad.codegen.plan import GRADIENTS, Assignment, Param, Plan, update_rule
 from symgrad.codegen.rewrite import stable_loss
 from symgrad.codegen.tensor import SAMPLE, Array, Lowering
 from symgrad.derivation.steps import Derivation
@@ -202,7 +202,7 @@ def lower_layers(derivation: Derivation, name: str) -> tuple[Plan, Layout]:
     gradients = []
     for param, expr in zip(params, reduced[1:], strict=True):
         gradients.append((param.key, lowering.sample_mean(expr, data)))
-    updates = tuple((python[p].name, _update(derivation, p, rename, name)) for p in model.params)
+    updates = tuple((python[p].name, update_rule(derivation, p, rename, name)) for p in model.params)
     plan = Plan(
         name=name,
         model=model,

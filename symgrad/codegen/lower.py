@@ -14,65 +14,16 @@ derivation's update rule with ∂L/∂w read from the gradient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 
-from symgrad.codegen.names import Name, check_names, model_names, symbol_map
-from symgrad.codegen.nodes import FeatureMean, Item, MatVec, SampleMean
-from symgrad.codegen.rewrite import Rule, stable_loss
-from symgrad.derivation.steps import ASSIGN, Derivation
+from symgrad.codegen.layers import is_layered, why_not_layered
+from symgrad.codegen.names import check_names, model_names, symbol_map
+from symgrad.codegen.nodes import FeatureMean, MatVec, SampleMean
+from symgrad.codegen.plan import GRADIENTS, Assignment, Param, Plan, update_rule
+from symgrad.codegen.rewrite import stable_loss
+from symgrad.derivation.steps import Derivation
 from symgrad.errors import UsageError
-from symgrad.model.graph import Model, Partial
-
-#: The name of the dict that ``update`` reads the gradients from (``grads["w"]``).
-GRADIENTS = sp.Symbol("grads")
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """``target = expr``; ``note`` is the handout's definition for a forward node, else empty."""
-
-    target: sp.Symbol
-    expr: sp.Expr
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Param:
-    """A parameter: its key in the params dict and its shape as data dimension names (``()`` for a scalar)."""
-
-    key: str
-    dims: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything a template needs, still as SymPy: printing happens in ``render.py``."""
-
-    name: str
-    model: Model
-    names: tuple[Name, ...]
-    data: sp.Symbol
-    label: sp.Symbol
-    params: tuple[Param, ...]
-    dims: tuple[tuple[str, int], ...]  # dimension name → axis of the data
-    assignments: tuple[Assignment, ...]
-    prediction: sp.Symbol
-    loss: sp.Expr
-    loss_rules: tuple[Rule, ...]  # the stable rewrites the loss went through
-    gradients: tuple[tuple[str, sp.Expr], ...]
-    updates: tuple[tuple[str, sp.Expr], ...]
-
-    def needed(self, *outputs: sp.Expr) -> tuple[Assignment, ...]:
-        """The assignments that ``outputs`` read, directly or through each other, in order."""
-        wanted: set[sp.Symbol] = set().union(*(sp.sympify(o).free_symbols for o in outputs))
-        kept = []
-        for assignment in reversed(self.assignments):
-            if assignment.target in wanted:
-                kept.append(assignment)
-                wanted |= assignment.expr.free_symbols
-        return tuple(reversed(kept))
+from symgrad.model.graph import Model
 
 
 def why_not_generated(model: Model | None) -> str | None:
@@ -83,7 +34,6 @@ def why_not_generated(model: Model | None) -> str | None:
     shapes it does not batch: more than one input, and the layered shapes (matrix parameters w_ij,
     layers of units h_j) that ``layers.py`` does not lower, for the reason it gives.
     """
-    from symgrad.codegen.layers import is_layered, why_not_layered  # layers.py builds on this module
     if model is None or not model.params:
         return "it has no parameters to train"
     undefined = {type(f).__name__ for node in model.nodes for f in node.value.atoms(sp.core.function.AppliedUndef)}
@@ -106,7 +56,6 @@ def lower(derivation: Derivation, name: str) -> Plan:
     reason = why_not_generated(model)
     if reason:
         raise UsageError(f"cannot generate {name}: {reason}")
-    from symgrad.codegen.layers import is_layered
 
     if is_layered(model):
         raise UsageError(f"cannot generate {name}: it has layers, which layers.lower_layers lowers, not lower")
@@ -140,7 +89,7 @@ def lower(derivation: Derivation, name: str) -> Plan:
     for param, per_sample in zip(params, reduced[1:], strict=True):
         total = FeatureMean(data, per_sample) if param.dims else SampleMean(per_sample)
         gradients.append((param.key, total))
-    updates = tuple((rename[p].name, _update(derivation, p, rename, name)) for p in model.params)
+    updates = tuple((rename[p].name, update_rule(derivation, p, rename, name)) for p in model.params)
     return Plan(
         name=name,
         model=model,
@@ -222,18 +171,3 @@ def _data_dims(model: Model, rename: dict[sp.Basic, sp.Symbol]) -> tuple[tuple[s
             (_, _, upper), = total.limits
             dims[rename[upper].name] = 1
     return tuple(sorted(dims.items()))
-
-
-def _update(derivation: Derivation, param: sp.Expr, rename: dict[sp.Basic, sp.Symbol], name: str) -> sp.Expr:
-    """The derivation's update rule ``w ← w - α·∂L/∂w``, with ∂L/∂w read from ``grads`` and α named ``lr``."""
-    model = derivation.model
-    target = model.vector_forms.get(param, param)
-    rules = [e for step in derivation.steps for e in step.equations if e.relation == ASSIGN and e.lhs == target]
-    if not rules:
-        raise UsageError(f"cannot generate {name}: the derivation has no update rule for {target}")
-    rule = rules[0].rhs[0]
-    key = rename[param]
-    lowered = rule.xreplace({Partial(model.loss.symbol, target): Item(GRADIENTS, key)}).xreplace(rename)
-    if lowered.free_symbols - {key, rename[model.step_size], GRADIENTS} or lowered.has(Partial):
-        raise UsageError(f"cannot generate {name}: the update rule for {target} is not written with its gradient")
-    return lowered

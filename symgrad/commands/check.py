@@ -16,7 +16,8 @@ from symgrad.catalogue.models import ACTIVATION_CHOICES, LOSS_CHOICES, catalogue
 from symgrad.check import many
 from symgrad.check.checker import TIME_LIMIT, Checker
 from symgrad.check.definitions import read_bindings
-from symgrad.check.many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, KeyResult, Settings  # noqa: F401 - MAX_*: their old home
+from symgrad.check.many import MAX_KEY_CHARACTERS, MAX_STATEMENTS, Settings  # noqa: F401 - MAX_*: their old home
+from symgrad.check.outcome import KeyResult, status_of
 from symgrad.check.report import (
     FORMATS,
     file_text,
@@ -148,9 +149,9 @@ def _run_one(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(text_lines(verdict, source))
             sys.stdout.flush()
         sys.stdout.write(summary(verdicts) + "\n")
-        return many.status_of(verdicts)
+        return status_of(verdicts)
     verdicts = list(judged)
-    result = KeyResult(source, many.status_of(verdicts), verdicts, text=text,
+    result = KeyResult(source, status_of(verdicts), verdicts, text=text,
                        end_lines={s.line: s.end_line for s in statements})
     _emit(_one_report(args.format, result), args.output, args.format)
     return result.status
