@@ -62,7 +62,7 @@ def skipped(target: str = "numpy") -> dict[str, str]:
     reasons = {}
     for name in catalogue_names():
         entry, options = lookup(name)
-        model = entry.build(**options) if entry.builder is not None else None
+        model = entry.builder(**options) if entry.builder is not None else None  # no command needed here
         reason = why_not_target(model, target)
         if reason:
             reasons[name] = reason
