@@ -194,7 +194,7 @@ _STUCK = ("expected an operator or the end", "expected ')' to close", "expected 
 #: The names a number of samples goes by (the 1/m of a mean).
 _SAMPLE_SIZES = frozenset({"m", "M", "n", "N"})
 #: Letters for the iterate of gradient descent in a superscript: w^{(t)}, w^{(\\tau+1)}, θ^{(s)}.
-_STEP_LETTERS = {"t": "t", "tau": "tau", "s": "s", "r": "r"}
+_STEP_LETTERS = frozenset({"t", "tau", "s", "r"})
 
 
 class LatexParseError(ValueError):
@@ -1162,8 +1162,8 @@ class _Parser:
         simple = inner.kind in ("word", "num") and self.at(")", ahead=4) and self.at("}", ahead=5)
         stepping = inner.kind == "word" or inner.kind == "cmd" and inner.text in _GREEK
         step = stepping and self.at("+", "-", ahead=4) and self.peek(5).kind == "num" and self.at(")", ahead=6)
-        iteration = _STEP_LETTERS.get(inner.text) if stepping else None
-        if self.at("(", ahead=2) and iteration is not None and (step or self.at(")", ahead=4)):
+        iteration = stepping and inner.text in _STEP_LETTERS
+        if self.at("(", ahead=2) and iteration and (step or self.at(")", ahead=4)):
             # w^{(t+1)} = w^{(t)} - η ∇L: the iterates of gradient descent, an update once they are dropped
             offset = (1 if self.at("+", ahead=4) else -1) * int(self.peek(5).text) if step else 0
             self.steps.append(offset)
