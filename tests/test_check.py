@@ -848,10 +848,12 @@ def test_a_scalar_and_a_layer_named_with_the_same_letter_are_two_quantities():
 REVIEWED = KEYS / "reviewed"
 
 
-@pytest.mark.parametrize("name", ["n-outputs-not-samples", "mean-then-sum-in-parts", "chain-through-samples"])
+@pytest.mark.parametrize("name", ["n-outputs-not-samples", "mean-then-sum-in-parts", "chain-through-samples",
+                                  "phi-is-the-sigmoid", "sigma-squared", "linear-restated-then-tanh"])
 def test_outputs_summed_over_n_parts_with_their_own_loss_and_chains_through_samples_are_no_false_alarm(name):
     """N outputs are no samples (x_j, t_j with w_j); part (a)'s mean loss holds part (a)'s gradient, not part (b)'s
-    sum; a chain of partials through each sample carries the loss's own 1/m."""
+    sum; a chain of partials through each sample carries the loss's own 1/m; φ applies as σ does; σ²(z) is
+    (σ(z))²; a_1 = z_1 under "g_1 is linear" restates a_1 = g_1(z_1), so part (b)'s tanh reaches a_1."""
     verdicts = Checker().check_text((REVIEWED / f"{name}.md").read_text(encoding="utf-8"))
     assert verdicts and not [(v.line, v.reason) for v in verdicts if v.verdict == "wrong"]
 
@@ -861,3 +863,10 @@ def test_an_identity_set_to_a_wrong_number_is_still_wrong_and_a_misspelt_command
     assert identity.verdict == "wrong"  # σ(z) + σ(-z) is 1 for every z: a claim, not a value worked out
     (typo,) = Checker().check_text("$$z = w \\times x \\cdott b$$\n")
     assert typo.malformed and "cannot read the LaTeX" in typo.reason
+
+
+@pytest.mark.parametrize("latex", [r"\therefore \sigma'(z) = \sigma(z)(1-\sigma(z))", r"w^{+} = w - \eta g",
+                                   r"\color{blue}{\frac{\partial L}{\partial w}} = (a - y) x", r"\hspace{1em} z = w x"])
+def test_valid_latex_of_layout_and_emphasis_is_no_broken_key(latex):
+    verdicts = Checker().check_text(f"# Notes\n\n$${latex}$$\n")
+    assert all(not v.malformed for v in verdicts)

@@ -135,7 +135,7 @@ def plan(statements: list[Statement], relations: list[Relation | None], bindings
             if stated is None:
                 continue
             earlier = next((d for d in reversed(section.definitions) if d.name == stated.name), None)
-            if earlier is not None and _same(earlier, stated, section.definitions):
+            if earlier is not None and _same(earlier, stated, section.definitions, _bound_functions(section)):
                 restates = restates or index == 0  # the statement restates what its first name defines
                 continue
             if earlier is not None or _bound_otherwise(section, stated):
@@ -255,10 +255,30 @@ def _conflict(earlier: Binding, later: Binding) -> bool:
     return False
 
 
-def _same(earlier: Definition, later: Definition, definitions: list[Definition]) -> bool:
-    """Whether a second definition of a name restates the first (``a_2 = σ(w_2 a_1)`` after ``a_2 = σ(z_2)``)."""
+def _bound_functions(section: Section) -> dict[str, object]:
+    """The functions the section's prose has bound to a library activation ("g_1 is linear": g_1 → identity)."""
+    bound: dict[str, object] = {}
+    for binding in section.bindings:
+        if binding.activation in KNOWN_ACTIVATIONS:
+            bound.update(dict.fromkeys(binding.functions, KNOWN_ACTIVATIONS[binding.activation]))
+    return bound
+
+
+def _same(earlier: Definition, later: Definition, definitions: list[Definition],
+          functions: dict[str, object] | None = None) -> bool:
+    """Whether a second definition of a name restates the first (``a_2 = σ(w_2 a_1)`` after ``a_2 = σ(z_2)``;
+    ``a_1 = z_1`` after ``a_1 = g_1(z_1)`` where the prose said g_1 is linear: ``functions``)."""
     if earlier.value == later.value:
         return True
+    if functions:
+        def meaning(expr: sp.Expr) -> sp.Expr:
+            return expr.replace(lambda e: isinstance(e, AppliedUndef) and type(e).__name__ in functions,
+                                lambda e: functions[type(e).__name__](*e.args))
+
+        earlier = replace(earlier, value=meaning(earlier.value))
+        later = replace(later, value=meaning(later.value))
+        if earlier.value == later.value:
+            return True
     if earlier.kind != later.kind:
         return False
     if earlier.kind == "function":

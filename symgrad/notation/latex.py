@@ -59,7 +59,7 @@ DEFAULT_NAMES = frozenset({"Loss", "ReLU", "relu", "tanh", "softmax", "sigmoid"}
 #: Names that are applications when a parenthesis follows; any other name before ``(`` multiplies.
 #: J, E and \ell are the loss as keys name it (J(\theta), E(\mathbf{w}), \ell(\hat{y}, y)).
 DEFAULT_FUNCTIONS = DEFAULT_NAMES | {"g", "g_1", "g_2", "s", "h", "f", "Loss", "L", "J", "E", "ell", "sigma", "exp",
-                                     "ln", "log"}
+                                     "ln", "log", "phi", "varphi"}
 #: Subscript letters that index (w_j is the j-th w); \ell is the layer index of backprop notes (\delta_\ell).
 INDEX_LETTERS = frozenset({*"ijklmnq", "ell"})
 
@@ -148,6 +148,8 @@ _OTHER_LATEX = frozenset("""
     langle rangle lfloor rfloor lceil rceil lVert rVert lvert rvert Vert vert backslash prime partial nabla
     Re Im aleph hbar ell wp imath jmath sharp flat natural clubsuit triangle square blacksquare checkmark
     sinh cosh coth arcsin arccos arctan sec csc cot
+    therefore because color textcolor colorbox intertext hspace vspace thinspace medspace thickspace enspace
+    hfill newline qed eqqcolon eqref ref label mathrel mathbin mathop over atop
 """.split())
 #: Every command a dropped piece of prose may hold without being broken LaTeX (the parser's own, and the others).
 _KNOWN_COMMANDS = (_OTHER_LATEX | _GREEK | set(_GREEK_VARIANTS) | NOT_EQUATION | set(_ACCENTS) | set(_BUILTINS)
@@ -188,7 +190,7 @@ def _balanced(tokens: list[Token]) -> bool:
 #: (``\\left. f \\right|_{w=0}``, ``L(\\mathbf{w}; \\mathbf{x})``, ``w_{t+1}``, ``\\triangleq``), not a formula
 #: missing a brace or an argument: such a formula is unrecognized, and does not fail the check as broken.
 _STUCK = ("expected an operator or the end", "expected ')' to close", "expected ']' to close",
-          "expected '}' to close", "expected a subscript of letters and digits")
+          "expected '}' to close", "expected a subscript of letters and digits", "expected an expression")
 
 
 #: The names a number of samples goes by (the 1/m of a mean).
@@ -1096,6 +1098,9 @@ class _Parser:
             if self.at("*"):
                 raise self.error("a star marks a name such as y^*, not an expression")
             exponent = self.argument("the exponent")
+            if isinstance(base, sp.Symbol) and self.is_function(base.name) and self.at("("):
+                # \sigma^2(z) = (σ(z))², as \tanh^2(z) is: the power of a function's value, not σ² times z
+                return self.factorial(self.raise_to(self.application(base.name, 0), exponent, caret))
             if self.at("_"):  # z^l_j, w^{[2]}_{jk}: a layer above the name, valid LaTeX that this parser does not read
                 raise self.error("a superscript before a subscript (a layer index, as in z^l_j) is not supported",
                                  caret, unsupported=True)
