@@ -849,11 +849,13 @@ REVIEWED = KEYS / "reviewed"
 
 
 @pytest.mark.parametrize("name", ["n-outputs-not-samples", "mean-then-sum-in-parts", "chain-through-samples",
-                                  "phi-is-the-sigmoid", "sigma-squared", "linear-restated-then-tanh"])
+                                  "phi-is-the-sigmoid", "sigma-squared", "linear-restated-then-tanh",
+                                  "linear-output-then-sigmoid-output"])
 def test_outputs_summed_over_n_parts_with_their_own_loss_and_chains_through_samples_are_no_false_alarm(name):
     """N outputs are no samples (x_j, t_j with w_j); part (a)'s mean loss holds part (a)'s gradient, not part (b)'s
     sum; a chain of partials through each sample carries the loss's own 1/m; φ applies as σ does; σ²(z) is
-    (σ(z))²; a_1 = z_1 under "g_1 is linear" restates a_1 = g_1(z_1), so part (b)'s tanh reaches a_1."""
+    (σ(z))²; a_1 = z_1 under "g_1 is linear" restates a_1 = g_1(z_1), so part (b)'s tanh reaches a_1; "hidden
+    units … and one linear output" makes the output linear, and "φ is the sigmoid" wins over it for φ."""
     verdicts = Checker().check_text((REVIEWED / f"{name}.md").read_text(encoding="utf-8"))
     assert verdicts and not [(v.line, v.reason) for v in verdicts if v.verdict == "wrong"]
 

@@ -221,11 +221,23 @@ def _activation_bindings(number: int, line: str, prose: str, clause: tuple[int, 
     for position, (word_start, word_end, activation) in enumerate(words):
         following = words[position + 1][0] if position + 1 < len(words) else end
         names = _function_names(line[previous:word_start]) or _function_names(line[word_end:following])
-        text = prose[start:end]
-        where = "hidden" if re.search(r"\bhidden\b", text) else "output" if re.search(r"\boutput\b", text) else ""
-        bindings.append(Binding(number, activation=activation, functions=names, where=where))
+        bindings.append(Binding(number, activation=activation, functions=names,
+                                where=_layer_named_nearest(prose, clause, word_start, word_end)))
         previous = word_end
     return bindings
+
+
+def _layer_named_nearest(prose: str, clause: tuple[int, int], word_start: int, word_end: int) -> str:
+    """Which layer the activation word at ``prose[word_start:word_end]`` is said of: the "hidden" or "output"
+    nearest to it in its clause ("hidden units j = 1…H and one linear output": the output is linear), or ""."""
+    start, end = clause
+    best, distance = "", None
+    for match in re.finditer(r"\b(hidden|output)\b", prose[start:end]):
+        at, to = start + match.start(), start + match.end()
+        gap = at - word_end if at >= word_end else word_start - to
+        if distance is None or gap < distance:
+            best, distance = match.group(1), gap
+    return best
 
 
 def _not_an_activation(prose: str, end: int, activation: str) -> bool:
@@ -359,7 +371,9 @@ class _Assembly:
                 continue
             meanings[definition.name] = _recognised(definition)
         applied = self._applied_names()
-        for binding in self.key.bindings:
+        # a binding that names its functions ("φ is the sigmoid") before one that does not ("a linear output"):
+        # the unnamed one takes only what no name was given, whichever sentence came first
+        for binding in sorted(self.key.bindings, key=lambda b: not b.functions):
             if binding.activation is None:
                 continue
             library = ACTIVATIONS[binding.activation]
