@@ -374,10 +374,9 @@ class Checker:
                 if verdict is not None and verdict.verdict == "wrong" and section is not where.section:
                     # a model stated after the claim may be another part's (the same network with a bias):
                     # wrong only when sure, so the claim is not called wrong by it
-                    verdict.verdict = "unrecognized"
-                    verdict.reason = (f"its own part of the key does not judge it; against the model defined "
-                                      f"later (line {section.first_line}) it would be wrong ({verdict.reason}), "
-                                      f"but that may be another part's model")
+                    _not_sure(verdict, f"its own part of the key does not judge it; against the model defined "
+                                       f"later (line {section.first_line}) it would be wrong ({verdict.reason}), "
+                                       f"but that may be another part's model")
                 if verdict is not None:
                     return verdict, lhs
             section = section.next
@@ -425,9 +424,8 @@ class Checker:
                             written=tuple(t for _, t in tail))
             verdict = self._judge_in_section(statement, section, claim.lhs, claim)
             if verdict is not None and verdict.verdict == "wrong":  # h = θ^T x = Σ_{j=0}^{n} θ_j x_j: a notation
-                verdict.verdict = "unrecognized"
-                verdict.reason = (f"a definition of {definition.name} written two ways that symgrad finds unequal "
-                                  f"({verdict.reason}); a definition is no claim to call wrong")
+                _not_sure(verdict, f"a definition of {definition.name} written two ways that symgrad finds "
+                                   f"unequal ({verdict.reason}); a definition is no claim to call wrong")
             if verdict is not None and verdict.verdict != "correct":
                 return verdict
         if where.restates:
@@ -492,10 +490,10 @@ class Checker:
         if verdict.verdict != "wrong" or verdict.model_from != "symbols":
             return verdict
         others = ", ".join(n for n in catalogue_names() if n != name)[:120]
-        verdict.verdict = "unrecognized"
-        verdict.reason = (f"no heading, option or definition says which model this is about; judged by its symbols "
-                          f"against {name} it would be wrong ({verdict.reason}); it could also be about another "
-                          f"model ({others}…): give a heading that names the model, define it, or pass --model")
+        _not_sure(verdict, f"no heading, option or definition says which model this is about; judged by its "
+                           f"symbols against {name} it would be wrong ({verdict.reason}); it could also be about "
+                           f"another model ({others}…): give a heading that names the model, define it, or pass "
+                           f"--model")
         return verdict
 
     def _judge(self, statement: Statement, context: Context, translated: list[sp.Expr], relation: str,
@@ -765,14 +763,22 @@ def _macros(definitions: dict[sp.Expr, sp.Expr]) -> Callable[[sp.Expr], sp.Expr]
     return expand if definitions else (lambda expr: expr)
 
 
+def _not_sure(verdict: Verdict, reason: str) -> Verdict:
+    """A wrong verdict that rests on a guess (a model chosen by symbols or a heading, a later part's model, a
+    definition written two ways): unrecognized, with ``reason`` saying what it would be and why it is not
+    called wrong.  Wrong only when sure."""
+    verdict.verdict = "unrecognized"
+    verdict.reason = reason
+    return verdict
+
+
 def _not_the_keys_model(verdict: Verdict, where: Planned) -> Verdict:
     """A key that defines a model of its own, which symgrad could not build: a catalogue model chosen by its
     heading may not be the one it defines, so a claim that is wrong there is not called wrong."""
     if verdict.verdict == "wrong" and verdict.model_from != "option":
-        verdict.verdict = "unrecognized"
-        verdict.reason = (f"the key defines a model of its own, which symgrad cannot build ({where.section.problem}); "
-                          f"against {verdict.model} (chosen by its {verdict.model_from}) it would be wrong: "
-                          f"{verdict.reason}")
+        _not_sure(verdict, f"the key defines a model of its own, which symgrad cannot build "
+                           f"({where.section.problem}); against {verdict.model} (chosen by its "
+                           f"{verdict.model_from}) it would be wrong: {verdict.reason}")
     return verdict
 
 
@@ -780,10 +786,9 @@ def _definition_never_wrong(verdict: Verdict, where: Planned) -> Verdict:
     """A definition the key states, judged against a catalogue model for want of a model of the key's own: where
     the two differ, the key defines something else, which is no mistake."""
     if verdict.verdict == "wrong":
-        verdict.verdict = "unrecognized"
-        verdict.reason = (f"a definition of {where.definition.name}, which differs from {verdict.model}'s "
-                          f"({verdict.reason}); the key's own definitions make no model to judge it against here "
-                          f"({where.section.problem})")
+        _not_sure(verdict, f"a definition of {where.definition.name}, which differs from {verdict.model}'s "
+                           f"({verdict.reason}); the key's own definitions make no model to judge it against "
+                           f"here ({where.section.problem})")
     return verdict
 
 
