@@ -214,7 +214,7 @@ def init_params(X, y, rng=None, hidden=16):
     """
     X = _data(X)
     rng = np.random.default_rng(0 if rng is None else rng)
-    m = np.shape(X)[1]
+    m = X.shape[1]
     k = hidden
     return {
         "v": rng.normal(scale=0.1, size=(k,)).astype(X.dtype),

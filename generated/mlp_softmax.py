@@ -222,7 +222,7 @@ def init_params(X, Y, rng=None, hidden=16):
     sizes = {"N": X.shape[0], "m": X.shape[1]}
     Y = _label(Y, X, sizes)
     rng = np.random.default_rng(0 if rng is None else rng)
-    m = np.shape(X)[1]
+    m = X.shape[1]
     C = np.shape(Y)[1]
     k = hidden
     return {

@@ -200,7 +200,7 @@ def init_params(X, Y, rng=None):
     sizes = {"N": X.shape[0], "m": X.shape[1]}
     Y = _label(Y, X, sizes)
     rng = np.random.default_rng(0 if rng is None else rng)
-    m = np.shape(X)[1]
+    m = X.shape[1]
     C = np.shape(Y)[1]
     return {
         "w": rng.normal(scale=0.1, size=(m, C,)).astype(X.dtype),

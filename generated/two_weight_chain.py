@@ -248,7 +248,7 @@ def loss(params, x, y):
     z2 = a1*w2
     a2 = _sigmoid(z2)  # σ(z2), in a form that cannot overflow
     t0 = a2 - y
-    return np.mean(0.5*t0**2)
+    return 0.5*np.mean(t0**2)
 
 
 def _gradient_sums(x, y, w2, w1):
@@ -264,7 +264,7 @@ def _gradient_sums(x, y, w2, w1):
     t1 = a1*a2*t0*(1 - a2)
     return (
         np.sum(t1),
-        np.sum(t1*w2*x*(1 - a1)),
+        w2*np.sum(t1*x*(1 - a1)),
     )
 
 
@@ -303,9 +303,9 @@ def _loss_and_gradient_sums(x, y, w2, w1):
     t0 = a2 - y
     t1 = a1*a2*t0*(1 - a2)
     return (
-        np.sum(0.5*t0**2),
+        0.5*np.sum(t0**2),
         np.sum(t1),
-        np.sum(t1*w2*x*(1 - a1)),
+        w2*np.sum(t1*x*(1 - a1)),
     )
 
 

@@ -266,7 +266,7 @@ def _gradient_sums(x, y, w2, w1):
     t0 = a1*(a2 - y)
     return (
         np.sum(t0),
-        np.sum(t0*w2*x*(1 - a1)),
+        w2*np.sum(t0*x*(1 - a1)),
     )
 
 
@@ -306,7 +306,7 @@ def _loss_and_gradient_sums(x, y, w2, w1):
     return (
         np.sum(y*np.logaddexp(0, -z2) + (1 - y)*np.logaddexp(0, z2)),
         np.sum(t0),
-        np.sum(t0*w2*x*(1 - a1)),
+        w2*np.sum(t0*x*(1 - a1)),
     )
 
 

@@ -27,7 +27,6 @@ import sympy as sp
 
 from symgrad.catalogue.models import derive_named, lookup
 from symgrad.codegen.array_nodes import MatrixProduct, Transposed
-from symgrad.codegen.layers import is_layered, why_not_layered
 from symgrad.codegen.lower import lower, why_not_generated
 from symgrad.codegen.pipeline import derivation_source, module_name
 from symgrad.codegen.printer import SymgradNumPyPrinter
@@ -448,8 +447,22 @@ def test_the_flatness_script_runs(capsys):
 
 def test_the_layered_models_are_generatable():
     for name in LAYERED:
-        model = model_of(name)
-        assert is_layered(model) and why_not_generated(model) is None, name
+        assert why_not_generated(model_of(name)) is None, name
+
+
+def test_one_lowering_serves_every_model():
+    """A scalar model, a vector one and a layered one go through the same ``lower`` into one vocabulary."""
+    from symgrad.codegen import array_nodes
+
+    members = [getattr(array_nodes, name) for name in dir(array_nodes)]
+    vocabulary = {m for m in members if isinstance(m, type) and issubclass(m, sp.Function)}
+    for name in ("two-weight-chain", "logistic-regression", "mlp"):
+        plan = lower(derivation_for(name), name)
+        outputs = [plan.loss, *(g for _, g in plan.gradients), *(a.expr for a in plan.assignments)]
+        used = {type(f) for o in outputs for f in sp.sympify(o).atoms(sp.Function) if type(f).__module__ != "sympy"}
+        foreign = {t for t in used if "symgrad.codegen" in t.__module__ and t not in vocabulary}
+        assert not foreign, (name, foreign)
+        assert plan.loss.has(array_nodes.BatchMean), name  # every loss is a mean over the samples, in one node
 
 
 def _two_hidden_layers(order_ok: bool = True) -> Model:
@@ -473,9 +486,7 @@ def _two_hidden_layers(order_ok: bool = True) -> Model:
 
 def test_refusals_are_one_line():
     assert "more than one layer size" in why_not_generated(_two_hidden_layers())
-    assert "out of the model's order" in why_not_layered(_two_hidden_layers(order_ok=False))
-    with pytest.raises(UsageError, match="layers.lower_layers"):
-        lower(derivation_for("mlp"), "mlp")
+    assert "out of the model's order" in why_not_generated(_two_hidden_layers(order_ok=False))
 
 
 @pytest.mark.parametrize(("replacement", "message"), [

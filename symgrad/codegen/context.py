@@ -1,8 +1,9 @@
-"""The template's context: a :class:`~symgrad.codegen.lower.Plan` printed into strings.
+"""The NumPy template's context: a :class:`~symgrad.codegen.plan.Plan` printed into strings.
 
 Code is printed by the NumPy printer (``printer.py``); docstring formulas by the handout text
-printer (``symgrad.printing``), from the derivation's own results, so a docstring shows exactly
-the formula that the code below it computes.  The template only arranges these strings.
+printer (``rendering/printing.py``), from the derivation's own results, so a docstring shows exactly
+the formula that the code below it computes.  The template only arranges these strings.  The Numba
+and PyTorch contexts start from this one and replace the code.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from typing import Any
 import sympy as sp
 
 from symgrad import __version__
-from symgrad.codegen.names import SAMPLES
 from symgrad.codegen.plan import Assignment, Param, Plan
-from symgrad.codegen.printer import SIGMOID_HELPER, SymgradNumPyPrinter
+from symgrad.codegen.printer import NUMPY_HELPERS, SymgradNumPyPrinter, helper_sources
+from symgrad.codegen.shapes import HIDDEN, HIDDEN_DEFAULT
 from symgrad.derivation.steps import Derivation
 from symgrad.rendering.printing import printers_for
 
 #: What each role is, for the module docstring's table of names.
 _ROLES = {
-    "label": "the label, shape (N,)",
-    "node": "a forward-pass value, shape (N,)",
+    "input": "the input",
+    "label": "the label",
+    "parameter": "a parameter",
+    "node": "a forward-pass value",
     "loss": "the loss of one sample; loss() returns the mean over the samples",
     "step size": "the step size, update()'s lr",
 }
@@ -60,39 +63,37 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     gradients_doc = [f"{text.doprint(r.lhs)} = {text.doprint(r.form)}" for r in _gradient_results(derivation)]
     updates_doc = [f"{text.doprint(r.lhs)} ← {text.doprint(r.form)}" for r in derivation.results if r.kind == "update"]
     update_reads = {s.name for _, u in plan.updates for s in u.free_symbols}
-    dims = dict(plan.dims)
-
-    forward = {**body(plan.prediction), "result": printer.doprint(plan.prediction)}
-    loss_and_gradient = body(plan.loss, *gradient_exprs)
-    sigmoid_used = any("_sigmoid(" in line["code"] for line in [*forward["lines"], *loss_and_gradient["lines"]])
-    data_dims = (SAMPLES, *(name for name, _ in sorted(plan.dims, key=lambda dim: dim[1])))
-    return {
-        **argument_shapes(data, data_dims, (SAMPLES,), plan.params),
+    hidden = [size.name for size in plan.sizes if size.code == HIDDEN]
+    label_dims = plan.shape(plan.label.name)
+    context = {
+        **argument_shapes(data, plan.shape(data), label_dims, plan.params),
+        "init_reads_label": len(label_dims) > 1,  # init_params sizes C from a one-hot label's columns
         "target": "numpy",
         "version": __version__,
-        "helpers": [SIGMOID_HELPER] if sigmoid_used else [],
         "name": plan.name,
         "title": model.description,
         "data": data,
         "label": plan.label.name,
-        "names": _name_rows(plan, dims),
+        "names": _name_rows(plan),
         "params_literal": "{" + ", ".join(f'"{p.key}": {_shape_literal(p.dims)}' for p in plan.params) + "}",
         "params": list(plan.params),
-        "dims": [{"name": n, "size": f"{data}.shape[{axis}]"} for n, axis in plan.dims],
-        "init_options": [],  # keyword arguments of init_params beyond rng (layers.py: the hidden size)
-        "init_doc": [],
+        "dims": [{"name": size.name, "size": size.code} for size in plan.sizes],
+        "init_options": [{"name": HIDDEN, "default": HIDDEN_DEFAULT}] if hidden else [],
+        "init_doc": [f"{HIDDEN} is the number of hidden units {hidden[0]} (default {HIDDEN_DEFAULT}); "
+                     "the data fixes the other sizes."] if hidden else [],
         "prediction": text.doprint(model.forward_nodes[-1].symbol),
         "forward_doc": _equations(text, [(n.symbol, n.expr) for n in model.forward_nodes]),
         "loss_doc": [f"{text.doprint(model.loss.symbol)} = {text.doprint(model.loss.expr)}"],
-        "loss_notes": [f"{text.doprint(r.example)} = {printer.doprint(r(r.example))}" for r in plan.loss_rules],
+        "loss_notes": [f"{text.doprint(r.example)} = {printer.doprint(r(r.example))}" for r in plan.loss_rules]
+        + [f"{text.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in plan.stable_notes],
         "gradients_doc": gradients_doc,
         "updates_doc": updates_doc,
         "step_size": text.doprint(model.step_size),
-        "forward": forward,
+        "forward": {**body(plan.prediction), "result": printer.doprint(plan.prediction)},
         "loss": {**body(plan.loss), "result": printer.doprint(plan.loss)},
         "gradient": {**body(*gradient_exprs), "sums": gradient_sums, "results": gradient_results},
         "loss_and_gradient": {
-            **loss_and_gradient,
+            **body(plan.loss, *gradient_exprs),
             "sums": [summing.doprint(plan.loss), *gradient_sums],
             "loss": _mean(0, data),
             "results": [(key, _mean(i + 1, data)) for i, (key, _) in enumerate(plan.gradients)],
@@ -102,6 +103,9 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
             "results": [(key, printer.doprint(u)) for key, u in plan.updates],
         },
     }
+    # every piece of code is printed by now: the helpers it calls are the printers' record of them
+    context["helpers"] = helper_sources(NUMPY_HELPERS, printer, summing)
+    return context
 
 
 def argument_shapes(
@@ -124,7 +128,6 @@ def argument_shapes(
         "label_sizes": _tuple_code([f'sizes.get("{dim}")' for dim in label_dims]),
         "param_dims": {p.key: _tuple_literal(p.dims) for p in params},
         "keys": [p.key for p in params],
-        "init_reads_label": False,  # layer_context.py: a one-hot label's column count sizes init_params's arrays
     }
 
 
@@ -181,21 +184,22 @@ def _shape_literal(dims: tuple[str, ...]) -> str:
     return "(" + ", ".join(f'"{d}"' for d in dims) + ",)"
 
 
-def _name_rows(plan: Plan, dims: dict[str, int]) -> list[dict[str, str]]:
-    params = {p.key: p for p in plan.params}
-    feature_dims = [d for d, axis in dims.items() if axis == 1]
+def _name_rows(plan: Plan) -> list[dict[str, str]]:
+    """The module docstring's table of names: handout name, Python name, and what it holds with its shape."""
+    sizes = {size.name: size for size in plan.sizes}
+    shapes = dict(plan.shapes)
     rows = []
     for name in plan.names:
-        if name.role == "input":
-            if feature_dims:
-                meaning = f"the input, one sample per row, shape (N, {', '.join(feature_dims)})"
-            else:
-                meaning = "the input, one value per sample, shape (N,)"
-        elif name.role == "parameter":
-            shape = params[name.python].dims
-            meaning = f"a parameter, shape ({shape[0]},)" if shape else "a parameter, a float"
-        elif name.role == "dimension":
-            meaning = f"the number of features, {plan.data.name}.shape[{dims[name.python]}]"
+        if name.role == "dimension":
+            meaning = sizes[name.python].meaning if name.python in sizes else "a size"
+        elif name.python in shapes:
+            shape = shapes[name.python]
+            role = _ROLES[name.role]
+            if name.role == "label" and len(shape) > 1:
+                role = "the one-hot label"
+            elif name.role == "input":
+                role = "the input, one sample per row" if len(shape) > 1 else "the input, one value per sample"
+            meaning = f"{role}, shape {shape_text(shape)}" if shape else f"{role}, a float"
         else:
             meaning = _ROLES[name.role]
         rows.append({"handout": name.handout, "python": name.python, "meaning": meaning})

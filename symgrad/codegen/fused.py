@@ -1,4 +1,4 @@
-"""The Numba target's context: the same :class:`~symgrad.codegen.lower.Plan` as the NumPy module's,
+"""The Numba target's context: the same :class:`~symgrad.codegen.plan.Plan` as the NumPy module's,
 printed as the body of one loop over the samples.
 
 NumPy evaluates a formula one whole-array operation at a time, so every intermediate value makes a
@@ -15,44 +15,110 @@ from typing import Any
 
 import sympy as sp
 
+from symgrad.codegen import array_nodes
+from symgrad.codegen.array_nodes import BatchAverage, BatchMean, MatrixProduct, Transposed
 from symgrad.codegen.context import build_context
 from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
-from symgrad.codegen.nodes import FeatureMean, MatVec, SampleMean
-from symgrad.codegen.numba_helpers import helpers_for
+from symgrad.codegen.numba_helpers import NUMBA_HELPERS
 from symgrad.codegen.plan import Plan
-from symgrad.codegen.printer import SymgradNumbaPrinter
+from symgrad.codegen.printer import SymgradNumbaPrinter, SymgradNumPyPrinter, helper_sources
+from symgrad.codegen.shapes import indices_of
 from symgrad.derivation.steps import Derivation
-from symgrad.model.functions import sigmoid
+from symgrad.errors import UsageError
+from symgrad.model.graph import Model
+
+
+def why_not_fused(model: Model) -> str | None:
+    """Why the Numba target leaves ``model`` to NumPy, or None when it fuses it into one loop.
+
+    The rule, measured (``benchmarks/numba_layers.py``, docs/performance.md): a loop over the samples
+    wins where each sample's values are a few numbers, which it keeps in registers; a layer of units
+    (h_j, a matrix w_ij, a one-hot label y_l) is a matrix product for the whole batch, which NumPy hands
+    to BLAS, and a per-sample loop of dot products was slower than that at every size measured.  So the
+    target takes a model whose label and forward nodes are one number per sample and whose parameters
+    are numbers or one vector over the input's features.
+    """
+    per_sample = [model.label, *(node.symbol for node in model.forward_nodes)]
+    if any(indices_of(q) for q in per_sample) or any(len(indices_of(p)) > 1 for p in model.params):
+        return ("its layers are matrix products, which its NumPy module runs through BLAS, faster than a loop "
+                "over the samples (docs/performance.md); the numba target fuses loops over scalar samples")
+    return None
+
+
+def sample_total(output: sp.Expr, data: sp.Symbol) -> tuple[bool, sp.Expr] | None:
+    """How a loop adds up a mean over the samples: (row, term) for Σ_n term_n (row False) or Σ_n term_n·x_n
+    (row True, one total per feature), or None when ``output`` is neither.
+
+    The Plan writes the two means as ``BatchMean(t, 1)`` (``np.mean(t)``) and ``BatchAverage(t @ X, X)``
+    (``t @ X / len(X)``, X transposed or not), with any factor that is the same for every sample (a
+    number, a scalar parameter) outside; the loop multiplies each sample's term by it instead.
+    """
+    factors = sp.Mul.make_args(output)
+    means = [f for f in factors if isinstance(f, (BatchMean, BatchAverage))]
+    outside = sp.Mul(*(f for f in factors if f not in means))
+    if len(means) != 1 or outside.has(BatchMean, BatchAverage, MatrixProduct, Transposed):
+        return None
+    (mean,) = means
+    if isinstance(mean, BatchMean) and int(mean.args[1]) == 1:
+        return False, outside * mean.args[0]
+    if isinstance(mean, BatchAverage) and isinstance(mean.args[0], MatrixProduct):
+        left, right = mean.args[0].args
+        for term, matrix in ((left, right), (right, left)):
+            if matrix in (data, Transposed(data)):
+                return True, outside * term
+    return None
+
+
+def _check_loop_body(plan: Plan) -> None:
+    """Refuse, in one line, a forward pass with an array operation other than Σ_i w_i x_i (one row's dot product).
+
+    A loop body holds one sample's numbers; a sum over a parameter alone (Σ_i w_i², an L2 term) or over the
+    input alone (Σ_i x_i) has no form there, and stays with the NumPy module.
+    """
+    params = {sp.Symbol(p.key) for p in plan.params}
+    for assignment in plan.assignments:
+        for node in assignment.expr.atoms(sp.Function):
+            if isinstance(node, MatrixProduct) and node.args[0] == plan.data and node.args[1] in params:
+                continue
+            if type(node).__module__ == array_nodes.__name__:
+                raise UsageError(f"cannot generate {plan.name} for numba: its forward pass computes "
+                                 f"{SymgradNumPyPrinter().doprint(node)}, which is not a row's Σ_i w_i x_i; "
+                                 "the numba loop holds one sample's numbers (its NumPy module computes it)")
 
 
 def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     """Every string the Numba module template fills in; the NumPy context's names and docstrings, plus its kernels."""
     check_names(plan.name, list(plan.names), NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
     context = build_context(plan, derivation)
-    data = plan.data.name
-    per_sample = {plan.label.name} | (set() if plan.dims else {data})
+    data = plan.data
+    per_sample = {plan.label.name} | (set() if len(plan.shape(data.name)) > 1 else {data.name})
     printer = SymgradNumbaPrinter(per_sample)
     block_printer = SymgradNumbaPrinter(per_sample, sample="start + r", dot="dots[r]")
     params = {p.key: p for p in plan.params}
-    products = {m for a in plan.assignments for m in a.expr.atoms(MatVec)}
+    _check_loop_body(plan)
+    products = {m for a in plan.assignments for m in a.expr.atoms(MatrixProduct)}
     row_blocks = len(products) == 1  # one Σ_i w_i x_i: the sums can take a block of rows at a time
+
+    def totals_of(outputs: tuple[sp.Expr, ...]) -> list[tuple[bool, sp.Expr]]:
+        found = [sample_total(o, data) for o in outputs]
+        if None in found:
+            raise UsageError(f"cannot generate {plan.name} for numba: a mean over the samples has no loop form")
+        return found
 
     def kernel(*outputs: sp.Expr) -> dict[str, Any]:
         """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""
-        terms = [o.args[0] if isinstance(o, SampleMean) else o.args[1] if isinstance(o, FeatureMean) else o
-                 for o in outputs]
+        sums = totals_of(outputs) if outputs != (plan.prediction,) else []
+        terms = [term for _, term in sums] or list(outputs)
         assignments = plan.needed(*terms)
         read = set().union(*(sp.sympify(t).free_symbols for t in terms), *(a.expr.free_symbols for a in assignments))
         names = {s.name for s in read}
         casts = printer.casts
-        totals, block_totals = [], []
-        for output, term in zip(outputs, terms, strict=True):
-            if isinstance(output, (FeatureMean, SampleMean)):  # Σ_n c_n·x_n (one total per feature), Σ_n c_n
-                row = isinstance(output, FeatureMean)
-                totals.append({"row": row, "code": printer.doprint(term)})
-                block_totals.append({"row": row, "code": block_printer.doprint(term)})
+        totals = [{"row": row, "code": printer.doprint(term)} for row, term in sums]
+        if any(row for row, _ in sums):  # a total per feature adds rows with the row helpers
+            printer.helpers_used.add("row_dot")
+        block_totals = [{"row": row, "code": block_printer.doprint(term)} for row, term in sums]
         (product,) = products if row_blocks else (None,)
-        blocked = row_blocks and any(a.expr.has(MatVec) for a in assignments)
+        blocked = row_blocks and any(a.expr.has(MatrixProduct) for a in assignments)
         lines = [{"target": a.target.name, "code": printer.doprint(a.expr)} for a in assignments]
         prints_numbers = printer.casts > casts  # as real(…): the loop needs real, the data's float type
         return {
@@ -74,7 +140,6 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     casts = printer.casts
     forward["result"] = printer.doprint(plan.prediction)
     forward["real"] = forward["prints_numbers"] or printer.casts > casts  # a loop with no sums
-    every_body = [plan.prediction, plan.loss, *gradients, *(a.expr for a in plan.assignments)]
     context.update(
         target="numba",
         numpy_module=f"{module_name(plan.name)}.py",
@@ -82,12 +147,8 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         loss=kernel(plan.loss),
         gradient={**kernel(*gradients), "keys": [key for key, _ in plan.gradients]},
         loss_and_gradient={**kernel(plan.loss, *gradients), "keys": [key for key, _ in plan.gradients]},
-        helpers=helpers_for(
-            sigmoid=any(sp.sympify(e).has(sigmoid) for e in every_body),
-            rows=any(sp.sympify(e).has(MatVec) for e in every_body),
-            heaviside=any(sp.sympify(e).has(sp.Heaviside) for e in every_body),
-            blocks=row_blocks,
-        ),
     )
+    if row_blocks:
+        printer.helpers_used.add("blocks")
+    context["helpers"] = helper_sources(NUMBA_HELPERS, printer, block_printer)
     return context
-

@@ -1,110 +1,137 @@
-"""Lowering: a derivation becomes numbered assignments and batched outputs, all SymPy.
+"""Lowering: any model's derivation becomes a :class:`~symgrad.codegen.plan.Plan` of array code.
 
-The pipeline follows SymForce's ``print_code``: collect every output (the loss and each gradient,
-per sample), run one ``sympy.cse`` over all of them together so the loss and the gradients share
-one forward pass, name the temporaries deterministically (``t0, t1, …``), then wrap each output in
-its batch reduction.  The forward nodes come first as assignments under their model names (``z1``,
-``a1``, …); the derived results are already written in forward-pass values, so CSE only has to find
-what the results share beyond the nodes.
+One path for every model.  A scalar model (the two-weight chain) is an indexed model with no
+indices, logistic regression has one index over the features, a network has layers of units:
+each is per-sample index notation, and ``tensor.py`` turns index notation into whole-array nodes.
+The steps follow SymForce's ``print_code``:
 
-Nothing here types a formula: the forward pass is the model's nodes, the loss is the model's loss
-(in stable form, ``rewrite.py``), the gradients are the derivation's results, and each update is the
-derivation's update rule with ∂L/∂w read from the gradient.
+1. the forward nodes, lowered, become assignments under their model names (``z1``, ``H``, ``p``);
+2. the loss (in stable form, ``rewrite.py``) and each parameter's gradient ``derivation.gradient(p)``
+   are the per-sample outputs; one ``sympy.cse`` runs over all of them, so the loss and every
+   gradient share one forward pass, and the temporaries are named ``t0, t1, …``;
+3. each output becomes a mean over the samples (``np.mean(t)``, ``(h - y) @ X / len(X)``);
+4. each update is the derivation's update rule, with ∂L/∂w read from the gradient.
+
+Nothing here types a formula.  What the arrays cannot hold is refused before anything is derived
+(``shapes.why_not_held``); what the lowering cannot write as array code is refused with one line
+naming it (``tensor.py``).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from symgrad.codegen.layers import is_layered, why_not_layered
 from symgrad.codegen.names import check_names, model_names, symbol_map
-from symgrad.codegen.nodes import FeatureMean, MatVec, SampleMean
 from symgrad.codegen.plan import GRADIENTS, Assignment, Param, Plan, update_rule
-from symgrad.codegen.rewrite import stable_loss
+from symgrad.codegen.rewrite import log_softmax, softmax_parts, stable_loss
+from symgrad.codegen.shapes import index_ranges, indices_of, shapes, sizes, why_not_held
+from symgrad.codegen.tensor import SAMPLE, Array, Lowering
 from symgrad.derivation.steps import Derivation
 from symgrad.errors import UsageError
 from symgrad.model.graph import Model
 
 
 def why_not_generated(model: Model | None) -> str | None:
-    """Why a catalogue entry has no NumPy module, or None when it can have one.
+    """Why a model has no generated module, or None when it can have one.
 
     Read from the graph alone (no derivation), so that listing what can be generated is instant.
-    Besides models with nothing to train or with abstract functions, this backend leaves out
-    shapes it does not batch: more than one input, and the layered shapes (matrix parameters w_ij,
-    layers of units h_j) that ``layers.py`` does not lower, for the reason it gives.
     """
     if model is None or not model.params:
         return "it has no parameters to train"
     undefined = {type(f).__name__ for node in model.nodes for f in node.value.atoms(sp.core.function.AppliedUndef)}
     if undefined:
         return f"its functions {', '.join(sorted(undefined))} are abstract, with no formula to compute"
-    if is_layered(model):
-        return why_not_layered(model)
-    if len(model.inputs) != 1:
-        return f"it has {len(model.inputs)} inputs; the NumPy backend takes one"
-    vectors = [q for q in (*model.inputs, *model.params) if isinstance(q, sp.Indexed)]
-    if any(q not in model.vector_forms for q in vectors):
-        return ("its vectors are not an input x_i and a weight w_i met only in sums Σ_i w_i x_i, "
-                "the shape that becomes X @ w")
-    return None
+    return why_not_held(model)
 
 
 def lower(derivation: Derivation, name: str) -> Plan:
-    """The derivation of catalogue model ``name`` as a :class:`Plan`; one-line UsageError if it cannot be."""
+    """The derivation of model ``name`` as a :class:`Plan`; a one-line UsageError when it cannot be one."""
     model = derivation.model
     reason = why_not_generated(model)
     if reason:
         raise UsageError(f"cannot generate {name}: {reason}")
-
-    if is_layered(model):
-        raise UsageError(f"cannot generate {name}: it has layers, which layers.lower_layers lowers, not lower")
     names = model_names(model)
     check_names(name, names)
-    rename = symbol_map(names)
-    if len(model.inputs) != 1:
-        raise UsageError(f"cannot generate {name}: the generated interface takes one input, not {len(model.inputs)}")
-    data = rename[model.inputs[0]]
-    data_vector = model.vector_forms.get(model.inputs[0])
+    python = symbol_map(names)  # each quantity (and its indexed base) → the symbol of its Python name
+    lowering = Lowering(_arrays(model, python), list(index_ranges(model)), name)
+    data = python[model.inputs[0]]
 
-    forward = []
-    for node in model.forward_nodes:
-        expr = _lower_sums(node.value, model, name).xreplace(rename)
-        forward.append(Assignment(rename[node.symbol], expr, _text(model, node.expr)))
-
+    forward, softmaxes = _forward(model, lowering, python, name)
     loss, loss_rules = stable_loss(model)
-    outputs = [loss]
-    for param in model.params:
-        outputs.append(_per_sample_gradient(derivation, param, data_vector, name))
-    outputs = [expr.xreplace(rename) for expr in outputs]
-    computed = {a.target for a in forward} | {rename[model.label], data} | {rename[p] for p in model.params}
-    _check_free_symbols(outputs, computed, name)
 
-    used = set(rename.values()) | {GRADIENTS}
-    temporaries, reduced = sp.cse(outputs, symbols=sp.numbered_symbols("t", exclude=used))
-    assignments = [*forward, *(Assignment(t, e) for t, e in temporaries)]
+    def is_log_softmax(e: sp.Expr) -> bool:
+        return isinstance(e, sp.log) and isinstance(e.args[0], sp.Indexed) and e.args[0].base in softmaxes
 
-    params = tuple(Param(rename[p].name, _dims(model, p, rename)) for p in model.params)
-    gradients = []
-    for param, per_sample in zip(params, reduced[1:], strict=True):
-        total = FeatureMean(data, per_sample) if param.dims else SampleMean(per_sample)
-        gradients.append((param.key, total))
-    updates = tuple((rename[p].name, update_rule(derivation, p, rename, name)) for p in model.params)
+    loss = loss.replace(is_log_softmax, lambda e: log_softmax(*softmaxes[e.args[0].base], at=e.args[0]))
+    if lowering.axes(loss) != {SAMPLE}:
+        raise UsageError(f"cannot generate {name}: the loss is not one number per sample")
+    per_sample = [loss, *(_gradient(derivation, param, lowering, name) for param in model.params)]
+    temporaries, reduced = _shared_subexpressions(per_sample, lowering, set(python.values()) | {GRADIENTS})
+
+    params = tuple(Param(python[p].name, _shape(model, p, python)) for p in model.params)
+    gradients = tuple((param.key, lowering.sample_mean(expr, data))
+                      for param, expr in zip(params, reduced[1:], strict=True))
+    stable_notes = tuple((sp.log(symbol), lowering.lower(log_softmax(symbol, scores, total, at=symbol)))
+                         for symbol, scores, total in softmaxes.values())
     return Plan(
         name=name,
         model=model,
         names=tuple(names),
         data=data,
-        label=rename[model.label],
+        label=python[model.label],
         params=params,
-        dims=_data_dims(model, rename),
-        assignments=tuple(assignments),
+        sizes=sizes(model, python),
+        shapes=shapes(model, python),
+        assignments=(*forward, *temporaries),
         prediction=forward[-1].target,
-        loss=SampleMean(reduced[0]),
+        loss=lowering.sample_mean(reduced[0], data),
         loss_rules=tuple(loss_rules),
-        gradients=tuple(gradients),
-        updates=updates,
+        stable_notes=stable_notes,
+        gradients=gradients,
+        updates=tuple((python[p].name, update_rule(derivation, p, python, name)) for p in model.params),
     )
+
+
+def _arrays(model: Model, python: dict) -> dict[sp.Basic, Array]:
+    """Every leaf the code reads, keyed by its IndexedBase or Symbol: batched (one row per sample) or not."""
+
+    def array(quantity: sp.Expr, batched: bool) -> tuple[sp.Basic, Array]:
+        key = quantity.base if isinstance(quantity, sp.Indexed) else quantity
+        return key, Array(python[quantity], batched)
+
+    arrays = dict([array(model.inputs[0], True), array(model.label, True)])
+    arrays.update(array(p, False) for p in model.params)
+    arrays.update(array(n.symbol, True) for n in model.forward_nodes)
+    return arrays
+
+
+def _forward(model: Model, lowering: Lowering, python: dict, name: str):
+    """The forward nodes as assignments, and each softmax node's parts (for its stable log)."""
+    softmaxes = {}
+    forward = []
+    for node in model.forward_nodes:
+        value = node.value
+        parts = softmax_parts(value)
+        if parts is not None:
+            softmaxes[node.symbol.base] = (node.symbol, *parts)
+            value = log_softmax(node.symbol, *parts, at=node.symbol)
+        if lowering.canonical(lowering.axes(value)) != lowering.leaf_axes(node.symbol):
+            raise UsageError(f"cannot generate {name}: the node {node.symbol} is not defined for each of its units")
+        code, note = lowering.lower(value), _text(model, node.expr)
+        if parts is not None:  # e^{ln p}, built after lowering: SymPy would fold e^{u - ln S} back into e^u / S
+            code, note = sp.exp(code), f"softmax({_text(model, parts[0])})"
+        forward.append(Assignment(python[node.symbol], code, note))
+    return forward, softmaxes
+
+
+def _gradient(derivation: Derivation, param: sp.Expr, lowering: Lowering, name: str) -> sp.Expr:
+    """∂L/∂param for one sample, with exactly the free indices of ``param`` (∂L/∂w_j reads x_j)."""
+    gradient = derivation.gradient(param)
+    free = lowering.axes(gradient) - {SAMPLE}
+    if free != set(indices_of(param)):
+        raise UsageError(f"cannot generate {name}: the gradient for {param} has free indices "
+                         f"{sorted(map(str, free))}, not those of {param}")
+    return gradient
 
 
 def _text(model: Model, expr: sp.Expr) -> str:
@@ -113,61 +140,35 @@ def _text(model: Model, expr: sp.Expr) -> str:
     return printers_for(model)[1].doprint(expr)
 
 
-def _lower_sums(expr: sp.Expr, model: Model, name: str) -> sp.Expr:
-    """Σ_i w_i x_i (a parameter vector against an input vector) → ``MatVec(X, w)``, one value per sample."""
-    input_bases = {q.base: model.vector_forms.get(q) for q in model.inputs if isinstance(q, sp.Indexed)}
-    param_bases = {q.base: model.vector_forms.get(q) for q in model.params if isinstance(q, sp.Indexed)}
+def _shared_subexpressions(outputs: list[sp.Expr], lowering: Lowering, taken: set[sp.Symbol]):
+    """One CSE over the per-sample loss and gradients; each temporary becomes an array with its own axes.
 
-    def as_matvec(total: sp.Sum) -> sp.Expr:
-        (index, low, _), = total.limits if len(total.limits) == 1 else (None,)
-        factors = sp.Mul.make_args(total.function)
-        bases = {f.base: f for f in factors if isinstance(f, sp.Indexed) and f.indices == (index,)}
-        inputs = [b for b in bases if b in input_bases]
-        params = [b for b in bases if b in param_bases]
-        if low != 1 or len(factors) != 2 or len(inputs) != 1 or len(params) != 1:
-            raise UsageError(f"cannot generate {name}: only sums Σ_i w_i x_i of a parameter and an input become X @ w")
-        return MatVec(input_bases[inputs[0]], param_bases[params[0]])
+    Each indexed leaf stands in as a plain symbol during the CSE, so that it is not pulled out as a
+    temporary of its own (``t0 = x[i]``); sums keep their bound indices.
+    """
+    leaves = {}
 
-    return expr.replace(lambda e: isinstance(e, sp.Sum), as_matvec)
+    def stand_in(expr: sp.Expr) -> sp.Expr:
+        if isinstance(expr, sp.Indexed):
+            return leaves.setdefault(expr, sp.Symbol(f"leaf {expr}"))
+        if not expr.args or isinstance(expr, sp.Tuple):
+            return expr
+        return expr.func(*(stand_in(a) for a in expr.args))
 
-
-def _per_sample_gradient(derivation: Derivation, param: sp.Expr, data_vector: sp.Symbol | None, name: str) -> sp.Expr:
-    """∂L/∂param for one sample; for a parameter vector, the scalar c in ∇_w L = c·**x**."""
-    model = derivation.model
-    vector = model.vector_forms.get(param)
-    if vector is None:
-        return derivation.gradient(param)
-    gradient = derivation.gradient(vector)
-    coefficient = gradient / data_vector if data_vector is not None else gradient
-    if data_vector is None or coefficient.has(data_vector) or coefficient.has(sp.Indexed):
-        raise UsageError(f"cannot generate {name}: the gradient for {vector} is not a scalar times the input")
-    return coefficient
+    hidden = [stand_in(o) for o in outputs]
+    back = {symbol: leaf for leaf, symbol in leaves.items()}
+    names = sp.numbered_symbols("t", exclude=taken | set(leaves.values()))
+    found, reduced = sp.cse(hidden, symbols=names)
+    assignments = []
+    for target, expr in found:
+        expr = expr.xreplace(back)
+        axes = lowering.canonical(lowering.axes(expr))
+        assignments.append(Assignment(target, lowering.lower(expr)))
+        lowering.arrays[target] = Array(target, SAMPLE in axes, axes)
+    return tuple(assignments), [r.xreplace(back) for r in reduced]
 
 
-def _check_free_symbols(outputs: list[sp.Expr], known: set[sp.Symbol], name: str) -> None:
-    unknown = sorted({s.name for o in outputs for s in o.free_symbols} - {s.name for s in known})
-    if unknown:
-        missing = ", ".join(unknown)
-        raise UsageError(f"cannot generate {name}: the results use {missing}, which the forward pass does not compute")
-
-
-def _dims(model: Model, param: sp.Expr, rename: dict[sp.Basic, sp.Symbol]) -> tuple[str, ...]:
-    """A vector parameter's length is the size of the sum it appears in (k in Σ_{i=1}^{k} w_i x_i)."""
-    if not isinstance(param, sp.Indexed):
-        return ()
-    for node in model.nodes:
-        for total in node.value.atoms(sp.Sum):
-            if total.has(param.base):
-                (_, _, upper), = total.limits
-                return (rename[upper].name,)
-    raise UsageError(f"cannot generate {model.name}: the size of parameter {param.base} is not known")
-
-
-def _data_dims(model: Model, rename: dict[sp.Basic, sp.Symbol]) -> tuple[tuple[str, int], ...]:
-    """Each dimension name and the axis of the data array that has it (samples are axis 0)."""
-    dims = {}
-    for node in model.nodes:
-        for total in node.value.atoms(sp.Sum):
-            (_, _, upper), = total.limits
-            dims[rename[upper].name] = 1
-    return tuple(sorted(dims.items()))
+def _shape(model: Model, param: sp.Expr, python: dict) -> tuple[str, ...]:
+    """A parameter's shape as size names (a size the model fixes as a number stays that number)."""
+    ranges = index_ranges(model)
+    return tuple(str(python.get(ranges[i][1], ranges[i][1])) for i in indices_of(param))

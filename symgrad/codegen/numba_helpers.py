@@ -1,7 +1,7 @@
 '''The scalar functions a Numba module defines for its loops, as source text the template writes.
 
 The counterpart of ``printer.SIGMOID_HELPER`` for the NumPy target: the printer prints ``_sigmoid(u)``
-and ``_row_dot(X, n, w)``, and :func:`helpers_for` says which of these definitions a module needs.
+and ``_row_dot(X, n, w)``, and ``NUMBA_HELPERS`` names them for the printer's record of what it called.
 
 ``_exp`` is there because libm's exp is a function call, and a loop that calls a function is not
 vectorised: numba's loops over the samples would run one sample at a time (about 8 ns a sample
@@ -193,8 +193,12 @@ def _heaviside(u, at_zero):
 '''
 
 
-def helpers_for(sigmoid: bool, rows: bool, heaviside: bool = False, blocks: bool = False) -> list[str]:
-    """The definitions a module needs: the sigmoid (and its exp) if it has one, the step function if
-    it has one, the row helpers for a row input, and the block helpers for loops over blocks of rows."""
-    return [*([EXP_HELPER, SIGMOID_HELPER] if sigmoid else []), *([HEAVISIDE_HELPER] if heaviside else []),
-            *([ROW_HELPERS] if rows else []), *([BLOCK_HELPERS] if blocks else [])]
+#: Each helper a Numba module may call, by the name its printer records (``printer.helpers_used``), with the
+#: definitions it needs, in the order a module defines them: the sigmoid with its exp, the step function, the
+#: row helpers for a row input, and the block helpers for loops over blocks of rows.
+NUMBA_HELPERS = {
+    "sigmoid": (EXP_HELPER, SIGMOID_HELPER),
+    "heaviside": (HEAVISIDE_HELPER,),
+    "row_dot": (ROW_HELPERS,),
+    "blocks": (BLOCK_HELPERS,),
+}

@@ -19,9 +19,7 @@ from pathlib import Path
 
 from symgrad.catalogue.models import catalogue_names, derive_named, lookup
 from symgrad.codegen.context import build_context
-from symgrad.codegen.fused import fused_context
-from symgrad.codegen.layer_context import layered_context
-from symgrad.codegen.layers import is_layered, lower_layers
+from symgrad.codegen.fused import fused_context, why_not_fused
 from symgrad.codegen.lower import lower, why_not_generated
 from symgrad.codegen.names import TARGETS, module_name
 from symgrad.codegen.render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
@@ -51,9 +49,8 @@ class GeneratedFile:
 def why_not_target(model: Model | None, target: str) -> str | None:
     """Why ``model`` has no module for ``target``, or None when it can have one."""
     reason = why_not_generated(model)
-    if reason is None and target == "numba" and is_layered(model):
-        reason = ("its layers are matrix products, which its NumPy module runs through BLAS; "
-                  "the numba target fuses loops over scalar samples")
+    if reason is None and target == "numba":
+        reason = why_not_fused(model)
     return reason
 
 
@@ -123,16 +120,11 @@ def derivation_source(derivation: Derivation, name: str, regenerate: str | None 
     reason = why_not_target(derivation.model, target)
     if reason:
         raise UsageError(f"cannot generate {name}{_for(target)}: {reason}")
+    plan = lower(derivation, name)
     if target == "numba":
-        context = fused_context(lower(derivation, name), derivation)
-        template = NUMBA_TEMPLATE
-    elif is_layered(derivation.model):  # layers of units, matrix parameters: lowered to whole-array code
-        plan, layout = lower_layers(derivation, name)
-        context = layered_context(plan, layout, derivation)
-        template = NUMPY_TEMPLATE
+        context, template = fused_context(plan, derivation), NUMBA_TEMPLATE
     else:
-        context = build_context(lower(derivation, name), derivation)
-        template = NUMPY_TEMPLATE
+        context, template = build_context(plan, derivation), NUMPY_TEMPLATE
     context["regenerate"] = regenerate if regenerate is not None else name
     source = render_template(template, context)
     check_source(source, name, [derivation.model.description, context["regenerate"]], target)

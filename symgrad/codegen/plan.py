@@ -1,8 +1,8 @@
-"""The Plan: what lowering hands the templates, still as SymPy (every model, scalar or layered).
+"""The Plan: what lowering hands every target, still as SymPy.
 
-Both lowerings (``lower.py`` for scalar and vector models, ``layers.py`` for layers of units) build one; the
-contexts of the NumPy and Numba templates read it.  It lives apart from either lowering so that neither
-imports the other's internals.
+``lower.py`` builds one for any model; each target's context (``context.py`` for NumPy, ``fused.py`` for
+Numba, ``torch_context.py`` for PyTorch) prints it with its own printer.  It lives apart from the lowering
+so that a target reads the Plan and never the lowering's internals.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symgrad.codegen.array_nodes import Item
 from symgrad.codegen.names import Name
-from symgrad.codegen.nodes import Item
 from symgrad.codegen.rewrite import Rule
+from symgrad.codegen.shapes import Size
 from symgrad.derivation.steps import ASSIGN, Derivation
 from symgrad.errors import UsageError
 from symgrad.model.graph import Model, Partial
@@ -41,7 +42,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a template needs, still as SymPy: printing happens in ``render.py``."""
+    """Everything a target needs, still as SymPy: its context prints it."""
 
     name: str
     model: Model
@@ -49,13 +50,19 @@ class Plan:
     data: sp.Symbol
     label: sp.Symbol
     params: tuple[Param, ...]
-    dims: tuple[tuple[str, int], ...]  # dimension name → axis of the data
+    sizes: tuple[Size, ...]  # each size symbol and where init_params reads it
+    shapes: tuple[tuple[str, tuple[str, ...]], ...]  # each array's Python name → its shape, "N" for the samples
     assignments: tuple[Assignment, ...]
     prediction: sp.Symbol
-    loss: sp.Expr
+    loss: sp.Expr  # the mean over the samples
     loss_rules: tuple[Rule, ...]  # the stable rewrites the loss went through
-    gradients: tuple[tuple[str, sp.Expr], ...]
+    stable_notes: tuple[tuple[sp.Expr, sp.Expr], ...]  # (ln p_l, its stable array form), for the docstring
+    gradients: tuple[tuple[str, sp.Expr], ...]  # each parameter's key → the mean of its gradient
     updates: tuple[tuple[str, sp.Expr], ...]
+
+    def shape(self, python_name: str) -> tuple[str, ...]:
+        """The shape of the array named ``python_name``."""
+        return dict(self.shapes)[python_name]
 
     def needed(self, *outputs: sp.Expr) -> tuple[Assignment, ...]:
         """The assignments that ``outputs`` read, directly or through each other, in order."""

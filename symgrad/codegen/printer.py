@@ -17,6 +17,9 @@ which cannot overflow.
 
 With ``sums=True`` the batch reductions print as sums over the samples (``np.sum(…)``, ``c @ X``)
 rather than means: the generated code adds those up block by block and divides once at the end.
+
+A module defines the helpers its code calls (``_sigmoid``, ``_logsumexp``); which ones is data the
+printer records as it prints (``helpers_used``), so no one scans the printed text for them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from symgrad.codegen.nodes import FeatureMean, Item, MatVec, SampleMean
+from symgrad.codegen.array_nodes import (
+    Aligned,
+    AxisSum,
+    BatchAverage,
+    BatchMean,
+    Item,
+    LogSumExp,
+    MatrixProduct,
+    Transposed,
+)
 
 #: The sigmoid of the generated modules; see the module docstring for its two forms.
 SIGMOID_HELPER = '''def _sigmoid(values):
@@ -44,14 +56,45 @@ SIGMOID_HELPER = '''def _sigmoid(values):
     return np.exp(-np.logaddexp(0, -values))
 '''
 
+#: ln Σ e^v along an axis, as the generated modules define it (``LogSumExp`` prints a call of it).
+#: The largest value is taken out before the exponentials, so nothing overflows at v = 1000 and the
+#: largest term is exactly 1, so the log never sees an underflowed 0.  Only NumPy functions that
+#: Dask arrays dispatch (max, exp, sum, log, squeeze): a chunked array stays lazy, which
+#: ``np.logaddexp.reduce`` (a ufunc method) would not allow.
+LOGSUMEXP_HELPER = '''def _logsumexp(values, axis):
+    """ln Σ exp(values) along axis, without overflow: the largest value is taken out first."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))'''
+
+#: Each helper a NumPy module may call, by the name the printer records, in the order a module defines them.
+NUMPY_HELPERS = {"sigmoid": (SIGMOID_HELPER,), "logsumexp": (LOGSUMEXP_HELPER,)}
+
+
+def _axis(axes: sp.Tuple) -> str:
+    """``1`` for one axis, ``(0, 2)`` for several."""
+    numbers = [str(int(a)) for a in axes]
+    return numbers[0] if len(numbers) == 1 else "(" + ", ".join(numbers) + ")"
+
+
+def helper_sources(helpers: dict[str, tuple[str, ...]], *printers: SymgradNumPyPrinter) -> list[str]:
+    """The definitions, from ``helpers`` and in its order, of every helper that ``printers`` have printed a call of."""
+    used = set().union(*(printer.helpers_used for printer in printers))
+    return [source for name, sources in helpers.items() if name in used for source in sources]
+
 
 class SymgradNumPyPrinter(NumPyPrinter):
-    """Prints one expression as NumPy code; ``stable_forms`` lists the stable rewrites it used."""
+    """Prints one expression as NumPy code.
+
+    ``stable_forms`` lists the stable rewrites the last expression used (for its comment);
+    ``helpers_used`` collects, over every expression printed, the module helpers the code calls.
+    """
 
     def __init__(self, sums: bool = False) -> None:
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False, "strict": True})
         self.stable_forms: list[str] = []
+        self.helpers_used: set[str] = set()
         self.sums = sums
+
 
     def doprint(self, expr: sp.Expr, assign_to: object = None) -> str:  # noqa: D102
         self.stable_forms = []
@@ -67,6 +110,7 @@ class SymgradNumPyPrinter(NumPyPrinter):
     # ---- symgrad's activations ----------------------------------------
     def _print_sigmoid(self, expr: sp.Expr) -> str:
         self.stable_forms.append("sigmoid")
+        self.helpers_used.add("sigmoid")
         return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_relu(self, expr: sp.Expr) -> str:
@@ -81,6 +125,8 @@ class SymgradNumPyPrinter(NumPyPrinter):
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if self.heaviside:
+            self.helpers_used.add("heaviside")
         function = self.heaviside or self._np("heaviside")
         return f"{function}({self._print(expr.args[0])}, {self._print(at_zero)})"
 
@@ -108,23 +154,41 @@ class SymgradNumPyPrinter(NumPyPrinter):
         terms = sorted(terms, key=lambda term: term.could_extract_minus_sign())
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
-    # ---- batched nodes (nodes.py) --------------------------------------
-    def _print_MatVec(self, expr: MatVec) -> str:
-        matrix, vector = expr.args
-        return f"{self._print(matrix)} @ {self.parenthesize(vector, PRECEDENCE['Mul'], strict=True)}"
+    # ---- the array nodes (array_nodes.py) -------------------------------
+    def _print_Aligned(self, expr: Aligned) -> str:
+        array, pattern = expr.args
+        slots = ", ".join(":" if int(flag) else "None" for flag in pattern)
+        return f"{self.parenthesize(array, PRECEDENCE['Atom'], strict=True)}[{slots}]"
 
-    def _print_SampleMean(self, expr: SampleMean) -> str:
-        return f"{self._np('sum' if self.sums else 'mean')}({self._print(expr.args[0])})"
+    def _print_Transposed(self, expr: Transposed) -> str:
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
 
-    def _print_FeatureMean(self, expr: FeatureMean) -> str:
-        matrix, coefficient = expr.args
-        shown = self._print(coefficient)
-        if not coefficient.is_Atom:
-            shown = f"({shown})"
-        data = self._print(matrix)
-        if self.sums:  # Σ_n c_n·x_n as a vector-matrix product: one BLAS pass over the rows
-            return f"{shown} @ {data}"
-        return f"{data}.T @ {shown} / len({data})"
+    def _print_MatrixProduct(self, expr: MatrixProduct) -> str:
+        left, right = expr.args
+        # @ binds like * and from the left: a*b @ c is (a*b) @ c, but a @ (b*c) needs its parentheses
+        return (f"{self.parenthesize(left, PRECEDENCE['Mul'], strict=True)} @ "
+                f"{self.parenthesize(right, PRECEDENCE['Mul'], strict=False)}")
+
+    def _print_AxisSum(self, expr: AxisSum) -> str:
+        array, axes = expr.args
+        return f"{self._np('sum')}({self._print(array)}, axis={_axis(axes)})"
+
+    def _print_LogSumExp(self, expr: LogSumExp) -> str:
+        array, axes = expr.args
+        self.stable_forms.append("logsumexp")
+        self.helpers_used.add("logsumexp")
+        return f"_logsumexp({self._print(array)}, {_axis(axes)})"
+
+    def _print_BatchMean(self, expr: BatchMean) -> str:
+        array, rank = expr.args
+        reduce = self._np("sum" if self.sums else "mean")
+        return f"{reduce}({self._print(array)})" if int(rank) == 1 else f"{reduce}({self._print(array)}, axis=0)"
+
+    def _print_BatchAverage(self, expr: BatchAverage) -> str:
+        total, data = expr.args
+        if self.sums:
+            return self._print(total)
+        return f"{self.parenthesize(total, PRECEDENCE['Mul'], strict=False)}/len({self._print(data)})"
 
     def _print_Item(self, expr: Item) -> str:
         container, key = expr.args
@@ -189,13 +253,15 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
             power = f"{power}**{abs(exponent)}"
         return power if exponent > 0 else f"{self._real('1')}/{power}"
 
-    def _print_MatVec(self, expr: MatVec) -> str:
+    def _print_MatrixProduct(self, expr: MatrixProduct) -> str:
+        """Σ_i w_i x_i for sample n: the lowering's ``X @ w`` read one row at a time."""
+        self.helpers_used.add("row_dot")
         if self.dot is not None:
             return self.dot
         matrix, vector = expr.args
         return f"_row_dot({self._print(matrix)}, {self.sample}, {self._print(vector)})"
 
-    def _print_SampleMean(self, expr: SampleMean) -> str:
+    def _print_BatchMean(self, expr: sp.Expr) -> str:
         raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
 
-    _print_FeatureMean = _print_SampleMean
+    _print_BatchAverage = _print_Aligned = _print_Transposed = _print_AxisSum = _print_LogSumExp = _print_BatchMean

@@ -81,3 +81,32 @@ def stable_loss(model: Model) -> tuple[sp.Expr, list[Rule]]:
         return model.loss.value, []
     names = {node.value: node.symbol for node in model.forward_nodes}
     return rewritten.xreplace(names), fired
+
+
+def softmax_parts(node_value: sp.Expr) -> tuple[sp.Indexed, sp.Sum] | None:
+    """(u_l, Σ_q e^{u_q}) when ``node_value`` is the softmax e^{u_l} / Σ_q e^{u_q}, else None."""
+    numerator, denominator = sp.fraction(node_value)
+    if not (isinstance(numerator, sp.exp) and isinstance(numerator.args[0], sp.Indexed)):
+        return None
+    if not (isinstance(denominator, sp.Sum) and isinstance(denominator.function, sp.exp)):
+        return None
+    (index, _, _), = denominator.limits
+    if denominator.function.args[0].xreplace({index: numerator.args[0].indices[-1]}) != numerator.args[0]:
+        return None
+    return numerator.args[0], denominator
+
+
+def log_softmax(symbol: sp.Indexed, scores: sp.Indexed, total: sp.Sum, at: sp.Indexed) -> sp.Expr:
+    """ln p at the unit ``at`` (p_q for a node p_l): u_q - ln Σ_r e^{u_r}, the sum's index kept apart from q.
+
+    Computed this way, with ln Σ e^u as the module's log-sum-exp, a softmax neither overflows at
+    u = 1000 nor takes the log of an underflowed 0.
+    """
+    renaming = dict(zip(symbol.indices, at.indices, strict=True))
+    (bound, low, high), = total.limits
+    taken = {s.name for s in at.free_symbols | scores.free_symbols}
+    fresh = bound
+    while fresh.name in taken:
+        fresh = sp.Symbol(fresh.name + "'", integer=True, positive=True)
+    summand = total.function.xreplace({bound: fresh})
+    return scores.xreplace(renaming) - sp.log(sp.Sum(summand, (fresh, low, high)))

@@ -1,8 +1,9 @@
-"""Index notation for one sample → NumPy expressions on whole batches.
+"""Index notation for one sample → array expressions on whole batches (``array_nodes.py``).
 
-A layered model's derivation is per sample and in index notation: h_j, w_ij, Σ_i w_ij x_i.  The
-generated code holds every indexed quantity as one array, samples on axis 0 and then one axis per
-index: x_i → ``X`` (N, m), h_j → ``H`` (N, k), w_ij → ``w`` (m, k), a scalar node p → ``p`` (N,).
+Every model's derivation is per sample and in index notation: h_j, w_ij, Σ_i w_ij x_i (a scalar
+model is the case with no indices).  The generated code holds every quantity as one array, samples
+on axis 0 and then one axis per index: x_i → ``X`` (N, m), h_j → ``H`` (N, k), w_ij → ``w`` (m, k),
+a scalar node p → ``p`` (N,), a scalar parameter → a float (``shapes.py``).
 Then an expression is an array whose axes are its free indices (plus the samples, if it reads any
 per-sample quantity), and
 
@@ -193,7 +194,11 @@ class Lowering:
 
     @staticmethod
     def _matmul(a: tuple[Axes, sp.Expr], b: tuple[Axes, sp.Expr], index: sp.Symbol, out: Axes) -> sp.Expr | None:
-        """``A @ B`` (an operand transposed where needed) when it computes Σ_index A·B with axes ``out``."""
+        """``A @ B`` when it computes Σ_index A·B with axes ``out``: of the two orders, the one with fewer transposes.
+
+        So Σ_j w_j x_j is ``X @ w`` rather than ``w @ X.T``, and Σ_n c_n x_nj is ``c @ X``.
+        """
+        candidates = []
         for (left_axes, left), (right_axes, right) in ((a, b), (b, a)):
             if index not in left_axes or index not in right_axes or len(left_axes) > 2 or len(right_axes) > 2:
                 return None
@@ -201,12 +206,13 @@ class Lowering:
             kept_right = tuple(x for x in right_axes if x != index)
             if kept_left + kept_right != out:
                 continue
+            transposes = (left_axes[-1] != index) + (right_axes[0] != index)
             if left_axes[-1] != index:
                 left = Transposed(left)
             if right_axes[0] != index:
                 right = Transposed(right)
-            return MatrixProduct(left, right)
-        return None
+            candidates.append((transposes, MatrixProduct(left, right)))
+        return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
     # ---- the batch mean of a gradient ----------------------------------
     def sample_mean(self, expr: sp.Expr, data: sp.Symbol) -> sp.Expr:
@@ -216,7 +222,10 @@ class Lowering:
             return self.lower(expr)
         out = own[1:]
         coefficient, rest = expr.as_coeff_Mul()
-        factors = sp.Mul.make_args(rest)
+        factors = list(sp.Mul.make_args(rest))
+        sums = [n for n, f in enumerate(factors) if f.is_Add]
+        if coefficient != 1 and sums:  # -(y - h)·x_j: the sign goes into the difference, (h - y)·x_j
+            factors[sums[0]], coefficient = coefficient * factors[sums[0]], sp.S.One
         inside = [f for f in factors if SAMPLE in self.axes(f)]
         axes_inside = self.canonical(frozenset().union(*(self.axes(f) for f in inside)))
         if len({self.axes(f) for f in inside} - {frozenset(axes_inside)}) == 0 or len(inside) == 1:
