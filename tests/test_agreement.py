@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import os
 import re
 import sys
 import warnings
@@ -69,6 +70,8 @@ def handout_key(symbol: sp.Expr) -> str:
 
 def load(key: str):
     model, _, target = key.partition(":")
+    if target == "torch":
+        return TorchAsNumPy(_load_torch_module(model))
     path = GENERATED / f"{module_name(model, target or 'numpy')}.py"
     # Under its own name and in sys.modules, as `import` would: a Numba module then caches its loops.
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -78,9 +81,57 @@ def load(key: str):
     return module
 
 
+class _Loaded(dict):
+    """Modules loaded when first asked for: a target whose library is missing skips only its own tests."""
+
+    def __missing__(self, key: str):
+        self[key] = load(key)
+        return self[key]
+
+
 @pytest.fixture(scope="module")
 def modules():
-    return {name: load(name) for name in MODELS}
+    return _Loaded()
+
+
+def _load_torch_module(model: str):
+    """The PyTorch module of ``model``; without torch, a skip with the reason (a failure where CI requires torch)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        reason = "PyTorch is not installed (pip install torch==2.13.0; .ci/run does)"
+        if os.environ.get("SYMGRAD_REQUIRE_TORCH"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    path = GENERATED / f"{module_name(model, 'torch')}.py"
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TorchAsNumPy:
+    """A PyTorch module seen through NumPy: arrays in (it takes them), tensors out turned back into arrays.
+
+    Only the types change (``Tensor.numpy()`` shares the memory and keeps the dtype), so every numeric test of
+    this file holds the PyTorch module to exactly what it holds the NumPy and Numba modules to.
+    """
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.PARAMS = module.PARAMS
+
+    @staticmethod
+    def _numpy(value):
+        if isinstance(value, dict):
+            return {key: TorchAsNumPy._numpy(item) for key, item in value.items()}
+        if isinstance(value, tuple):
+            return tuple(TorchAsNumPy._numpy(item) for item in value)
+        return value.detach().numpy()
+
+    def __getattr__(self, function: str):
+        wrapped = getattr(self.module, function)
+        return lambda *args, **kwargs: self._numpy(wrapped(*args, **kwargs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,7 +556,9 @@ def test_dtype_is_preserved(modules, derived, name, dtype, label_dtype):
 # ---------------------------------------------------------------------------------------------
 
 #: Every module in generated/, both targets and the layered models too: all check their arguments alike.
-EVERY_MODULE = sorted(module_key(p.stem) for p in GENERATED.glob("*.py") if p.stem != "__init__")
+#: (The PyTorch modules check theirs in their own way, with torch's types: test_codegen_torch.py.)
+EVERY_MODULE = sorted(module_key(p.stem) for p in GENERATED.glob("*.py") if p.stem != "__init__"
+                      and not p.stem.endswith(TARGETS["torch"]))
 
 
 @pytest.fixture(scope="module")

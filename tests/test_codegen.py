@@ -465,11 +465,12 @@ def test_the_issue_s_models_are_generated_and_the_others_are_not():
     assert "sigmoid" not in names and "two-weight-chain-abstract" not in names
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (REPO / "generated").glob("*.py") if not p.stem.endswith("_numba")),
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(p for p in (REPO / "generated").glob("*.py")
+                                         if not p.stem.endswith(("_numba", "_torch"))), ids=lambda p: p.stem)
 def test_a_label_that_would_broadcast_is_refused(path):
     """y of shape (N, 1), or one label for N samples, would broadcast against the predictions without an error
-    and give a wrong loss; each NumPy module refuses it in one line (the Numba modules: test_codegen_numba.py)."""
+    and give a wrong loss; each NumPy module refuses it in one line (the Numba modules: test_codegen_numba.py;
+    the PyTorch ones: test_codegen_torch.py)."""
     spec = importlib.util.spec_from_file_location(f"label_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -565,7 +566,8 @@ def test_comment_text_is_one_line():
 # What each module says about its arguments and its limits (issue 22)
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", sorted((REPO / "generated").glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(p for p in (REPO / "generated").glob("*.py") if not p.stem.endswith("_torch")),
+                         ids=lambda p: p.stem)
 def test_the_module_docstring_states_the_checks_and_the_limit_of_the_sums(path):
     """Each mean is a sum divided by N: logistic regression's gradient at X = 1e308 (finite) is inf, because the
     sum overflows first.  The modules say so, with the remedy, rather than scale every sum in their hot loops."""

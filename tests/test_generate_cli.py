@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def every_module() -> list[tuple[str, str]]:
-    """(model, target) of every module generate() writes by default: the NumPy ones, then the Numba ones."""
-    return [(name, target) for target in ("numpy", "numba") for name in generatable_names(target)]
+    """(model, target) of every module generate() writes by default: NumPy, then Numba, then PyTorch."""
+    return [(name, target) for target in ("numpy", "numba", "torch") for name in generatable_names(target)]
 
 
 def file_names() -> set[str]:
@@ -99,13 +99,15 @@ def test_check_fails_on_a_stale_file_and_passes_after_regenerating(capsys, writt
 def test_named_models_only(capsys, tmp_path):
     status, text, _ = run_cli(capsys, "two-weight-chain", "--out", str(tmp_path))
     assert status == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["two_weight_chain.py", "two_weight_chain_numba.py"]
-    assert text == f"wrote {tmp_path / 'two_weight_chain.py'}\nwrote {tmp_path / 'two_weight_chain_numba.py'}\n"
+    written = ["two_weight_chain.py", "two_weight_chain_numba.py", "two_weight_chain_torch.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == written
+    assert text == "".join(f"wrote {tmp_path / name}\n" for name in written)
 
 
 @pytest.mark.parametrize(("target", "models", "files"), [
     ("numpy", ["two-weight-chain", "mlp"], ["mlp.py", "two_weight_chain.py"]),
     ("numba", ["two-weight-chain"], ["two_weight_chain_numba.py"]),
+    ("torch", ["two-weight-chain", "mlp"], ["mlp_torch.py", "two_weight_chain_torch.py"]),
 ])
 def test_one_target(capsys, tmp_path, target, models, files):
     status, _, _ = run_cli(capsys, *models, "--target", target, "--out", str(tmp_path))
@@ -114,13 +116,13 @@ def test_one_target(capsys, tmp_path, target, models, files):
 
 
 def test_a_layered_model_has_no_numba_module(capsys, tmp_path):
-    """Named with --target numba alone, it is refused in one line; among both targets, it gets its NumPy module."""
+    """Named with --target numba alone, it is refused in one line; among all targets, it gets the others' modules."""
     status, _, err = run_cli(capsys, "mlp", "--target", "numba", "--out", str(tmp_path))
     assert status == 2 and err.count("\n") == 1
     assert err.startswith("symgrad: error: cannot generate mlp for numba: its layers are matrix products")
     assert not any(tmp_path.iterdir())
     status, text, _ = run_cli(capsys, "mlp", "--out", str(tmp_path))
-    assert status == 0 and text == f"wrote {tmp_path / 'mlp.py'}\n"
+    assert status == 0 and text == f"wrote {tmp_path / 'mlp.py'}\nwrote {tmp_path / 'mlp_torch.py'}\n"
 
 
 def test_an_unknown_target_is_refused(capsys, tmp_path):
@@ -391,7 +393,7 @@ def refused_at_the_parse(status: int, err: str, model_file: Path, output: Path) 
     return True
 
 
-@pytest.mark.parametrize("target", ["numpy", "numba"])
+@pytest.mark.parametrize("target", ["numpy", "numba", "torch"])
 @pytest.mark.parametrize("description", HOSTILE_DESCRIPTIONS, ids=range(len(HOSTILE_DESCRIPTIONS)))
 def test_a_description_stays_text_in_the_module(capsys, tmp_path, description, target):
     """Before issue 22, the first three ran `touch PWNED` when the module was imported, and those with a
@@ -404,6 +406,8 @@ def test_a_description_stays_text_in_the_module(capsys, tmp_path, description, t
     assert status == 0, err
     if target == "numba" and importlib.util.find_spec("numba") is None:
         pytest.skip("numba is not installed")
+    if target == "torch" and importlib.util.find_spec("torch") is None and not os.environ.get("SYMGRAD_REQUIRE_TORCH"):
+        pytest.skip("PyTorch is not installed (pip install torch==2.13.0; .ci/run does)")
     docstring = import_in(tmp_path, output)
     assert flat(description) in flat(docstring)
 

@@ -16,7 +16,7 @@ import sympy as sp
 from symgrad import __version__
 from symgrad.codegen.plan import Assignment, Param, Plan
 from symgrad.codegen.printer import NUMPY_HELPERS, SymgradNumPyPrinter, helper_sources
-from symgrad.codegen.shapes import HIDDEN, HIDDEN_DEFAULT
+from symgrad.codegen.shapes import HIDDEN, HIDDEN_DEFAULT, Size
 from symgrad.derivation.steps import Derivation
 from symgrad.rendering.printing import printers_for
 
@@ -31,15 +31,17 @@ _ROLES = {
 }
 
 
-def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
-    """Every string the NumPy module template fills in.
+def build_context(
+    plan: Plan, derivation: Derivation, printer_class: type[SymgradNumPyPrinter] = SymgradNumPyPrinter
+) -> dict[str, Any]:
+    """Every string the NumPy module template fills in; another target passes its own printer class.
 
     ``gradient`` and ``loss_and_gradient`` are printed twice over: their per-block bodies with the
     reductions as sums (``sums``, the private ``_…_sums`` functions the block loop calls), and the
     division of each total by the number of samples (``results``), so a mean is taken once.
     """
-    printer = SymgradNumPyPrinter()
-    summing = SymgradNumPyPrinter(sums=True)
+    printer = printer_class()
+    summing = printer_class(sums=True)
     model = plan.model
     _, text = printers_for(model)
     data = plan.data.name
@@ -63,7 +65,7 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     gradients_doc = [f"{text.doprint(r.lhs)} = {text.doprint(r.form)}" for r in _gradient_results(derivation)]
     updates_doc = [f"{text.doprint(r.lhs)} ← {text.doprint(r.form)}" for r in derivation.results if r.kind == "update"]
     update_reads = {s.name for _, u in plan.updates for s in u.free_symbols}
-    hidden = [size.name for size in plan.sizes if size.code == HIDDEN]
+    hidden = [size.name for size in plan.sizes if size.array is None]
     label_dims = plan.shape(plan.label.name)
     context = {
         **argument_shapes(data, plan.shape(data), label_dims, plan.params),
@@ -77,7 +79,7 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "names": _name_rows(plan),
         "params_literal": "{" + ", ".join(f'"{p.key}": {_shape_literal(p.dims)}' for p in plan.params) + "}",
         "params": list(plan.params),
-        "dims": [{"name": size.name, "size": size.code} for size in plan.sizes],
+        "dims": [{"name": size.name, "size": _size_code(size, data)} for size in plan.sizes],
         "init_options": [{"name": HIDDEN, "default": HIDDEN_DEFAULT}] if hidden else [],
         "init_doc": [f"{HIDDEN} is the number of hidden units {hidden[0]} (default {HIDDEN_DEFAULT}); "
                      "the data fixes the other sizes."] if hidden else [],
@@ -91,12 +93,14 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         "step_size": text.doprint(model.step_size),
         "forward": {**body(plan.prediction), "result": printer.doprint(plan.prediction)},
         "loss": {**body(plan.loss), "result": printer.doprint(plan.loss)},
-        "gradient": {**body(*gradient_exprs), "sums": gradient_sums, "results": gradient_results},
+        "gradient": {**body(*gradient_exprs), "sums": gradient_sums, "results": gradient_results,
+                     "means": [(key, printer.doprint(g)) for key, g in plan.gradients]},
         "loss_and_gradient": {
             **body(plan.loss, *gradient_exprs),
             "sums": [summing.doprint(plan.loss), *gradient_sums],
             "loss": _mean(0, data),
             "results": [(key, _mean(i + 1, data)) for i, (key, _) in enumerate(plan.gradients)],
+            "means": [(key, printer.doprint(g)) for key, g in plan.gradients],
         },
         "update": {
             "unpack": [params[key] for key in params if key in update_reads],
@@ -106,6 +110,15 @@ def build_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     # every piece of code is printed by now: the helpers it calls are the printers' record of them
     context["helpers"] = helper_sources(NUMPY_HELPERS, printer, summing)
     return context
+
+
+def _size_code(size: Size, data: str) -> str:
+    """How ``init_params`` reads a size: the data's shape (checked), a label's (``np.shape``), or ``hidden``."""
+    if size.array is None:
+        return HIDDEN
+    if size.array == data:
+        return f"{data}.shape[{size.axis}]"
+    return f"np.shape({size.array})[{size.axis}]"
 
 
 def argument_shapes(
@@ -125,6 +138,7 @@ def argument_shapes(
         "data_layout": "one sample per row" if len(data_dims) > 1 else "one value per sample",
         "sizes_literal": "{" + sizes + "}",
         "label_dims_literal": _tuple_literal(label_dims),
+        "data_dims_literal": _tuple_literal(data_dims),
         "label_sizes": _tuple_code([f'sizes.get("{dim}")' for dim in label_dims]),
         "param_dims": {p.key: _tuple_literal(p.dims) for p in params},
         "keys": [p.key for p in params],

@@ -54,15 +54,22 @@ NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "time", "_parallel", "_numba_threads", "_free_threads", "_ticks", "_LOOK", "_PROC", "_looked", "_free",
 })
 
+#: The names a PyTorch module (templates/torch/) uses: its import, helpers and locals.
+TORCH_TEMPLATE_NAMES = frozenset({
+    "torch", "PARAMS", "init_params", "forward", "loss", "gradient", "loss_and_gradient", "update", "params",
+    "rng", "generator", "lr", "grads", "hidden", "sizes", "_tensor", "_data", "_sizes", "_param", "value", "name",
+    "dtype", "dims", "tensor", "error", "shape", "wanted", "key",
+})
+
 #: The Numba template's numbered totals (``total0``, ``totals1``, ``part2``, ``row_terms3``).
 NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|part|row_part|row_terms)\d+")
 
 #: Each code-generation target, and what its module's file name adds to the model's.
-TARGETS = {"numpy": "", "numba": "_numba"}
+TARGETS = {"numpy": "", "numba": "_numba", "torch": "_torch"}
 
 
 def module_name(name: str, target: str = "numpy") -> str:
-    """The module for model ``name``: ``two-weight-chain`` → ``two_weight_chain`` (``…_numba`` for Numba)."""
+    """The module for model ``name``: ``two-weight-chain`` → ``two_weight_chain`` (``…_numba``, ``…_torch``)."""
     module = name.replace("-", "_")
     if not module.isidentifier():
         raise UsageError(f"cannot generate {name}: {module!r} is not a Python module name")

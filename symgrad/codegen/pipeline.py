@@ -22,8 +22,9 @@ from symgrad.codegen.context import build_context
 from symgrad.codegen.fused import fused_context, why_not_fused
 from symgrad.codegen.lower import lower, why_not_generated
 from symgrad.codegen.names import TARGETS, module_name
-from symgrad.codegen.render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, render_template
+from symgrad.codegen.render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, TORCH_TEMPLATE, render_template
 from symgrad.codegen.safe_text import docstring_holds
+from symgrad.codegen.torch_context import torch_context
 from symgrad.cores import on_every_core
 from symgrad.derivation.steps import Derivation
 from symgrad.errors import UsageError
@@ -123,6 +124,8 @@ def derivation_source(derivation: Derivation, name: str, regenerate: str | None 
     plan = lower(derivation, name)
     if target == "numba":
         context, template = fused_context(plan, derivation), NUMBA_TEMPLATE
+    elif target == "torch":
+        context, template = torch_context(plan, derivation), TORCH_TEMPLATE
     else:
         context, template = build_context(plan, derivation), NUMPY_TEMPLATE
     context["regenerate"] = regenerate if regenerate is not None else name

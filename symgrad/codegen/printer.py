@@ -265,3 +265,60 @@ class SymgradNumbaPrinter(SymgradNumPyPrinter):
         raise TypeError("a loop body holds one sample: its sums are the kernel's accumulators, not printed")
 
     _print_BatchAverage = _print_Aligned = _print_Transposed = _print_AxisSum = _print_LogSumExp = _print_BatchMean
+
+
+class SymgradTorchPrinter(SymgradNumPyPrinter):
+    """Prints one expression as PyTorch code on whole tensors: the NumPy printer with torch's spellings.
+
+    The same Plan, the same array nodes and the same numbers as the NumPy module; only the names of the
+    functions differ (``torch.sum(A, dim=1)``, ``torch.logsumexp``), and torch's own stable forms stand in
+    for the NumPy module's helpers: ``torch.sigmoid`` and ``softplus`` (= logaddexp(0, u)) neither overflow
+    nor lose the tails, so a PyTorch module defines no helper.  SymPy's own ``TorchPrinter`` (SymPy ≥ 1.14)
+    prints matrices and derivatives, not these nodes, and would make symgrad need a newer SymPy.
+    """
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn.startswith("numpy."):
+            return "torch." + fqn[len("numpy."):]
+        return super()._module_format(fqn, register)
+
+    def _torch(self, name: str) -> str:
+        return "torch." + name
+
+    def _print_sigmoid(self, expr: sp.Expr) -> str:
+        self.stable_forms.append("sigmoid")
+        return f"{self._torch('sigmoid')}({self._print(expr.args[0])})"
+
+    def _print_relu(self, expr: sp.Expr) -> str:
+        return f"{self._torch('relu')}({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr: sp.Expr) -> str:
+        return f"{self._torch('nn.functional.softplus')}({self._print(expr.args[0])})"
+
+    def _print_logaddexp(self, expr: sp.Expr) -> str:
+        """ln(e^a + e^b): softplus(b) when a is 0 (torch.logaddexp takes two tensors, not a number)."""
+        first, second = expr.args
+        if first == 0:
+            return f"{self._torch('nn.functional.softplus')}({self._print(second)})"
+        if second == 0:
+            return f"{self._torch('nn.functional.softplus')}({self._print(first)})"
+        return f"{self._torch('logaddexp')}({self._print(first)}, {self._print(second)})"
+
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        value = self._print(expr.args[0])
+        return f"{self._torch('heaviside')}({value}, {self._torch('full_like')}({value}, {self._print(at_zero)}))"
+
+    def _print_AxisSum(self, expr: AxisSum) -> str:
+        array, axes = expr.args
+        return f"{self._torch('sum')}({self._print(array)}, dim={_axis(axes)})"
+
+    def _print_LogSumExp(self, expr: LogSumExp) -> str:
+        array, axes = expr.args
+        self.stable_forms.append("logsumexp")
+        return f"{self._torch('logsumexp')}({self._print(array)}, dim={_axis(axes)})"
+
+    def _print_BatchMean(self, expr: BatchMean) -> str:
+        array, rank = expr.args
+        reduce = self._torch("sum" if self.sums else "mean")
+        return f"{reduce}({self._print(array)})" if int(rank) == 1 else f"{reduce}({self._print(array)}, dim=0)"

@@ -20,6 +20,7 @@ from symgrad.files import OutputError
 #: Each target's template: a folder of templates per target.
 NUMPY_TEMPLATE = "numpy/module.py.jinja"
 NUMBA_TEMPLATE = "numba/module.py.jinja"
+TORCH_TEMPLATE = "torch/module.py.jinja"
 
 
 def template_dirs(package_dir: Path | None = None) -> list[Path]:

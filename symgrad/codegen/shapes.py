@@ -29,10 +29,15 @@ HIDDEN_DEFAULT = 16
 
 @dataclass(frozen=True)
 class Size:
-    """A size symbol (m, k, C): its Python name, the code that reads it in ``init_params``, and what it is."""
+    """A size symbol (m, k, C): its Python name, where ``init_params`` reads it, and what it is.
+
+    ``array`` and ``axis`` name the argument whose shape has it (``X``, 1); ``array`` is None for the
+    size the data does not fix, which is ``init_params``'s keyword ``hidden``.
+    """
 
     name: str
-    code: str
+    array: str | None
+    axis: int
     meaning: str
 
 
@@ -124,11 +129,10 @@ def sizes(model: Model, python: dict) -> tuple[Size, ...]:
         if size in fixed:
             quantity, axis, what = fixed[size]
             array = python[quantity].name
-            code = f"{array}.shape[{axis}]" if quantity == model.inputs[0] else f"np.shape({array})[{axis}]"
-            found.append(Size(name, code, f"the number of {what}, {array}.shape[{axis}]"))
+            found.append(Size(name, array, axis, f"the number of {what}, {array}.shape[{axis}]"))
         else:
             meaning = f"the number of hidden units, init_params's {HIDDEN} (default {HIDDEN_DEFAULT})"
-            found.append(Size(name, HIDDEN, meaning))
+            found.append(Size(name, None, 0, meaning))
     return tuple(found)
 
 
