@@ -67,6 +67,18 @@ def generated_numba(case: Case) -> Prepared:
     return Prepared(lambda: module.gradient(params, X, y), lambda: dict(module.gradient(params, X, y)))
 
 
+def generated_torch(case: Case) -> Prepared:
+    """The torch target's module (generated/<model>_torch.py): the derivation's gradient on tensors, no autograd."""
+    _require("torch")
+    import torch
+
+    module = load_generated(case.model, "torch")
+    X, y = torch.from_numpy(case.X), torch.from_numpy(case.y)
+    params = {key: torch.as_tensor(np.asarray(value), dtype=X.dtype) for key, value in case.params.items()}
+    return Prepared(lambda: module.gradient(params, X, y),
+                    lambda: {key: value.numpy() for key, value in module.gradient(params, X, y).items()})
+
+
 # ---- hand-written NumPy -------------------------------------------------------------------------
 
 def _naive_sigmoid(z):
@@ -216,6 +228,7 @@ CONTENDERS: dict[str, Callable[[Case], Prepared]] = {
     "generated gradient": generated_gradient,
     "generated update": generated_update,
     "generated numba": generated_numba,
+    "generated torch": generated_torch,
     "naive numpy": naive_numpy,
     "sympy lambdify": sympy_lambdify,
     "jax jit(grad)": jax_jit_grad,

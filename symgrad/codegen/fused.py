@@ -31,17 +31,15 @@ from symgrad.model.graph import Model
 def why_not_fused(model: Model) -> str | None:
     """Why the Numba target leaves ``model`` to NumPy, or None when it fuses it into one loop.
 
-    The rule, measured (``benchmarks/numba_layers.py``, docs/performance.md): a loop over the samples
-    wins where each sample's values are a few numbers, which it keeps in registers; a layer of units
-    (h_j, a matrix w_ij, a one-hot label y_l) is a matrix product for the whole batch, which NumPy hands
-    to BLAS, and a per-sample loop of dot products was slower than that at every size measured.  So the
-    target takes a model whose label and forward nodes are one number per sample and whose parameters
-    are numbers or one vector over the input's features.
+    The loop body this target prints holds one sample's values as numbers; a layer of units (h_j, a matrix
+    w_ij, a one-hot label y_l) makes them vectors, which it does not print yet.  Measured
+    (``benchmarks/numba_layers.py``, docs/performance.md), a fused loop over the samples would beat the
+    NumPy module on the one-hidden-layer network, so this is work left, not a rule of speed.
     """
     per_sample = [model.label, *(node.symbol for node in model.forward_nodes)]
     if any(indices_of(q) for q in per_sample) or any(len(indices_of(p)) > 1 for p in model.params):
-        return ("its layers are matrix products, which its NumPy module runs through BLAS, faster than a loop "
-                "over the samples (docs/performance.md); the numba target fuses loops over scalar samples")
+        return ("its layers are matrix products, and the numba target prints loops over one sample's numbers, "
+                "not its vectors; use the NumPy or PyTorch module")
     return None
 
 
