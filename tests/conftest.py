@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 
@@ -148,3 +149,16 @@ def indexed_finite_differences(derivation, sizes: dict, seed: int, points: int =
 def indexed_gradient_pairs():
     """``indexed_gradient_pairs(derivation, sizes, seed)`` → [(parameter unit, symbolic, central difference), …]."""
     return indexed_finite_differences
+
+
+def require_torch():
+    """PyTorch, imported; without it, a skip with the reason, or a failure where CI requires it
+    (``.ci/run`` installs torch==2.13.0 and sets SYMGRAD_REQUIRE_TORCH)."""
+    try:
+        import torch
+    except ImportError:
+        reason = "PyTorch is not installed (pip install torch==2.13.0; .ci/run does)"
+        if os.environ.get("SYMGRAD_REQUIRE_TORCH"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return torch

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
-import os
 import re
 import sys
 import warnings
@@ -25,6 +24,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import require_torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,13 +96,7 @@ def modules():
 
 def _load_torch_module(model: str):
     """The PyTorch module of ``model``; without torch, a skip with the reason (a failure where CI requires torch)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        reason = "PyTorch is not installed (pip install torch==2.13.0; .ci/run does)"
-        if os.environ.get("SYMGRAD_REQUIRE_TORCH"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_torch()
     path = GENERATED / f"{module_name(model, 'torch')}.py"
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

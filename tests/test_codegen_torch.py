@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_torch
 
 from symgrad.codegen import generatable_names
 from symgrad.codegen.names import module_name
@@ -32,14 +32,7 @@ MODELS = generatable_names("torch")
 
 @pytest.fixture(scope="module")
 def torch():
-    try:
-        import torch
-    except ImportError:
-        reason = "PyTorch is not installed (pip install torch==2.13.0; .ci/run does)"
-        if os.environ.get("SYMGRAD_REQUIRE_TORCH"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return torch
+    return require_torch()
 
 
 def load(model: str, target: str = "torch"):

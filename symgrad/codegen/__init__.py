@@ -1,8 +1,9 @@
-"""Code generation: each model's derivation becomes a NumPy module.
+"""Code generation: each model's derivation becomes a NumPy, a Numba and a PyTorch module.
 
-derivation → ``lower`` (forward nodes, one CSE over the loss and all gradients, batch reductions)
-→ ``context`` (SymPy's NumPy printer, extended in ``printer.py``) → a Jinja template from
-``templates/numpy/`` → ``generated/<model>.py``.  Every formula comes from the derivation.
+derivation → ``lower`` (one lowering for every model: index notation → array nodes, one CSE over the
+loss and all gradients, batch means) → a ``Plan`` → each target's context, printed by its printer
+(``printer.py``: SymPy's NumPy printer, extended) → a Jinja template from ``templates/<target>/`` →
+``generated/<model>[_numba|_torch].py``.  Every formula comes from the derivation.
 
     generate_source("two-weight-chain")   # the module as a string
     generate()                            # every model into generated/

@@ -1,9 +1,9 @@
 """Catalogue name → derivation → plan → source → file, for each target; and the staleness check.
 
-Two targets share the plan: ``numpy`` (``generated/<model>.py``, whole-array NumPy, any model) and
-``numba`` (``generated/<model>_numba.py``, one compiled loop over the samples, for the models whose
-samples are a value or a row of one input: the layered models are matrix products, which NumPy
-already hands to BLAS).
+Three targets print the one plan (``lower.py``): ``numpy`` (``generated/<model>.py``, whole-array NumPy,
+any model), ``numba`` (``generated/<model>_numba.py``, one compiled loop over the samples, for the models
+whose samples are a value or a row of one input: ``fused.why_not_fused``) and ``torch``
+(``generated/<model>_torch.py``, the NumPy module's lines for torch tensors, any model).
 
 Every module is rendered in memory first and compiled (:func:`check_source`), and every target path
 checked; only when all of them render (every name checked) and every target can take a file (none is a

@@ -169,9 +169,12 @@ class SymgradNumPyPrinter(NumPyPrinter):
         return (f"{self.parenthesize(left, PRECEDENCE['Mul'], strict=True)} @ "
                 f"{self.parenthesize(right, PRECEDENCE['Mul'], strict=False)}")
 
+    #: The keyword that names the axis of a reduction: NumPy's ``axis``, torch's ``dim``.
+    axis_keyword = "axis"
+
     def _print_AxisSum(self, expr: AxisSum) -> str:
         array, axes = expr.args
-        return f"{self._np('sum')}({self._print(array)}, axis={_axis(axes)})"
+        return f"{self._np('sum')}({self._print(array)}, {self.axis_keyword}={_axis(axes)})"
 
     def _print_LogSumExp(self, expr: LogSumExp) -> str:
         array, axes = expr.args
@@ -182,7 +185,9 @@ class SymgradNumPyPrinter(NumPyPrinter):
     def _print_BatchMean(self, expr: BatchMean) -> str:
         array, rank = expr.args
         reduce = self._np("sum" if self.sums else "mean")
-        return f"{reduce}({self._print(array)})" if int(rank) == 1 else f"{reduce}({self._print(array)}, axis=0)"
+        if int(rank) == 1:
+            return f"{reduce}({self._print(array)})"
+        return f"{reduce}({self._print(array)}, {self.axis_keyword}=0)"
 
     def _print_BatchAverage(self, expr: BatchAverage) -> str:
         total, data = expr.args
@@ -277,6 +282,8 @@ class SymgradTorchPrinter(SymgradNumPyPrinter):
     prints matrices and derivatives, not these nodes, and would make symgrad need a newer SymPy.
     """
 
+    axis_keyword = "dim"
+
     def _module_format(self, fqn: str, register: bool = True) -> str:
         if fqn.startswith("numpy."):
             return "torch." + fqn[len("numpy."):]
@@ -309,16 +316,7 @@ class SymgradTorchPrinter(SymgradNumPyPrinter):
         value = self._print(expr.args[0])
         return f"{self._torch('heaviside')}({value}, {self._torch('full_like')}({value}, {self._print(at_zero)}))"
 
-    def _print_AxisSum(self, expr: AxisSum) -> str:
-        array, axes = expr.args
-        return f"{self._torch('sum')}({self._print(array)}, dim={_axis(axes)})"
-
     def _print_LogSumExp(self, expr: LogSumExp) -> str:
         array, axes = expr.args
         self.stable_forms.append("logsumexp")
         return f"{self._torch('logsumexp')}({self._print(array)}, dim={_axis(axes)})"
-
-    def _print_BatchMean(self, expr: BatchMean) -> str:
-        array, rank = expr.args
-        reduce = self._torch("sum" if self.sums else "mean")
-        return f"{reduce}({self._print(array)})" if int(rank) == 1 else f"{reduce}({self._print(array)}, dim=0)"
