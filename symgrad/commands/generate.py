@@ -1,4 +1,5 @@
-"""``symgrad generate``: write each model's modules (NumPy, Numba) into generated/, or check that they are current."""
+"""``symgrad generate``: write each model's modules (NumPy, Numba, PyTorch) into generated/, or check that they are
+current."""
 
 from __future__ import annotations
 
@@ -24,14 +25,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # one model per line, names unbroken
     parser.description = (
         "Render each model's modules (forward, loss, gradient, update) from its derivation:\n"
-        f"NumPy into {DEFAULT_OUT}/<model>.py, and Numba loops into {DEFAULT_OUT}/<model>_numba.py\n"
-        f"(all but the layered models: {no_numba}).\n\nModels without a module:{skip}"
+        f"NumPy into {DEFAULT_OUT}/<model>.py, Numba loops into {DEFAULT_OUT}/<model>_numba.py\n"
+        f"(all but the layered models: {no_numba}),\n"
+        f"and PyTorch into {DEFAULT_OUT}/<model>_torch.py.\n\nModels without a module:{skip}"
     )
     choices = ", ".join(generatable_names())
     parser.add_argument("models", nargs="*", metavar="MODEL", help=f"one of: {choices} (default: all)")
     parser.add_argument("--target", choices=list(TARGETS), action="append",
-                        help="numpy or numba; repeat for both "
-                             "(default: both for catalogue models, numpy for --model-file)")
+                        help="numpy, numba or torch; repeat for several "
+                             "(default: all three for catalogue models, numpy for --model-file)")
     parser.add_argument("--out", "--out-dir", dest="out", metavar="DIR", type=file_name,
                         help=f"output folder (default: {DEFAULT_OUT}/); --out-dir is another name for it, "
                              "and derive --all takes the same --out")
