@@ -69,7 +69,7 @@ def init_params(X, Y, rng=None):
     Y sizes the classes.
     """
     X = _data(X)
-    Y = torch.as_tensor(Y)
+    Y = _tensor(Y, "Y", None, ("N", "C"), _sizes(X))
     generator = rng if isinstance(rng, torch.Generator) else torch.Generator().manual_seed(0 if rng is None else rng)
     m = X.shape[1]
     C = Y.shape[1]
