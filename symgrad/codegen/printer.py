@@ -105,6 +105,7 @@ class SymgradNumPyPrinter(NumPyPrinter):
         return "np." + name[len("numpy."):] if name.startswith("numpy.") else name
 
     def _np(self, name: str) -> str:
+        """The array library's function ``name``: ``np.sum`` here, ``torch.sum`` in the torch printer."""
         return self._module_format("numpy." + name)
 
     # ---- symgrad's activations ----------------------------------------
@@ -289,34 +290,31 @@ class SymgradTorchPrinter(SymgradNumPyPrinter):
             return "torch." + fqn[len("numpy."):]
         return super()._module_format(fqn, register)
 
-    def _torch(self, name: str) -> str:
-        return "torch." + name
-
     def _print_sigmoid(self, expr: sp.Expr) -> str:
         self.stable_forms.append("sigmoid")
-        return f"{self._torch('sigmoid')}({self._print(expr.args[0])})"
+        return f"{self._np('sigmoid')}({self._print(expr.args[0])})"
 
     def _print_relu(self, expr: sp.Expr) -> str:
-        return f"{self._torch('relu')}({self._print(expr.args[0])})"
+        return f"{self._np('relu')}({self._print(expr.args[0])})"
 
     def _print_softplus(self, expr: sp.Expr) -> str:
-        return f"{self._torch('nn.functional.softplus')}({self._print(expr.args[0])})"
+        return f"{self._np('nn.functional.softplus')}({self._print(expr.args[0])})"
 
     def _print_logaddexp(self, expr: sp.Expr) -> str:
         """ln(e^a + e^b): softplus(b) when a is 0 (torch.logaddexp takes two tensors, not a number)."""
         first, second = expr.args
         if first == 0:
-            return f"{self._torch('nn.functional.softplus')}({self._print(second)})"
+            return f"{self._np('nn.functional.softplus')}({self._print(second)})"
         if second == 0:
-            return f"{self._torch('nn.functional.softplus')}({self._print(first)})"
-        return f"{self._torch('logaddexp')}({self._print(first)}, {self._print(second)})"
+            return f"{self._np('nn.functional.softplus')}({self._print(first)})"
+        return f"{self._np('logaddexp')}({self._print(first)}, {self._print(second)})"
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         value = self._print(expr.args[0])
-        return f"{self._torch('heaviside')}({value}, {self._torch('full_like')}({value}, {self._print(at_zero)}))"
+        return f"{self._np('heaviside')}({value}, {self._np('full_like')}({value}, {self._print(at_zero)}))"
 
     def _print_LogSumExp(self, expr: LogSumExp) -> str:
         array, axes = expr.args
         self.stable_forms.append("logsumexp")
-        return f"{self._torch('logsumexp')}({self._print(array)}, dim={_axis(axes)})"
+        return f"{self._np('logsumexp')}({self._print(array)}, dim={_axis(axes)})"
