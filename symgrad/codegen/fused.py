@@ -18,28 +18,37 @@ import sympy as sp
 from symgrad.codegen import array_nodes
 from symgrad.codegen.array_nodes import BatchAverage, BatchMean, MatrixProduct, Transposed
 from symgrad.codegen.context import build_context
+from symgrad.codegen.fused_units import units_bodies
 from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
-from symgrad.codegen.numba_helpers import NUMBA_HELPERS
+from symgrad.codegen.numba_helpers import NUMBA_HELPERS, USES_MATH
 from symgrad.codegen.plan import Plan
 from symgrad.codegen.printer import SymgradNumbaPrinter, SymgradNumPyPrinter, helper_sources
 from symgrad.codegen.shapes import indices_of
 from symgrad.derivation.steps import Derivation
-from symgrad.errors import UsageError
-from symgrad.model.graph import Model
 
 
-def why_not_fused(model: Model) -> str | None:
-    """Why the Numba target leaves ``model`` to NumPy, or None when it fuses it into one loop.
+def why_not_rows(plan: Plan) -> str | None:
+    """Why the loop over a sample's numbers cannot hold ``plan`` (so its loop is over the sample's units,
+    ``fused_units.py``), or None when it can.
 
-    The loop body this target prints holds one sample's values as numbers; a layer of units (h_j, a matrix
-    w_ij, a one-hot label y_l) makes them vectors, which it does not print yet.  Measured
-    (``benchmarks/numba_layers.py``, docs/performance.md), a fused loop over the samples would beat the
-    NumPy module on the one-hidden-layer network, so this is work left, not a rule of speed.
+    That loop holds one sample's values as numbers and takes its one Σ_i w_i x_i a block of rows at a time;
+    a layer of units (h_j, a matrix w_ij, a one-hot label y_l), a sum over a parameter alone (Σ_i w_i², an
+    L2 term) or over the input alone (Σ_i x_i) has no form there.
     """
+    model = plan.model
     per_sample = [model.label, *(node.symbol for node in model.forward_nodes)]
     if any(indices_of(q) for q in per_sample) or any(len(indices_of(p)) > 1 for p in model.params):
-        return ("its layers are matrix products, and the numba target prints loops over one sample's numbers, "
-                "not its vectors; use the NumPy or PyTorch module")
+        return "its sample's values are vectors"
+    params = {sp.Symbol(p.key) for p in plan.params}
+    for assignment in plan.assignments:
+        for node in assignment.expr.atoms(sp.Function):
+            if isinstance(node, MatrixProduct) and node.args[0] == plan.data and node.args[1] in params:
+                continue
+            if type(node).__module__ == array_nodes.__name__:
+                return f"its forward pass computes {SymgradNumPyPrinter().doprint(node)}, not a row's Σ_i w_i x_i"
+    outputs = (plan.loss, *(g for _, g in plan.gradients))
+    if any(sample_total(o, plan.data) is None for o in outputs):
+        return "a mean over the samples has no form as a row's total"
     return None
 
 
@@ -67,41 +76,30 @@ def sample_total(output: sp.Expr, data: sp.Symbol) -> tuple[bool, sp.Expr] | Non
     return None
 
 
-def _check_loop_body(plan: Plan) -> None:
-    """Refuse, in one line, a forward pass with an array operation other than Σ_i w_i x_i (one row's dot product).
-
-    A loop body holds one sample's numbers; a sum over a parameter alone (Σ_i w_i², an L2 term) or over the
-    input alone (Σ_i x_i) has no form there, and stays with the NumPy module.
-    """
-    params = {sp.Symbol(p.key) for p in plan.params}
-    for assignment in plan.assignments:
-        for node in assignment.expr.atoms(sp.Function):
-            if isinstance(node, MatrixProduct) and node.args[0] == plan.data and node.args[1] in params:
-                continue
-            if type(node).__module__ == array_nodes.__name__:
-                raise UsageError(f"cannot generate {plan.name} for numba: its forward pass computes "
-                                 f"{SymgradNumPyPrinter().doprint(node)}, which is not a row's Σ_i w_i x_i; "
-                                 "the numba loop holds one sample's numbers (its NumPy module computes it)")
-
-
 def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     """Every string the Numba module template fills in; the NumPy context's names and docstrings, plus its kernels."""
     check_names(plan.name, list(plan.names), NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
     context = build_context(plan, derivation)
+    context.update(target="numba", numpy_module=f"{module_name(plan.name)}.py", units=why_not_rows(plan) is not None)
+    bodies, printers = units_bodies(plan) if context["units"] else _rows_bodies(plan)
+    used = set().union(*(printer.helpers_used for printer in printers))
+    context.update(bodies, helpers=helper_sources(NUMBA_HELPERS, *printers), imports_math=bool(used & USES_MATH))
+    return context
+
+
+def _rows_bodies(plan: Plan) -> tuple[dict[str, Any], list[SymgradNumbaPrinter]]:
+    """The kernels' bodies for a model whose sample is a value or a row (a loop over the sample's numbers),
+    and the printers that printed them."""
     data = plan.data
     per_sample = {plan.label.name} | (set() if len(plan.shape(data.name)) > 1 else {data.name})
     printer = SymgradNumbaPrinter(per_sample)
     block_printer = SymgradNumbaPrinter(per_sample, sample="start + r", dot="dots[r]")
     params = {p.key: p for p in plan.params}
-    _check_loop_body(plan)
     products = {m for a in plan.assignments for m in a.expr.atoms(MatrixProduct)}
     row_blocks = len(products) == 1  # one Σ_i w_i x_i: the sums can take a block of rows at a time
 
     def totals_of(outputs: tuple[sp.Expr, ...]) -> list[tuple[bool, sp.Expr]]:
-        found = [sample_total(o, data) for o in outputs]
-        if None in found:
-            raise UsageError(f"cannot generate {plan.name} for numba: a mean over the samples has no loop form")
-        return found
+        return [sample_total(o, data) for o in outputs]  # none is None: why_not_rows said so
 
     def kernel(*outputs: sp.Expr) -> dict[str, Any]:
         """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""
@@ -111,7 +109,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
         read = set().union(*(sp.sympify(t).free_symbols for t in terms), *(a.expr.free_symbols for a in assignments))
         names = {s.name for s in read}
         casts = printer.casts
-        totals = [{"row": row, "code": printer.doprint(term)} for row, term in sums]
+        totals = [{"row": row, "code": printer.doprint(term), "shape": f"{data}.shape[1]"} for row, term in sums]
         if any(row for row, _ in sums):  # a total per feature adds rows with the row helpers
             printer.helpers_used.add("row_dot")
         block_totals = [{"row": row, "code": block_printer.doprint(term)} for row, term in sums]
@@ -138,15 +136,12 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     casts = printer.casts
     forward["result"] = printer.doprint(plan.prediction)
     forward["real"] = forward["prints_numbers"] or printer.casts > casts  # a loop with no sums
-    context.update(
-        target="numba",
-        numpy_module=f"{module_name(plan.name)}.py",
-        forward=forward,
+    bodies = dict(
+        forward={**forward, "out_shape": None},
         loss=kernel(plan.loss),
         gradient={**kernel(*gradients), "keys": [key for key, _ in plan.gradients]},
         loss_and_gradient={**kernel(plan.loss, *gradients), "keys": [key for key, _ in plan.gradients]},
     )
     if row_blocks:
         printer.helpers_used.add("blocks")
-    context["helpers"] = helper_sources(NUMBA_HELPERS, printer, block_printer)
-    return context
+    return bodies, [printer, block_printer]

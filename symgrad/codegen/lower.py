@@ -22,7 +22,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symgrad.codegen.names import check_names, model_names, symbol_map
-from symgrad.codegen.plan import GRADIENTS, Assignment, Param, Plan, update_rule
+from symgrad.codegen.plan import GRADIENTS, Assignment, IndexForm, Param, Plan, UnitAssignment, update_rule
 from symgrad.codegen.rewrite import log_softmax, softmax_parts, stable_loss
 from symgrad.codegen.shapes import index_ranges, indices_of, shapes, sizes, why_not_held
 from symgrad.codegen.tensor import SAMPLE, Array, Lowering
@@ -56,7 +56,7 @@ def lower(derivation: Derivation, name: str) -> Plan:
     lowering = Lowering(_arrays(model, python), list(index_ranges(model)), name)
     data = python[model.inputs[0]]
 
-    forward, softmaxes = _forward(model, lowering, python, name)
+    forward, unit_forward, softmaxes = _forward(model, lowering, python, name)
     loss, loss_rules = stable_loss(model)
 
     def is_log_softmax(e: sp.Expr) -> bool:
@@ -66,7 +66,8 @@ def lower(derivation: Derivation, name: str) -> Plan:
     if lowering.axes(loss) != {SAMPLE}:
         raise UsageError(f"cannot generate {name}: the loss is not one number per sample")
     per_sample = [loss, *(_gradient(derivation, param, lowering, name) for param in model.params)]
-    temporaries, reduced = _shared_subexpressions(per_sample, lowering, set(python.values()) | {GRADIENTS})
+    temporaries, unit_temporaries, reduced = _shared_subexpressions(
+        per_sample, lowering, set(python.values()) | {GRADIENTS})
 
     params = tuple(Param(python[p].name, _shape(model, p, python)) for p in model.params)
     gradients = tuple((param.key, lowering.sample_mean(expr, data))
@@ -89,6 +90,13 @@ def lower(derivation: Derivation, name: str) -> Plan:
         stable_notes=stable_notes,
         gradients=gradients,
         updates=tuple((python[p].name, update_rule(derivation, p, python, name)) for p in model.params),
+        per_sample=IndexForm(
+            arrays=dict(lowering.arrays),
+            rows=frozenset(_key(q) for q in (model.inputs[0], model.label)),
+            ranges=_unit_ranges(model, python, [a.expr for a in (*unit_forward, *unit_temporaries)] + reduced),
+            assignments=(*unit_forward, *unit_temporaries),
+            outputs=tuple(reduced),
+        ),
     )
 
 
@@ -96,8 +104,7 @@ def _arrays(model: Model, python: dict) -> dict[sp.Basic, Array]:
     """Every leaf the code reads, keyed by its IndexedBase or Symbol: batched (one row per sample) or not."""
 
     def array(quantity: sp.Expr, batched: bool) -> tuple[sp.Basic, Array]:
-        key = quantity.base if isinstance(quantity, sp.Indexed) else quantity
-        return key, Array(python[quantity], batched)
+        return _key(quantity), Array(python[quantity], batched)
 
     arrays = dict([array(model.inputs[0], True), array(model.label, True)])
     arrays.update(array(p, False) for p in model.params)
@@ -105,10 +112,26 @@ def _arrays(model: Model, python: dict) -> dict[sp.Basic, Array]:
     return arrays
 
 
+def _unit_ranges(model: Model, python: dict, exprs: list[sp.Expr]) -> dict[sp.Symbol, str]:
+    """Each index's size as a Python size name (or a number): the model's indices, and those of the sums in
+    ``exprs`` (a log-softmax's fresh q')."""
+    ranges = {index: high for index, (_, high) in index_ranges(model).items()}
+    for expr in exprs:
+        for total in expr.atoms(sp.Sum):
+            ranges.update({index: high for index, _, high in total.limits if index not in ranges})
+    return {index: str(python.get(high, high)) for index, high in ranges.items()}
+
+
+def _key(quantity: sp.Expr) -> sp.Basic:
+    """How expressions name a quantity: h_j by its IndexedBase h, a scalar by its symbol."""
+    return quantity.base if isinstance(quantity, sp.Indexed) else quantity
+
+
 def _forward(model: Model, lowering: Lowering, python: dict, name: str):
-    """The forward nodes as assignments, and each softmax node's parts (for its stable log)."""
+    """The forward nodes as assignments (as arrays, and for one sample), and each softmax node's parts."""
     softmaxes = {}
     forward = []
+    unit_forward = []
     for node in model.forward_nodes:
         value = node.value
         parts = softmax_parts(value)
@@ -120,8 +143,11 @@ def _forward(model: Model, lowering: Lowering, python: dict, name: str):
         code, note = lowering.lower(value), _text(model, node.expr)
         if parts is not None:  # e^{ln p}, built after lowering: SymPy would fold e^{u - ln S} back into e^u / S
             code, note = sp.exp(code), f"softmax({_text(model, parts[0])})"
+            value = sp.exp(value, evaluate=False)
         forward.append(Assignment(python[node.symbol], code, note))
-    return forward, softmaxes
+        unit_forward.append(UnitAssignment(_key(node.symbol), python[node.symbol].name, value,
+                                           indices_of(node.symbol)))
+    return forward, unit_forward, softmaxes
 
 
 def _gradient(derivation: Derivation, param: sp.Expr, lowering: Lowering, name: str) -> sp.Expr:
@@ -159,13 +185,14 @@ def _shared_subexpressions(outputs: list[sp.Expr], lowering: Lowering, taken: se
     back = {symbol: leaf for leaf, symbol in leaves.items()}
     names = sp.numbered_symbols("t", exclude=taken | set(leaves.values()))
     found, reduced = sp.cse(hidden, symbols=names)
-    assignments = []
+    assignments, units = [], []
     for target, expr in found:
         expr = expr.xreplace(back)
         axes = lowering.canonical(lowering.axes(expr))
         assignments.append(Assignment(target, lowering.lower(expr)))
+        units.append(UnitAssignment(target, target.name, expr, tuple(a for a in axes if a != SAMPLE)))
         lowering.arrays[target] = Array(target, SAMPLE in axes, axes)
-    return tuple(assignments), [r.xreplace(back) for r in reduced]
+    return tuple(assignments), tuple(units), [r.xreplace(back) for r in reduced]
 
 
 def _shape(model: Model, param: sp.Expr, python: dict) -> tuple[str, ...]:

@@ -202,3 +202,6 @@ NUMBA_HELPERS = {
     "row_dot": (ROW_HELPERS,),
     "blocks": (BLOCK_HELPERS,),
 }
+
+#: The helpers whose definitions use the module ``math`` (``_TAYLOR``'s factorials); a module imports it only then.
+USES_MATH = frozenset({"sigmoid"})

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from symgrad.catalogue.models import catalogue_names, derive_named, lookup
 from symgrad.codegen.context import build_context
-from symgrad.codegen.fused import fused_context, why_not_fused
+from symgrad.codegen.fused import fused_context
 from symgrad.codegen.lower import lower, why_not_generated
 from symgrad.codegen.names import TARGETS, module_name
 from symgrad.codegen.render import NUMBA_TEMPLATE, NUMPY_TEMPLATE, TORCH_TEMPLATE, render_template
@@ -49,10 +49,7 @@ class GeneratedFile:
 
 def why_not_target(model: Model | None, target: str) -> str | None:
     """Why ``model`` has no module for ``target``, or None when it can have one."""
-    reason = why_not_generated(model)
-    if reason is None and target == "numba":
-        reason = why_not_fused(model)
-    return reason
+    return why_not_generated(model)
 
 
 def skipped(target: str = "numpy") -> dict[str, str]:

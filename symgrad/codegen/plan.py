@@ -33,6 +33,54 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class UnitAssignment:
+    """``target = expr`` for one sample, in index notation: one value per unit of ``axes`` (none: one number).
+
+    ``key`` is the quantity's own symbol or IndexedBase, as the other expressions read it (h_j reads ``h``).
+    """
+
+    key: sp.Basic
+    target: str
+    expr: sp.Expr
+    axes: tuple[sp.Symbol, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class IndexForm:
+    """The plan for one sample, in the derivation's index notation: what a target that loops over a
+    sample's units prints (the Numba target, for a layered model).  The array form above and this one
+    come from the same lowering, the same CSE and the same temporaries.
+
+    ``arrays`` gives each leaf and temporary its Python name and axes (``tensor.Array``); ``rows`` are the
+    keys read from the data's row of the sample (the input, the label); ``ranges`` each index's size,
+    as a size name (``m``, ``k``) or a number; ``outputs`` the per-sample loss and then each parameter's
+    gradient, in the order of ``Plan.gradients``.
+    """
+
+    arrays: dict
+    rows: frozenset
+    ranges: dict
+    assignments: tuple[UnitAssignment, ...]
+    outputs: tuple[sp.Expr, ...]
+
+    def needed(self, *outputs: sp.Expr) -> tuple[UnitAssignment, ...]:
+        """The assignments that ``outputs`` read, directly or through each other, in order."""
+        wanted = set().union(*(reads(o) for o in outputs))
+        kept = []
+        for assignment in reversed(self.assignments):
+            if assignment.key in wanted:
+                kept.append(assignment)
+                wanted |= reads(assignment.expr)
+        return tuple(reversed(kept))
+
+
+def reads(expr: sp.Expr) -> set[sp.Basic]:
+    """The quantities ``expr`` reads: the bases of its indexed leaves and its plain symbols."""
+    expr = sp.sympify(expr)
+    return {i.base for i in expr.atoms(sp.Indexed)} | {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+
+
+@dataclass(frozen=True)
 class Param:
     """A parameter: its key in the params dict and its shape as data dimension names (``()`` for a scalar)."""
 
@@ -59,6 +107,7 @@ class Plan:
     stable_notes: tuple[tuple[sp.Expr, sp.Expr], ...]  # (ln p_l, its stable array form), for the docstring
     gradients: tuple[tuple[str, sp.Expr], ...]  # each parameter's key → the mean of its gradient
     updates: tuple[tuple[str, sp.Expr], ...]
+    per_sample: IndexForm  # the same plan for one sample, in index notation
 
     def shape(self, python_name: str) -> tuple[str, ...]:
         """The shape of the array named ``python_name``."""
