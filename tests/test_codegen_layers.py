@@ -18,6 +18,7 @@ import importlib.util
 import inspect
 import itertools
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -62,14 +63,36 @@ def load_source(source: str, folder: Path, stem: str):
     return module
 
 
+#: Each layered model's NumPy module and its Numba module (``name:numba``), held to the same tests.
+MODULES = [*LAYERED, *(f"{name}:numba" for name in LAYERED)]
+SOFTMAX_MODULES = [*sorted(SOFTMAX), *(f"{name}:numba" for name in sorted(SOFTMAX))]
+
+
+def base(key: str) -> str:
+    """The model a module key is about: ``mlp:numba`` → ``mlp``."""
+    return key.partition(":")[0]
+
+
+def load_generated(stem: str):
+    """A module of generated/ under its own name: a Numba module caches its compiled loops beside it, for every
+    test process (and the next run) to load rather than compile again."""
+    spec = importlib.util.spec_from_file_location(stem, REPO / "generated" / f"{stem}.py")
+    module = sys.modules[stem] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """name → (module, derivation, source): the module in generated/ and the engine's derivation."""
+    """key → (module, derivation, source): each module in generated/ and the engine's derivation."""
     folder = tmp_path_factory.mktemp("layered")
     result = {}
     for name in LAYERED:
         source = (REPO / "generated" / f"{module_name(name)}.py").read_text(encoding="utf-8")
-        result[name] = (load_source(source, folder, module_name(name)), derivation_for(name), source)
+        derivation = derivation_for(name)
+        result[name] = (load_source(source, folder, module_name(name)), derivation, source)
+        stem = module_name(name, "numba")
+        result[f"{name}:numba"] = (load_generated(stem), derivation, (REPO / "generated" / f"{stem}.py").read_text())
     return result
 
 
@@ -232,30 +255,30 @@ def close(got: dict, expected: dict, rtol: float, atol: float) -> None:
 # Three-way agreement
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", LAYERED)
+@pytest.mark.parametrize("name", MODULES)
 @pytest.mark.parametrize("seed", range(6))
 def test_gradient_matches_central_differences(built, name, seed):
     module = built[name][0]
     rng = np.random.default_rng(100 + seed)
     sizes = {"n": int(rng.integers(1, 7)), "m": int(rng.integers(1, 5)), "k": int(rng.integers(1, 6)),
              "classes": int(rng.integers(2, 5))}
-    params, X, Y = point(name, module, seed, **sizes, scale=1.5)
+    params, X, Y = point(base(name), module, seed, **sizes, scale=1.5)
     close(module.gradient(params, X, Y), central_differences(module, params, X, Y), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", LAYERED)
+@pytest.mark.parametrize("name", MODULES)
 def test_gradient_matches_the_derivation_evaluated_by_sympy(built, name):
     module, derivation, _ = built[name]
-    params, X, Y = point(name, module, seed=7, n=3, m=2, k=3, classes=3)
+    params, X, Y = point(base(name), module, seed=7, n=3, m=2, k=3, classes=3)
     close(module.gradient(params, X, Y), derived_gradient(derivation, params, X, Y), rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("name", LAYERED)
+@pytest.mark.parametrize("name", MODULES)
 @pytest.mark.parametrize("seed", range(4))
 def test_loss_and_gradient_match_backpropagation_by_hand(built, name, seed):
     module = built[name][0]
-    params, X, Y = point(name, module, seed, n=7, m=4, k=5, classes=4)
-    loss, gradient = BY_HAND[name](params, X, Y)
+    params, X, Y = point(base(name), module, seed, n=7, m=4, k=5, classes=4)
+    loss, gradient = BY_HAND[base(name)](params, X, Y)
     assert float(module.loss(params, X, Y)) == pytest.approx(loss, rel=1e-12, abs=1e-14)
     close(module.gradient(params, X, Y), gradient, rtol=1e-10, atol=1e-14)
     both = module.loss_and_gradient(params, X, Y)
@@ -267,12 +290,12 @@ def test_loss_and_gradient_match_backpropagation_by_hand(built, name, seed):
 def test_the_comparisons_can_fail(built, name):
     """A gradient entry off by 1e-4 relative is caught by all three references."""
     module, derivation, _ = built[name]
-    params, X, Y = point(name, module, seed=3, n=3, m=2, k=3, classes=3)
+    params, X, Y = point(base(name), module, seed=3, n=3, m=2, k=3, classes=3)
     for key in params:
         wrong = {k: np.array(v, dtype=float) for k, v in module.gradient(params, X, Y).items()}
         wrong[key].flat[0] *= 1 + 1e-4
         for reference in (central_differences(module, params, X, Y), derived_gradient(derivation, params, X, Y),
-                          BY_HAND[name](params, X, Y)[1]):
+                          BY_HAND[base(name)](params, X, Y)[1]):
             with pytest.raises(AssertionError):
                 close(wrong, reference, rtol=1e-6, atol=1e-8)
 
@@ -281,13 +304,13 @@ def test_the_comparisons_can_fail(built, name):
 # Stability and dtypes
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(SOFTMAX))
+@pytest.mark.parametrize("name", SOFTMAX_MODULES)
 def test_softmax_loss_is_finite_and_exact_at_logits_of_1000(built, name):
     module = built[name][0]
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
     Y = np.eye(3)[[1, 2, 0]]  # the true class has logit -1000, 0 and -1000
-    params, _, _ = point(name, module, seed=0, n=3, m=2, k=2, classes=3)
-    if name == "softmax-regression":
+    params, _, _ = point(base(name), module, seed=0, n=3, m=2, k=2, classes=3)
+    if base(name) == "softmax-regression":
         params = {"w": np.array([[1000.0, -1000.0, 0.0], [-1000.0, 0.0, 1000.0]]), "b": np.zeros(3)}
     else:  # saturated hidden units (h = 1, 0) and output weights of 1000
         params = {"v": np.array([[1000.0, -1000.0, 0.0], [0.0, 1000.0, -1000.0]]), "c": np.zeros(3),
@@ -297,16 +320,16 @@ def test_softmax_loss_is_finite_and_exact_at_logits_of_1000(built, name):
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
             loss, gradient = module.loss_and_gradient(params, X, Y)
     assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in gradient.values())
-    expected_loss, expected_gradient = BY_HAND[name](params, X, Y)
+    expected_loss, expected_gradient = BY_HAND[base(name)](params, X, Y)
     assert expected_loss > 500  # the test means something: a log of an underflowed 0 would be inf
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     close(gradient, expected_gradient, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(set(LAYERED) - SOFTMAX))
+@pytest.mark.parametrize("name", [key for key in MODULES if base(key) not in SOFTMAX])
 def test_sigmoid_models_stay_finite_when_saturated(built, name):
     module = built[name][0]
-    params, X, Y = point(name, module, seed=1, n=4, m=3, k=3, scale=1000.0)
+    params, X, Y = point(base(name), module, seed=1, n=4, m=3, k=3, scale=1000.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
@@ -315,10 +338,10 @@ def test_sigmoid_models_stay_finite_when_saturated(built, name):
     assert all(np.all(np.isfinite(g)) for g in gradient.values())
 
 
-@pytest.mark.parametrize("name", LAYERED)
+@pytest.mark.parametrize("name", MODULES)
 def test_float32_stays_float32(built, name):
     module = built[name][0]
-    params, X, Y = point(name, module, seed=2)
+    params, X, Y = point(base(name), module, seed=2)
     X32, Y32 = X.astype(np.float32), np.asarray(Y, dtype=np.float32)
     params32 = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
     assert module.forward(params32, X32).dtype == np.float32
@@ -326,17 +349,17 @@ def test_float32_stays_float32(built, name):
     for outputs in (module.gradient(params32, X32, Y32), module.update(params32, X32, Y32, 0.1),
                     init(module, X32, Y32, 0, 3)):
         assert {k: np.asarray(v).dtype for k, v in outputs.items()} == {k: np.dtype(np.float32) for k in outputs}
-    close(module.gradient(params32, X32, Y32), BY_HAND[name](params, X, Y)[1], rtol=2e-3, atol=1e-5)
+    close(module.gradient(params32, X32, Y32), BY_HAND[base(name)](params, X, Y)[1], rtol=2e-3, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------
 # The interface and the code
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", LAYERED)
+@pytest.mark.parametrize("name", MODULES)
 def test_interface(built, name):
     module = built[name][0]
-    params, X, Y = point(name, module, seed=4, n=6, m=3, k=5, classes=4)
+    params, X, Y = point(base(name), module, seed=4, n=6, m=3, k=5, classes=4)
     made = init(module, X, Y, None, 5)
     assert list(made) == list(module.PARAMS) == list(params)
     sizes = {"m": 3, "k": 5, "C": 4}
@@ -347,8 +370,8 @@ def test_interface(built, name):
         assert np.shape(module.init_params(X, Y)["w"]) == (3, default)
     np.testing.assert_array_equal(made["w"], init(module, X, Y, None, 5)["w"])  # rng=None is seed 0
     prediction = module.forward(params, X)
-    assert prediction.shape == ((6, 4) if name in SOFTMAX else (6,))
-    if name in SOFTMAX:
+    assert prediction.shape == ((6, 4) if base(name) in SOFTMAX else (6,))
+    if base(name) in SOFTMAX:
         np.testing.assert_allclose(prediction.sum(axis=1), 1.0)
     new = module.update(params, X, Y, 0.5)
     gradient = module.gradient(params, X, Y)
