@@ -727,8 +727,7 @@ def gradient(params, X, y):
 
 
 def _gradient(X, y, w, b):
-    """gradient() of arguments that are checked: update() calls it too, without checking them twice.
-    """
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
     means = (_gradient_serial(X, y, w, b) if len(X) < _CHUNK
              else _parallel(_gradient_means, X, y, w, b))
     return {

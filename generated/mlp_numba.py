@@ -76,7 +76,10 @@ _inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inli
 
 #: Samples per run of the loop at least; at most _MAX_CHUNKS runs, so the sums' order (and so the
 #: last bits of the result) depends on N only, never on the number of threads.
-_CHUNK = 4096
+#: A sample's loops over its units cost some k·m operations, so a run is shorter than a run of a model
+#: whose sample is a few numbers: a thread that finds its runs done takes another's run from the start,
+#: and with a few long runs (N = 10^4 in two runs of 5000) that doubled the call's time.
+_CHUNK = 256
 _MAX_CHUNKS = 64
 #: Samples whose terms are summed in the data's own precision before that part is added to a
 #: float64 total: float32 terms summed in float64 would halve the samples per instruction, and over
@@ -578,6 +581,103 @@ def loss(params, X, y):
              else _parallel(_loss_means, X, y, v, c, w, b))[0])
 
 
+@_scalar
+def _gradient_run(X, y, v, c, w, b):
+    """The gradient's entries of one run of samples, each summed over its samples in float64.
+
+    A sample's layers are held in buffers of its units (Z, H, t1, t2), overwritten
+    sample after sample; its sums over units are inner loops.
+    """
+    real = X.dtype.type
+    Z = np.empty((v.shape[0],), dtype=X.dtype)
+    H = np.empty((v.shape[0],), dtype=X.dtype)
+    t1 = np.empty((v.shape[0],), dtype=X.dtype)
+    t2 = np.empty((v.shape[0],), dtype=X.dtype)
+    total0 = np.zeros((v.shape[0],))
+    total1 = 0.0
+    total2 = np.zeros((X.shape[1], v.shape[0]))
+    total3 = np.zeros((v.shape[0],))
+    for n in range(X.shape[0]):
+        for _j in range(v.shape[0]):
+            _sum1 = real(0)
+            for _i in range(X.shape[1]):
+                _sum1 += w[_i, _j]*X[n, _i]
+            Z[_j] = b[_j] + _sum1
+        for _j in range(v.shape[0]):
+            H[_j] = _sigmoid(Z[_j])
+        _sum2 = real(0)
+        for _j in range(v.shape[0]):
+            _sum2 += H[_j]*v[_j]
+        u = c + _sum2
+        p = _sigmoid(u)
+        t0 = p - y[n]
+        for _j in range(v.shape[0]):
+            t1[_j] = t0*H[_j]
+        for _j in range(v.shape[0]):
+            t2[_j] = t1[_j]*(real(1) - H[_j])*v[_j]
+        for _j in range(v.shape[0]):
+            total0[_j] += t1[_j]
+        total1 += t0
+        for _i in range(X.shape[1]):
+            for _j in range(v.shape[0]):
+                total2[_i, _j] += t2[_j]*X[n, _i]
+        for _j in range(v.shape[0]):
+            total3[_j] += t2[_j]
+    return total0, total1, total2, total3
+
+
+@_kernel
+def _gradient_means(X, y, v, c, w, b, threads):
+    """The gradient's entries, each averaged over the samples, as a tuple.
+
+    The samples are cut into _chunks(N) runs, which the threads share out (_chunk_of: a free thread
+    takes the runs of one that is held up); each run is one loop, and the runs' float64 totals are
+    added, in the order of the runs, before they are divided.
+    """
+    samples = X.shape[0]
+    chunks = _chunks(samples)
+    totals0 = np.zeros((chunks, v.shape[0]))
+    totals1 = np.zeros(chunks)
+    totals2 = np.zeros((chunks, X.shape[1], v.shape[0]))
+    totals3 = np.zeros((chunks, v.shape[0]))
+    done = np.zeros(chunks, dtype=np.bool_)
+    teams = min(threads, chunks)
+    for team in numba.prange(teams):
+        for step in range(chunks):
+            chunk = _chunk_of(team, teams, chunks, step)
+            if done[chunk]:
+                continue
+            start = chunk * samples // chunks
+            stop = (chunk + 1) * samples // chunks
+            run = _gradient_run(X[start:stop], y[start:stop], v, c, w, b)
+            totals0[chunk] = run[0]
+            totals1[chunk] = run[1]
+            totals2[chunk] = run[2]
+            totals3[chunk] = run[3]
+            done[chunk] = True
+    return (
+        _mean_row(_total_row(totals0), X),
+        _mean(_total(totals1), X),
+        _mean_row(_total_row(totals2), X),
+        _mean_row(_total_row(totals3), X),
+    )
+
+
+@_scalar
+def _gradient_serial(X, y, v, c, w, b):
+    """The gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _gradient_run(X, y, v, c, w, b)
+    return (
+        _mean_row(run[0], X),
+        _mean(run[1], X),
+        _mean_row(run[2], X),
+        _mean_row(run[3], X),
+    )
+
+
 def gradient(params, X, y):
     """The gradient of the mean loss, a dict like params: the mean over the samples of
 
@@ -597,18 +697,14 @@ def gradient(params, X, y):
 
 
 def _gradient(X, y, v, c, w, b):
-    """gradient() of arguments that are checked: update() calls it too, without checking them twice.
-
-    It runs the loop of loss_and_gradient and leaves out the loss: beside a layer's gradient the loss
-    costs little, and a loop fewer to compile is seconds less at the first call.
-    """
-    means = (_loss_and_gradient_serial(X, y, v, c, w, b) if len(X) < _CHUNK
-             else _parallel(_loss_and_gradient_means, X, y, v, c, w, b))
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
+    means = (_gradient_serial(X, y, v, c, w, b) if len(X) < _CHUNK
+             else _parallel(_gradient_means, X, y, v, c, w, b))
     return {
-        "v": means[1],
-        "c": X.dtype.type(means[2]),
-        "w": means[3],
-        "b": means[4],
+        "v": means[0],
+        "c": X.dtype.type(means[1]),
+        "w": means[2],
+        "b": means[3],
     }
 
 

@@ -78,7 +78,10 @@ _inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inli
 
 #: Samples per run of the loop at least; at most _MAX_CHUNKS runs, so the sums' order (and so the
 #: last bits of the result) depends on N only, never on the number of threads.
-_CHUNK = 4096
+#: A sample's loops over its units cost some k·m operations, so a run is shorter than a run of a model
+#: whose sample is a few numbers: a thread that finds its runs done takes another's run from the start,
+#: and with a few long runs (N = 10^4 in two runs of 5000) that doubled the call's time.
+_CHUNK = 256
 _MAX_CHUNKS = 64
 #: Samples whose terms are summed in the data's own precision before that part is added to a
 #: float64 total: float32 terms summed in float64 would halve the samples per instruction, and over
@@ -451,9 +454,10 @@ def _forward_run(out, X, v, c, w, b):
             _top3 = max(_top3, U[_q])
         _sum4 = real(0)
         for _q in range(v.shape[1]):
-            _sum4 += np.exp(U[_q] - _top3)
+            _sum4 += _exp(U[_q] - _top3)
+        _logsumexp5 = _top3 + np.log(_sum4)
         for _l in range(v.shape[1]):
-            P[_l] = np.exp(U[_l] - (_top3 + np.log(_sum4)))
+            P[_l] = _exp(U[_l] - _logsumexp5)
         for _l in range(v.shape[1]):
             out[n, _l] = P[_l]
 
@@ -536,10 +540,11 @@ def _loss_run(X, Y, v, c, w, b):
             _top4 = max(_top4, U[_q_])
         _sum5 = real(0)
         for _q_ in range(Y.shape[1]):
-            _sum5 += np.exp(U[_q_] - _top4)
+            _sum5 += _exp(U[_q_] - _top4)
+        _logsumexp6 = _top4 + np.log(_sum5)
         _sum3 = real(0)
         for _q in range(Y.shape[1]):
-            _sum3 += (U[_q] - (_top4 + np.log(_sum5)))*Y[n, _q]
+            _sum3 += (U[_q] - _logsumexp6)*Y[n, _q]
         total0 += -_sum3
     return total0,
 
@@ -604,6 +609,118 @@ def loss(params, X, Y):
              else _parallel(_loss_means, X, Y, v, c, w, b))[0])
 
 
+@_scalar
+def _gradient_run(X, Y, v, c, w, b):
+    """The gradient's entries of one run of samples, each summed over its samples in float64.
+
+    A sample's layers are held in buffers of its units (Z, H, U, P, t0, t1), overwritten
+    sample after sample; its sums over units are inner loops.
+    """
+    real = X.dtype.type
+    Z = np.empty((v.shape[0],), dtype=X.dtype)
+    H = np.empty((v.shape[0],), dtype=X.dtype)
+    U = np.empty((Y.shape[1],), dtype=X.dtype)
+    P = np.empty((Y.shape[1],), dtype=X.dtype)
+    t0 = np.empty((Y.shape[1],), dtype=X.dtype)
+    t1 = np.empty((v.shape[0],), dtype=X.dtype)
+    total0 = np.zeros((v.shape[0], Y.shape[1]))
+    total1 = np.zeros((Y.shape[1],))
+    total2 = np.zeros((X.shape[1], v.shape[0]))
+    total3 = np.zeros((v.shape[0],))
+    for n in range(X.shape[0]):
+        for _j in range(v.shape[0]):
+            _sum1 = real(0)
+            for _i in range(X.shape[1]):
+                _sum1 += w[_i, _j]*X[n, _i]
+            Z[_j] = b[_j] + _sum1
+        for _j in range(v.shape[0]):
+            H[_j] = _sigmoid(Z[_j])
+        for _l in range(Y.shape[1]):
+            _sum2 = real(0)
+            for _j in range(v.shape[0]):
+                _sum2 += H[_j]*v[_j, _l]
+            U[_l] = c[_l] + _sum2
+        _top3 = real(-np.inf)
+        for _q in range(Y.shape[1]):
+            _top3 = max(_top3, U[_q])
+        _sum4 = real(0)
+        for _q in range(Y.shape[1]):
+            _sum4 += _exp(U[_q] - _top3)
+        _logsumexp5 = _top3 + np.log(_sum4)
+        for _l in range(Y.shape[1]):
+            P[_l] = _exp(U[_l] - _logsumexp5)
+        for _l in range(Y.shape[1]):
+            t0[_l] = P[_l] - Y[n, _l]
+        for _j in range(v.shape[0]):
+            _sum6 = real(0)
+            for _l in range(Y.shape[1]):
+                _sum6 += t0[_l]*v[_j, _l]
+            t1[_j] = (real(1) - H[_j])*H[_j]*_sum6
+        for _j in range(v.shape[0]):
+            for _l in range(Y.shape[1]):
+                total0[_j, _l] += t0[_l]*H[_j]
+        for _l in range(Y.shape[1]):
+            total1[_l] += t0[_l]
+        for _i in range(X.shape[1]):
+            for _j in range(v.shape[0]):
+                total2[_i, _j] += t1[_j]*X[n, _i]
+        for _j in range(v.shape[0]):
+            total3[_j] += t1[_j]
+    return total0, total1, total2, total3
+
+
+@_kernel
+def _gradient_means(X, Y, v, c, w, b, threads):
+    """The gradient's entries, each averaged over the samples, as a tuple.
+
+    The samples are cut into _chunks(N) runs, which the threads share out (_chunk_of: a free thread
+    takes the runs of one that is held up); each run is one loop, and the runs' float64 totals are
+    added, in the order of the runs, before they are divided.
+    """
+    samples = X.shape[0]
+    chunks = _chunks(samples)
+    totals0 = np.zeros((chunks, v.shape[0], Y.shape[1]))
+    totals1 = np.zeros((chunks, Y.shape[1]))
+    totals2 = np.zeros((chunks, X.shape[1], v.shape[0]))
+    totals3 = np.zeros((chunks, v.shape[0]))
+    done = np.zeros(chunks, dtype=np.bool_)
+    teams = min(threads, chunks)
+    for team in numba.prange(teams):
+        for step in range(chunks):
+            chunk = _chunk_of(team, teams, chunks, step)
+            if done[chunk]:
+                continue
+            start = chunk * samples // chunks
+            stop = (chunk + 1) * samples // chunks
+            run = _gradient_run(X[start:stop], Y[start:stop], v, c, w, b)
+            totals0[chunk] = run[0]
+            totals1[chunk] = run[1]
+            totals2[chunk] = run[2]
+            totals3[chunk] = run[3]
+            done[chunk] = True
+    return (
+        _mean_row(_total_row(totals0), X),
+        _mean_row(_total_row(totals1), X),
+        _mean_row(_total_row(totals2), X),
+        _mean_row(_total_row(totals3), X),
+    )
+
+
+@_scalar
+def _gradient_serial(X, Y, v, c, w, b):
+    """The gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _gradient_run(X, Y, v, c, w, b)
+    return (
+        _mean_row(run[0], X),
+        _mean_row(run[1], X),
+        _mean_row(run[2], X),
+        _mean_row(run[3], X),
+    )
+
+
 def gradient(params, X, Y):
     """The gradient of the mean loss, a dict like params: the mean over the samples of
 
@@ -623,18 +740,14 @@ def gradient(params, X, Y):
 
 
 def _gradient(X, Y, v, c, w, b):
-    """gradient() of arguments that are checked: update() calls it too, without checking them twice.
-
-    It runs the loop of loss_and_gradient and leaves out the loss: beside a layer's gradient the loss
-    costs little, and a loop fewer to compile is seconds less at the first call.
-    """
-    means = (_loss_and_gradient_serial(X, Y, v, c, w, b) if len(X) < _CHUNK
-             else _parallel(_loss_and_gradient_means, X, Y, v, c, w, b))
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
+    means = (_gradient_serial(X, Y, v, c, w, b) if len(X) < _CHUNK
+             else _parallel(_gradient_means, X, Y, v, c, w, b))
     return {
-        "v": means[1],
-        "c": means[2],
-        "w": means[3],
-        "b": means[4],
+        "v": means[0],
+        "c": means[1],
+        "w": means[2],
+        "b": means[3],
     }
 
 
@@ -675,26 +788,21 @@ def _loss_and_gradient_run(X, Y, v, c, w, b):
             _top3 = max(_top3, U[_q])
         _sum4 = real(0)
         for _q in range(Y.shape[1]):
-            _sum4 += np.exp(U[_q] - _top3)
+            _sum4 += _exp(U[_q] - _top3)
+        _logsumexp5 = _top3 + np.log(_sum4)
         for _l in range(Y.shape[1]):
-            P[_l] = np.exp(U[_l] - (_top3 + np.log(_sum4)))
+            P[_l] = _exp(U[_l] - _logsumexp5)
         for _l in range(Y.shape[1]):
             t0[_l] = P[_l] - Y[n, _l]
         for _j in range(v.shape[0]):
-            _sum5 = real(0)
+            _sum6 = real(0)
             for _l in range(Y.shape[1]):
-                _sum5 += t0[_l]*v[_j, _l]
-            t1[_j] = (real(1) - H[_j])*H[_j]*_sum5
-        _top7 = real(-np.inf)
-        for _q_ in range(Y.shape[1]):
-            _top7 = max(_top7, U[_q_])
-        _sum8 = real(0)
-        for _q_ in range(Y.shape[1]):
-            _sum8 += np.exp(U[_q_] - _top7)
-        _sum6 = real(0)
+                _sum6 += t0[_l]*v[_j, _l]
+            t1[_j] = (real(1) - H[_j])*H[_j]*_sum6
+        _sum7 = real(0)
         for _q in range(Y.shape[1]):
-            _sum6 += (U[_q] - (_top7 + np.log(_sum8)))*Y[n, _q]
-        total0 += -_sum6
+            _sum7 += (U[_q] - _logsumexp5)*Y[n, _q]
+        total0 += -_sum7
         for _j in range(v.shape[0]):
             for _l in range(Y.shape[1]):
                 total1[_j, _l] += t0[_l]*H[_j]

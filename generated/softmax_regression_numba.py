@@ -40,6 +40,7 @@ Samples run along axis 0. The handout's names, and their names here:
     η     lr    the step size, update()'s lr
 """
 
+import math
 import os
 import sys
 import time
@@ -71,7 +72,10 @@ _inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inli
 
 #: Samples per run of the loop at least; at most _MAX_CHUNKS runs, so the sums' order (and so the
 #: last bits of the result) depends on N only, never on the number of threads.
-_CHUNK = 4096
+#: A sample's loops over its units cost some k·m operations, so a run is shorter than a run of a model
+#: whose sample is a few numbers: a thread that finds its runs done takes another's run from the start,
+#: and with a few long runs (N = 10^4 in two runs of 5000) that doubled the call's time.
+_CHUNK = 256
 _MAX_CHUNKS = 64
 #: Samples whose terms are summed in the data's own precision before that part is added to a
 #: float64 total: float32 terms summed in float64 would halve the samples per instruction, and over
@@ -320,6 +324,74 @@ def _chunk_of(team, teams, chunks, step):
     return 0  # not reached: the shares add up to chunks
 
 
+#: e^u = 2^k·e^r with k = round(u/ln 2) and |r| ≤ ln(2)/2: ln 2 in two parts, so that k times the
+#: first is exact (Cody and Waite); a Taylor polynomial of e^r; and 2^k made from its bits, in two
+#: halves so that each is a normal float down to e^-745.  libm's exp is a call, which stops a loop
+#: from being vectorised; this is arithmetic only, so the loops run over 8 or 16 samples at a time.
+#: float32 has its own version, not float64's rounded: float64 arithmetic would halve the samples
+#: per instruction, and float32 needs fewer terms (the degree-7 polynomial's error, r^8/8!, is below
+#: 1e-8 relative; the degree-13 one's, r^14/14!, below 1e-17).
+_LOG2_E = 1.4426950408889634
+_TAYLOR = np.array([1 / math.factorial(power) for power in range(14)])
+_TAYLOR32 = _TAYLOR[:8].astype(np.float32)
+
+
+def _exp64(u):
+    """e^u for a float64 u, within 2 units in the last place: inf above 709.78, 0 below -745.2.
+
+    Compiled through _exp (below), for the loops.
+    """
+    u = min(max(u, -746.0), 710.0)
+    k = np.floor(u * _LOG2_E + 0.5)
+    k = k if k == k else 0.0  # NaN in, NaN out (through r), and k stays a valid exponent
+    r = (u - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10
+    power_series = _TAYLOR[13]
+    for power in range(12, -1, -1):
+        power_series = power_series * r + _TAYLOR[power]
+    half = np.int64(k) >> 1
+    return power_series * _power_of_2_64(half) * _power_of_2_64(np.int64(k) - half)
+
+
+@_scalar
+def _power_of_2_64(k):
+    """2^k for an integer -1022 ≤ k ≤ 1023, from its bits: exponent k + 1023, mantissa 0."""
+    return np.int64((k + 1023) << 52).view(np.float64)
+
+
+def _exp32(u):
+    """e^u for a float32 u, in float32, within 2 units in the last place: inf above 88.72, 0 below -103.97.
+
+    Compiled through _exp (below), for the loops.
+    """
+    u = min(max(u, np.float32(-104.0)), np.float32(89.0))
+    k = np.floor(u * np.float32(_LOG2_E) + np.float32(0.5))
+    k = k if k == k else np.float32(0.0)
+    r = (u - k * np.float32(0.693359375)) - k * np.float32(-2.12194440e-4)
+    power_series = _TAYLOR32[7]
+    for power in range(6, -1, -1):
+        power_series = power_series * r + _TAYLOR32[power]
+    half = np.int32(k) >> np.int32(1)
+    return power_series * _power_of_2_32(half) * _power_of_2_32(np.int32(k) - half)
+
+
+@_scalar
+def _power_of_2_32(k):
+    """2^k for an integer -126 ≤ k ≤ 127, from its bits: exponent k + 127, mantissa 0."""
+    return np.int32((k + np.int32(127)) << np.int32(23)).view(np.float32)
+
+
+def _exp(u):
+    """e^u in u's precision.  Outside the compiled loops this is np.exp; inside, Numba compiles
+    _exp32 for a float32 u and _exp64 for any other (below)."""
+    return np.exp(u)
+
+
+@numba.extending.overload(_exp, jit_options={"fastmath": _EXACT, "error_model": "numpy"})
+def _exp_for(u):
+    """Which _exp the loops compile for u's Numba type."""
+    return _exp32 if u == numba.types.float32 else _exp64
+
+
 def init_params(X, Y, rng=None):
     """Parameters sized for the data X: small normal random values in X's dtype.
 
@@ -355,9 +427,10 @@ def _forward_run(out, X, w, b):
             _top2 = max(_top2, Z[_l])
         _sum3 = real(0)
         for _l in range(w.shape[1]):
-            _sum3 += np.exp(Z[_l] - _top2)
+            _sum3 += _exp(Z[_l] - _top2)
+        _logsumexp4 = _top2 + np.log(_sum3)
         for _j in range(w.shape[1]):
-            P[_j] = np.exp(Z[_j] - (_top2 + np.log(_sum3)))
+            P[_j] = _exp(Z[_j] - _logsumexp4)
         for _j in range(w.shape[1]):
             out[n, _j] = P[_j]
 
@@ -427,10 +500,11 @@ def _loss_run(X, Y, w, b):
             _top3 = max(_top3, Z[_l_])
         _sum4 = real(0)
         for _l_ in range(Y.shape[1]):
-            _sum4 += np.exp(Z[_l_] - _top3)
+            _sum4 += _exp(Z[_l_] - _top3)
+        _logsumexp5 = _top3 + np.log(_sum4)
         _sum2 = real(0)
         for _l in range(Y.shape[1]):
-            _sum2 += (Z[_l] - (_top3 + np.log(_sum4)))*Y[n, _l]
+            _sum2 += (Z[_l] - _logsumexp5)*Y[n, _l]
         total0 += -_sum2
     return total0,
 
@@ -493,6 +567,88 @@ def loss(params, X, Y):
              else _parallel(_loss_means, X, Y, w, b))[0])
 
 
+@_scalar
+def _gradient_run(X, Y, w, b):
+    """The gradient's entries of one run of samples, each summed over its samples in float64.
+
+    A sample's layers are held in buffers of its units (Z, P, t0), overwritten
+    sample after sample; its sums over units are inner loops.
+    """
+    real = X.dtype.type
+    Z = np.empty((Y.shape[1],), dtype=X.dtype)
+    P = np.empty((Y.shape[1],), dtype=X.dtype)
+    t0 = np.empty((Y.shape[1],), dtype=X.dtype)
+    total0 = np.zeros((X.shape[1], Y.shape[1]))
+    total1 = np.zeros((Y.shape[1],))
+    for n in range(X.shape[0]):
+        for _j in range(Y.shape[1]):
+            _sum1 = real(0)
+            for _i in range(X.shape[1]):
+                _sum1 += w[_i, _j]*X[n, _i]
+            Z[_j] = b[_j] + _sum1
+        _top2 = real(-np.inf)
+        for _l in range(Y.shape[1]):
+            _top2 = max(_top2, Z[_l])
+        _sum3 = real(0)
+        for _l in range(Y.shape[1]):
+            _sum3 += _exp(Z[_l] - _top2)
+        _logsumexp4 = _top2 + np.log(_sum3)
+        for _j in range(Y.shape[1]):
+            P[_j] = _exp(Z[_j] - _logsumexp4)
+        for _j in range(Y.shape[1]):
+            t0[_j] = P[_j] - Y[n, _j]
+        for _i in range(X.shape[1]):
+            for _j in range(Y.shape[1]):
+                total0[_i, _j] += t0[_j]*X[n, _i]
+        for _j in range(Y.shape[1]):
+            total1[_j] += t0[_j]
+    return total0, total1
+
+
+@_kernel
+def _gradient_means(X, Y, w, b, threads):
+    """The gradient's entries, each averaged over the samples, as a tuple.
+
+    The samples are cut into _chunks(N) runs, which the threads share out (_chunk_of: a free thread
+    takes the runs of one that is held up); each run is one loop, and the runs' float64 totals are
+    added, in the order of the runs, before they are divided.
+    """
+    samples = X.shape[0]
+    chunks = _chunks(samples)
+    totals0 = np.zeros((chunks, X.shape[1], Y.shape[1]))
+    totals1 = np.zeros((chunks, Y.shape[1]))
+    done = np.zeros(chunks, dtype=np.bool_)
+    teams = min(threads, chunks)
+    for team in numba.prange(teams):
+        for step in range(chunks):
+            chunk = _chunk_of(team, teams, chunks, step)
+            if done[chunk]:
+                continue
+            start = chunk * samples // chunks
+            stop = (chunk + 1) * samples // chunks
+            run = _gradient_run(X[start:stop], Y[start:stop], w, b)
+            totals0[chunk] = run[0]
+            totals1[chunk] = run[1]
+            done[chunk] = True
+    return (
+        _mean_row(_total_row(totals0), X),
+        _mean_row(_total_row(totals1), X),
+    )
+
+
+@_scalar
+def _gradient_serial(X, Y, w, b):
+    """The gradient's entries, each averaged over the samples, from one run on the calling thread.
+
+    For fewer than _CHUNK samples this spares the few microseconds of starting the threads.
+    """
+    run = _gradient_run(X, Y, w, b)
+    return (
+        _mean_row(run[0], X),
+        _mean_row(run[1], X),
+    )
+
+
 def gradient(params, X, Y):
     """The gradient of the mean loss, a dict like params: the mean over the samples of
 
@@ -508,16 +664,12 @@ def gradient(params, X, Y):
 
 
 def _gradient(X, Y, w, b):
-    """gradient() of arguments that are checked: update() calls it too, without checking them twice.
-
-    It runs the loop of loss_and_gradient and leaves out the loss: beside a layer's gradient the loss
-    costs little, and a loop fewer to compile is seconds less at the first call.
-    """
-    means = (_loss_and_gradient_serial(X, Y, w, b) if len(X) < _CHUNK
-             else _parallel(_loss_and_gradient_means, X, Y, w, b))
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
+    means = (_gradient_serial(X, Y, w, b) if len(X) < _CHUNK
+             else _parallel(_gradient_means, X, Y, w, b))
     return {
-        "w": means[1],
-        "b": means[2],
+        "w": means[0],
+        "b": means[1],
     }
 
 
@@ -546,21 +698,16 @@ def _loss_and_gradient_run(X, Y, w, b):
             _top2 = max(_top2, Z[_l])
         _sum3 = real(0)
         for _l in range(Y.shape[1]):
-            _sum3 += np.exp(Z[_l] - _top2)
+            _sum3 += _exp(Z[_l] - _top2)
+        _logsumexp4 = _top2 + np.log(_sum3)
         for _j in range(Y.shape[1]):
-            P[_j] = np.exp(Z[_j] - (_top2 + np.log(_sum3)))
+            P[_j] = _exp(Z[_j] - _logsumexp4)
         for _j in range(Y.shape[1]):
             t0[_j] = P[_j] - Y[n, _j]
-        _top5 = real(-np.inf)
-        for _l_ in range(Y.shape[1]):
-            _top5 = max(_top5, Z[_l_])
-        _sum6 = real(0)
-        for _l_ in range(Y.shape[1]):
-            _sum6 += np.exp(Z[_l_] - _top5)
-        _sum4 = real(0)
+        _sum5 = real(0)
         for _l in range(Y.shape[1]):
-            _sum4 += (Z[_l] - (_top5 + np.log(_sum6)))*Y[n, _l]
-        total0 += -_sum4
+            _sum5 += (Z[_l] - _logsumexp4)*Y[n, _l]
+        total0 += -_sum5
         for _i in range(X.shape[1]):
             for _j in range(Y.shape[1]):
                 total1[_i, _j] += t0[_j]*X[n, _i]

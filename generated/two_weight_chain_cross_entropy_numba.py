@@ -634,8 +634,7 @@ def gradient(params, x, y):
 
 
 def _gradient(x, y, w2, w1):
-    """gradient() of arguments that are checked: update() calls it too, without checking them twice.
-    """
+    """gradient() of arguments that are checked: update() calls it too, without checking them twice."""
     means = (_gradient_serial(x, y, w2, w1) if len(x) < _CHUNK
              else _parallel(_gradient_means, x, y, w2, w1))
     return {

@@ -56,12 +56,11 @@ def units_bodies(plan: Plan) -> tuple[dict[str, Any], list[UnitLoopPrinter]]:
 
     prediction = next(a for a in form.assignments if a.target == plan.prediction.name)
     gradient_outputs = list(zip(gradients, axes, strict=True))
-    both = {**body([(loss, ()), *gradient_outputs]), "keys": keys}
     bodies = {
         "forward": body([(_read_of(prediction.key, prediction.axes), prediction.axes)], forward=True),
         "loss": body([(loss, ())]),
-        "gradient": both,  # gradient() runs loss_and_gradient's loop (the template says why)
-        "loss_and_gradient": both,
+        "gradient": {**body(gradient_outputs), "keys": keys},
+        "loss_and_gradient": {**body([(loss, ()), *gradient_outputs]), "keys": keys},
     }
     return bodies, printers
 

@@ -197,6 +197,7 @@ def _heaviside(u, at_zero):
 #: definitions it needs, in the order a module defines them: the sigmoid with its exp, the step function, the
 #: row helpers for a row input, and the block helpers for loops over blocks of rows.
 NUMBA_HELPERS = {
+    "exp": (EXP_HELPER,),
     "sigmoid": (EXP_HELPER, SIGMOID_HELPER),
     "heaviside": (HEAVISIDE_HELPER,),
     "row_dot": (ROW_HELPERS,),
@@ -204,4 +205,4 @@ NUMBA_HELPERS = {
 }
 
 #: The helpers whose definitions use the module ``math`` (``_TAYLOR``'s factorials); a module imports it only then.
-USES_MATH = frozenset({"sigmoid"})
+USES_MATH = frozenset({"exp", "sigmoid"})

@@ -79,7 +79,8 @@ def _axis(axes: sp.Tuple) -> str:
 def helper_sources(helpers: dict[str, tuple[str, ...]], *printers: SymgradNumPyPrinter) -> list[str]:
     """The definitions, from ``helpers`` and in its order, of every helper that ``printers`` have printed a call of."""
     used = set().union(*(printer.helpers_used for printer in printers))
-    return [source for name, sources in helpers.items() if name in used for source in sources]
+    wanted = [source for name, sources in helpers.items() if name in used for source in sources]
+    return list(dict.fromkeys(wanted))  # a definition two helpers need (Numba's _exp) once
 
 
 class SymgradNumPyPrinter(NumPyPrinter):

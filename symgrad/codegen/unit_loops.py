@@ -54,13 +54,14 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         self.loop_names = _loop_names(form.ranges)
         self.scopes: list[_Scope] = []
         self.counter = 0
+        self.per_sample = _Scope(None)  # what every statement of the sample may read: sums over all its units
 
     # ---- statements ------------------------------------------------------
     def assign(self, target: str, expr: sp.Expr, axes: tuple[sp.Symbol, ...], operator: str = "=",
                row: bool = False) -> list[str]:
         """``target[_j, …] = expr`` for every unit of ``axes`` (a loop per axis), with the sums it reads
         before it.  ``row`` indexes ``target`` by the sample first (``out[n, _l]``)."""
-        scopes = [_Scope(None), *(_Scope(axis) for axis in axes)]
+        scopes = [_Scope(None, sums=self.per_sample.sums), *(_Scope(axis) for axis in axes)]
         self.scopes = scopes
         code = self._print(expr)
         indices = (["n"] if row else []) + [self.loop_names[a] for a in axes]
@@ -112,14 +113,15 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
             inner = sp.Sum(expr.function, expr.limits[0])
             return self._print(sp.Sum(inner, *expr.limits[1:]))
         scope, depth = self._home(expr)
-        if expr in scope.sums:
-            return scope.sums[expr]
+        key = _canonical(expr)
+        if key in scope.sums:
+            return scope.sums[key]
         (index, _, _), = expr.limits
         name = self._fresh("_sum")
         body, term = self._in_loop(depth, index, expr.function)
         scope.lines += [f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
                         *_indented([*body.lines, f"{name} += {term}"])]
-        scope.sums[expr] = name
+        scope.sums[key] = name
         return name
 
     def _print_log(self, expr: sp.log) -> str:
@@ -128,8 +130,9 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         if not (isinstance(total, sp.Sum) and len(total.limits) == 1 and isinstance(total.function, sp.exp)):
             return super()._print_log(expr)
         scope, depth = self._home(total)
-        if expr in scope.sums:
-            return scope.sums[expr]
+        key = _canonical(expr)
+        if key in scope.sums:
+            return scope.sums[key]
         (index, _, _), = total.limits
         exponent = total.function.args[0]
         top, name = self._fresh("_top"), self._fresh("_sum")
@@ -138,10 +141,17 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         scope.lines += [f"{top} = {self._real('-np.inf')}", self._loop(index),
                         *_indented([*largest.lines, f"{top} = max({top}, {value})"]),
                         f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
-                        *_indented([*summing.lines, f"{name} += {self._np('exp')}({again} - {top})"])]
-        logged = f"({top} + {self._np('log')}({name}))"
-        scope.sums[expr] = logged
+                        *_indented([*summing.lines, f"{name} += _exp({again} - {top})"])]
+        self.helpers_used.add("exp")
+        logged = self._fresh("_logsumexp")
+        scope.lines.append(f"{logged} = {top} + {self._np('log')}({name})")
+        scope.sums[key] = logged
         return logged
+
+    def _print_exp(self, expr: sp.exp) -> str:
+        """e^u as the module's ``_exp``: arithmetic, so that a loop over units that takes it is vectorised."""
+        self.helpers_used.add("exp")
+        return f"_exp({self._print(expr.args[0])})"
 
     def _home(self, expr: sp.Expr) -> tuple[_Scope, int]:
         """The outermost open loop where ``expr`` has one value: the innermost whose index it reads."""
@@ -175,6 +185,13 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
     def _fresh(self, stem: str) -> str:
         self.counter += 1
         return f"{stem}{self.counter}"
+
+
+def _canonical(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the indices its sums bind renamed in order, so that Σ_q e^{u_q} and Σ_q' e^{u_q'} (the
+    softmax's and its log's) are one sum, computed once."""
+    bound = [limit[0] for total in sorted(expr.atoms(sp.Sum), key=sp.default_sort_key) for limit in total.limits]
+    return expr.xreplace({index: sp.Symbol(f"bound {n}") for n, index in enumerate(dict.fromkeys(bound))})
 
 
 def _loop_names(ranges: dict) -> dict[sp.Symbol, str]:
