@@ -5,8 +5,11 @@ NumPy evaluates a formula one whole-array operation at a time, so every intermed
 trip through memory; a compiled loop computes each sample's forward pass, loss and gradient terms
 in registers and adds them to per-thread totals, reading the data once.  Only the loop structure is
 new here: the assignments, the per-sample loss and gradient terms, the names and the docstrings
-are the plan's, printed by the NumPy module's printers (the Numba printer differs only in how it
-writes numbers, powers and per-sample reads), so the two targets cannot disagree on a formula.
+are the plan's, so the targets cannot disagree on a formula.  The loop takes one of two forms
+(:func:`why_not_rows`): a sample that is a value or a row is printed from the array Plan by the Numba
+printer (which differs from NumPy's in how it writes numbers, powers and per-sample reads), its
+Σ_i w_i x_i a block of rows at a time; a sample that holds vectors (a layer) is printed from the Plan's
+index form as loops over its units (``fused_units.py``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Catalogue name → derivation → plan → source → file, for each target; and the staleness check.
 
-Three targets print the one plan (``lower.py``): ``numpy`` (``generated/<model>.py``, whole-array NumPy,
-any model), ``numba`` (``generated/<model>_numba.py``, one compiled loop over the samples, for the models
-whose samples are a value or a row of one input: ``fused.why_not_fused``) and ``torch``
-(``generated/<model>_torch.py``, the NumPy module's lines for torch tensors, any model).
+Three targets print the one plan (``lower.py``), for every model that can be lowered: ``numpy``
+(``generated/<model>.py``, whole-array NumPy), ``numba`` (``generated/<model>_numba.py``, one compiled loop
+over the samples, ``fused.py``) and ``torch`` (``generated/<model>_torch.py``, the NumPy module's lines for
+torch tensors).
 
 Every module is rendered in memory first and compiled (:func:`check_source`), and every target path
 checked; only when all of them render (every name checked) and every target can take a file (none is a
@@ -48,7 +48,11 @@ class GeneratedFile:
 
 
 def why_not_target(model: Model | None, target: str) -> str | None:
-    """Why ``model`` has no module for ``target``, or None when it can have one."""
+    """Why ``model`` has no module for ``target``, or None when it can have one.
+
+    Every target takes every model that lowers to a Plan; a target that could not print some of them would
+    say why here, and ``generate`` would leave those out of it (docs/architecture.md, "A code target").
+    """
     return why_not_generated(model)
 
 
@@ -74,7 +78,7 @@ def _resolve(names: list[str] | None, targets: tuple[str, ...]) -> list[tuple[st
     """(name, target) for each module wanted: named models for every target that has them, or all.
 
     A named model that no asked target can generate is an error; with several targets, a model is
-    simply left out of a target that does not take it (``mlp`` has no numba module).
+    simply left out of a target that does not take it.
     """
     skips = {target: skipped(target) for target in targets}
     if not names:

@@ -21,12 +21,10 @@ from symgrad.files import (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     skip = "".join(f"\n  {name}: {reason}" for name, reason in skipped().items())
-    no_numba = ", ".join(name for name in skipped("numba") if name not in skipped())
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # one model per line, names unbroken
     parser.description = (
         "Render each model's modules (forward, loss, gradient, update) from its derivation:\n"
         f"NumPy into {DEFAULT_OUT}/<model>.py, Numba loops into {DEFAULT_OUT}/<model>_numba.py\n"
-        f"(all but the layered models: {no_numba}),\n"
         f"and PyTorch into {DEFAULT_OUT}/<model>_torch.py.\n\nModels without a module:{skip}"
     )
     choices = ", ".join(generatable_names())
