@@ -521,7 +521,7 @@ def plain_chain_source(chain_derivation, target: str) -> str:
     return _PLAIN_SOURCES[target]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(description=FUZZ_TEXT, path=FUZZ_TEXT)
 def test_any_description_and_path_stay_in_the_docstring(chain_derivation, description, path):
     """Whatever the description and the model file's path hold, each module compiles without a warning, its

@@ -48,7 +48,7 @@ NUMBA_TEMPLATE_NAMES = TEMPLATE_NAMES | frozenset({
     "_exp", "_row_dot", "_add_row", "_kernel", "_scalar", "_CACHE", "_CHUNK", "_divide", "_mean_row", "means",
     "_heaviside", "_shaped", "name", "_number", "value", "dots", "r", "rows", "block_rows", "real", "_PART",
     "first", "sample", "_block_dots", "_block_sum", "_inline",
-    "_block_rows", "_BLOCK_BYTES", "_MAX_ROWS", "_LONG_ROW",
+    "_block_rows", "_BLOCK_BYTES", "_MAX_ROWS", "_LONG_ROW", "_PRANGE_ONLY",
     # the runs shared out over the threads, summed in their order, on the cores other processes leave free
     "_chunk_of", "_forward_run", "threads", "done", "teams", "team", "step", "_total", "_total_row",
     "time", "_parallel", "_numba_threads", "_free_threads", "_ticks", "_LOOK", "_PROC", "_looked", "_free",
