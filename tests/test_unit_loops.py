@@ -29,13 +29,13 @@ def printer() -> UnitLoopPrinter:
 
 
 def test_each_sum_runs_in_the_outermost_loop_where_its_value_is_fixed():
-    """h_j = Σ_i w_ij x_i + Σ_q v_q: the sum over i inside the loop over j, the sum over q before it."""
-    expr = sp.Sum(w[i, j] * x[i], (i, 1, m)) + sp.Sum(v[q], (q, 1, C))
+    """h_j = Σ_i w_ij x_i + Σ_q u_q: the sum over i inside the loop over j, the sum over q before it."""
+    expr = sp.Sum(w[i, j] * x[i], (i, 1, m)) + sp.Sum(u[q], (q, 1, C))
     lines = printer().assign("H", expr, (j,))
     assert lines == [
         "_sum2 = real(0)",
         "for _q in range(v.shape[0]):",
-        "    _sum2 += v[_q]",
+        "    _sum2 += U[_q]",
         "for _j in range(w.shape[1]):",
         "    _sum1 = real(0)",
         "    for _i in range(X.shape[1]):",
@@ -45,12 +45,12 @@ def test_each_sum_runs_in_the_outermost_loop_where_its_value_is_fixed():
 
 
 def test_a_sum_read_twice_is_computed_once_whatever_its_index_is_called():
-    """Σ_q v_q and Σ_q' v_q' are one sum: the second statement reads the first's, as a softmax's loss reads
+    """Σ_q u_q and Σ_q' u_q' are one sum: the second statement reads the first's, as a softmax's loss reads
     the log-sum-exp its forward pass computed."""
     loops = printer()
-    first = loops.assign("a", sp.Sum(v[q], (q, 1, C)) * 2, ())
-    second = loops.assign("b", sp.Sum(v[q_prime], (q_prime, 1, C)) + 1, ())
-    assert first == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += v[_q]", "a = real(2)*_sum1"]
+    first = loops.assign("a", sp.Sum(u[q], (q, 1, C)) * 2, ())
+    second = loops.assign("b", sp.Sum(u[q_prime], (q_prime, 1, C)) + 1, ())
+    assert first == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += U[_q]", "a = real(2)*_sum1"]
     assert second == ["b = _sum1 + real(1)"]
 
 
@@ -80,3 +80,11 @@ def test_primed_indices_get_loop_names_of_their_own():
     names = printer().loop_names
     assert (names[q], names[q_prime]) == ("_q", "_q_")
     assert SAMPLE not in names
+
+
+def test_a_sum_that_no_sample_changes_runs_once_before_the_loop_over_the_samples():
+    """z = Σ_j w_ij x_i … + Σ_q v_q²: the parameters' sum (an L2 term) is the same for every sample."""
+    loops = printer()
+    lines = loops.assign("z", sp.Sum(x[i], (i, 1, m)) + sp.Sum(v[q] ** 2, (q, 1, C)), ())
+    assert loops.per_run.lines == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += v[_q]**2"]
+    assert lines == ["_sum2 = real(0)", "for _i in range(X.shape[1]):", "    _sum2 += X[n, _i]", "z = _sum1 + _sum2"]

@@ -51,7 +51,7 @@ def units_bodies(plan: Plan) -> tuple[dict[str, Any], list[UnitLoopPrinter]]:
             shape = ", ".join(printer.size(a) for a in output_axes)
             totals.append({"row": bool(output_axes), "shape": shape, "zeros": printer.buffer_shape(output_axes)})
         return {"units": True, "unpack": unpack, "label": label, "real": True, "buffers": buffers,
-                "loop_lines": lines, "totals": totals,
+                "run_lines": printer.per_run.lines, "loop_lines": lines, "totals": totals,
                 "out_shape": ", ".join(printer.size(a) for a in outputs[0][1]) if forward else None}
 
     prediction = next(a for a in form.assignments if a.target == plan.prediction.name)

@@ -8,7 +8,8 @@ as it is written:
 - ``h_j = s(b_j + Σ_i w_ij x_i)`` becomes a loop over j that fills the sample's buffer ``H[_j]``,
   with the sum as an accumulation loop over i before the assignment;
 - each sum is computed in the outermost loop where its value is fixed (a sum that does not read j is
-  not redone for every j), and once in that loop however often the expression reads it;
+  not redone for every j, and one that reads nothing of the sample, Σ_i w_i², once before the loop over
+  the samples), and once in that loop however often the expressions read it;
 - ln Σ_q e^{u_q} is a pass for the largest u and a pass for Σ e^{u - largest}, so it cannot overflow,
   as the NumPy module's ``_logsumexp``;
 - a gradient adds the sample's term to the run's total, one entry per unit: ``total2[_i, _j] += …``.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symgrad.codegen.plan import IndexForm, UnitAssignment
+from symgrad.codegen.plan import IndexForm, UnitAssignment, reads
 from symgrad.codegen.printer import SymgradNumbaPrinter
 from symgrad.codegen.tensor import SAMPLE
 from symgrad.errors import UsageError
@@ -55,6 +56,7 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         self.scopes: list[_Scope] = []
         self.counter = 0
         self.per_sample = _Scope(None)  # what every statement of the sample may read: sums over all its units
+        self.per_run = _Scope(None)  # what no sample changes (Σ_i w_i², an L2 term): before the loop over samples
 
     # ---- statements ------------------------------------------------------
     def assign(self, target: str, expr: sp.Expr, axes: tuple[sp.Symbol, ...], operator: str = "=",
@@ -112,13 +114,13 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         if len(expr.limits) > 1:  # Σ_i Σ_j as Σ_i (Σ_j …), the innermost limit first
             inner = sp.Sum(expr.function, expr.limits[0])
             return self._print(sp.Sum(inner, *expr.limits[1:]))
-        scope, depth = self._home(expr)
+        scope, chain = self._home(expr)
         key = _canonical(expr)
         if key in scope.sums:
             return scope.sums[key]
         (index, _, _), = expr.limits
         name = self._fresh("_sum")
-        body, term = self._in_loop(depth, index, expr.function)
+        body, term = self._in_loop(chain, index, expr.function)
         scope.lines += [f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
                         *_indented([*body.lines, f"{name} += {term}"])]
         scope.sums[key] = name
@@ -129,15 +131,15 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         total = expr.args[0]
         if not (isinstance(total, sp.Sum) and len(total.limits) == 1 and isinstance(total.function, sp.exp)):
             return super()._print_log(expr)
-        scope, depth = self._home(total)
+        scope, chain = self._home(total)
         key = _canonical(expr)
         if key in scope.sums:
             return scope.sums[key]
         (index, _, _), = total.limits
         exponent = total.function.args[0]
         top, name = self._fresh("_top"), self._fresh("_sum")
-        largest, value = self._in_loop(depth, index, exponent)
-        summing, again = self._in_loop(depth, index, exponent)
+        largest, value = self._in_loop(chain, index, exponent)
+        summing, again = self._in_loop(chain, index, exponent)
         scope.lines += [f"{top} = {self._real('-np.inf')}", self._loop(index),
                         *_indented([*largest.lines, f"{top} = max({top}, {value})"]),
                         f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
@@ -153,19 +155,27 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         self.helpers_used.add("exp")
         return f"_exp({self._print(expr.args[0])})"
 
-    def _home(self, expr: sp.Expr) -> tuple[_Scope, int]:
-        """The outermost open loop where ``expr`` has one value: the innermost whose index it reads."""
+    def _home(self, expr: sp.Expr) -> tuple[_Scope, list[_Scope]]:
+        """The outermost open loop where ``expr`` has one value (the innermost whose index it reads; before
+        the loop over the samples if it reads neither a unit's index nor anything of the sample), and the
+        scopes that enclose it, itself last."""
         free = self._free_indices(expr)
         for depth in range(len(self.scopes) - 1, 0, -1):
             if self.scopes[depth].index in free:
-                return self.scopes[depth], depth
-        return self.scopes[0], 0
+                return self.scopes[depth], self.scopes[:depth + 1]
+        if not free and not self._reads_sample(expr):
+            return self.per_run, [self.per_run]
+        return self.scopes[0], self.scopes[:1]
 
-    def _in_loop(self, depth: int, index: sp.Symbol, expr: sp.Expr) -> tuple[_Scope, str]:
-        """``expr`` printed inside a new loop over ``index`` placed in the scope at ``depth``."""
+    def _reads_sample(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` reads the sample: its row of the data, or a value computed from it."""
+        return any(self.form.arrays[key].batched for key in reads(expr) if key in self.form.arrays)
+
+    def _in_loop(self, chain: list[_Scope], index: sp.Symbol, expr: sp.Expr) -> tuple[_Scope, str]:
+        """``expr`` printed inside a new loop over ``index``, placed in the last of the scopes ``chain``."""
         outer = self.scopes
         loop = _Scope(index)
-        self.scopes = [*outer[:depth + 1], loop]
+        self.scopes = [*chain, loop]
         try:
             return loop, self._print(expr)
         finally:
