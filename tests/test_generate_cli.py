@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 import symgrad.codegen.pipeline as pipeline
-from symgrad.catalogue.models import derive_named, two_weight_chain
+from symgrad.catalogue.models import two_weight_chain
 from symgrad.cli import main
 from symgrad.codegen import generatable_names, generate, module_name
 from symgrad.codegen.safe_text import docstring_text
@@ -263,16 +263,6 @@ def test_the_renamed_model_is_otherwise_fine(tmp_path):
 
     source = render_template(NUMPY_TEMPLATE, build_context(lower(derivation, "two-weight-chain"), derivation))
     assert "z1 = omega*x" in source and 'PARAMS = {"w2": (), "omega": ()}' in source
-
-
-def test_generate_is_quick(tmp_path):
-    """The issue's budget is 3 s for the catalogue; allow slack for a loaded CI machine."""
-    import time
-
-    derive_named("two-weight-chain")  # warm imports
-    start = time.perf_counter()
-    generate(out_dir=tmp_path)
-    assert time.perf_counter() - start < 10
 
 
 # ---------------------------------------------------------------------------------------------
