@@ -77,10 +77,6 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inp
                 "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 _kernel = numba.njit(parallel=_PRANGE_ONLY, fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
 _scalar = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
-#: For the one-row helpers that loops call once a row: Numba compiles each function on its own, and
-#: LLVM left that call in the loop (inlined, logistic regression's loop over rows of 100 features in
-#: cache, one row at a time, took 0.81-0.88 of the time).
-_inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inline="always")
 
 #: Samples per run of the loop at least; at most _MAX_CHUNKS runs, so the sums' order (and so the
 #: last bits of the result) depends on N only, never on the number of threads.
@@ -89,12 +85,6 @@ _inline = numba.njit(fastmath=_FASTMATH, error_model="numpy", cache=_CACHE, inli
 #: and with a few long runs (N = 10^4 in two runs of 5000) that doubled the call's time.
 _CHUNK = 256
 _MAX_CHUNKS = 64
-#: Samples whose terms are summed in the data's own precision before that part is added to a
-#: float64 total: float32 terms summed in float64 would halve the samples per instruction, and over
-#: a part this short (some 16 to 32 terms in each of the vectorised loop's partial sums) float32
-#: loses little: a float32 gradient over 2^20 samples is within half a unit in float32's last place
-#: of its terms' mean size from the float64 one (tests/test_codegen_numba.py).
-_PART = 1024
 
 
 def _as(array, dtype):
@@ -529,10 +519,10 @@ def _loss_run(X, Y, v, c, w, b):
     sample after sample; its sums over units are inner loops.
     """
     real = X.dtype.type
+    total0 = 0.0
     Z = np.empty((v.shape[0],), dtype=X.dtype)
     H = np.empty((v.shape[0],), dtype=X.dtype)
     U = np.empty((Y.shape[1],), dtype=X.dtype)
-    total0 = 0.0
     for n in range(X.shape[0]):
         for _j in range(v.shape[0]):
             _sum1 = real(0)
@@ -628,16 +618,16 @@ def _gradient_run(X, Y, v, c, w, b):
     sample after sample; its sums over units are inner loops.
     """
     real = X.dtype.type
+    total0 = np.zeros((v.shape[0], Y.shape[1]))
+    total1 = np.zeros((Y.shape[1],))
+    total2 = np.zeros((X.shape[1], v.shape[0]))
+    total3 = np.zeros((v.shape[0],))
     Z = np.empty((v.shape[0],), dtype=X.dtype)
     H = np.empty((v.shape[0],), dtype=X.dtype)
     U = np.empty((Y.shape[1],), dtype=X.dtype)
     P = np.empty((Y.shape[1],), dtype=X.dtype)
     t0 = np.empty((Y.shape[1],), dtype=X.dtype)
     t1 = np.empty((v.shape[0],), dtype=X.dtype)
-    total0 = np.zeros((v.shape[0], Y.shape[1]))
-    total1 = np.zeros((Y.shape[1],))
-    total2 = np.zeros((X.shape[1], v.shape[0]))
-    total3 = np.zeros((v.shape[0],))
     for n in range(X.shape[0]):
         for _j in range(v.shape[0]):
             _sum1 = real(0)
@@ -770,17 +760,17 @@ def _loss_and_gradient_run(X, Y, v, c, w, b):
     sample after sample; its sums over units are inner loops.
     """
     real = X.dtype.type
+    total0 = 0.0
+    total1 = np.zeros((v.shape[0], Y.shape[1]))
+    total2 = np.zeros((Y.shape[1],))
+    total3 = np.zeros((X.shape[1], v.shape[0]))
+    total4 = np.zeros((v.shape[0],))
     Z = np.empty((v.shape[0],), dtype=X.dtype)
     H = np.empty((v.shape[0],), dtype=X.dtype)
     U = np.empty((Y.shape[1],), dtype=X.dtype)
     P = np.empty((Y.shape[1],), dtype=X.dtype)
     t0 = np.empty((Y.shape[1],), dtype=X.dtype)
     t1 = np.empty((v.shape[0],), dtype=X.dtype)
-    total0 = 0.0
-    total1 = np.zeros((v.shape[0], Y.shape[1]))
-    total2 = np.zeros((Y.shape[1],))
-    total3 = np.zeros((X.shape[1], v.shape[0]))
-    total4 = np.zeros((v.shape[0],))
     for n in range(X.shape[0]):
         for _j in range(v.shape[0]):
             _sum1 = real(0)

@@ -11,7 +11,7 @@ import sympy as sp
 
 from symgrad.codegen.plan import IndexForm
 from symgrad.codegen.tensor import SAMPLE, Array
-from symgrad.codegen.unit_loops import UnitLoopPrinter
+from symgrad.codegen.unit_loops import UnitLoopPrinter, loop_names
 
 i, j, q = sp.symbols("i j q", integer=True, positive=True)
 q_prime = sp.Symbol("q'", integer=True, positive=True)
@@ -19,10 +19,16 @@ m, k, C = sp.symbols("m k C", integer=True, positive=True)
 x, w, v, u = sp.IndexedBase("x"), sp.IndexedBase("w"), sp.IndexedBase("v"), sp.IndexedBase("u")
 
 
+#: Temporaries of the CSE: t_j computed from the sample, and s = e^c from a parameter alone.
+t, s, c = sp.symbols("t s c")
+
+
 def printer() -> UnitLoopPrinter:
-    """A sample's x_i (the data's row), parameters w_ij and v_q, and a layer u_q held in a buffer."""
+    """A sample's x_i (the data's row), parameters w_ij, v_q and c, a layer u_q held in a buffer, and the
+    temporaries t (one per unit j, from the sample) and s (one number, from c alone)."""
     arrays = {x: Array(sp.Symbol("X"), True), w: Array(sp.Symbol("w"), False), v: Array(sp.Symbol("v"), False),
-              u: Array(sp.Symbol("U"), True)}
+              u: Array(sp.Symbol("U"), True), c: Array(sp.Symbol("c"), False), t: Array(t, True, (SAMPLE, j)),
+              s: Array(s, False, ())}
     form = IndexForm(arrays=arrays, rows=frozenset({x}), ranges={i: "m", j: "k", q: "C", q_prime: "C"},
                      assignments=(), outputs=())
     return UnitLoopPrinter(form, {"m": "X.shape[1]", "k": "w.shape[1]", "C": "v.shape[0]"})
@@ -86,5 +92,32 @@ def test_a_sum_that_no_sample_changes_runs_once_before_the_loop_over_the_samples
     """z = Σ_j w_ij x_i … + Σ_q v_q²: the parameters' sum (an L2 term) is the same for every sample."""
     loops = printer()
     lines = loops.assign("z", sp.Sum(x[i], (i, 1, m)) + sp.Sum(v[q] ** 2, (q, 1, C)), ())
-    assert loops.per_run.lines == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += v[_q]**2"]
+    assert loops.run_scope.lines == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += v[_q]**2"]
     assert lines == ["_sum2 = real(0)", "for _i in range(X.shape[1]):", "    _sum2 += X[n, _i]", "z = _sum1 + _sum2"]
+
+
+def test_a_sum_over_a_temporary_waits_for_the_loop_that_computes_it():
+    """Σ_q s·v_q reads s = e^c, a temporary of the loop's body: it is computed after s, in the sample's loop,
+    not before the loop over the samples (where s is not yet defined)."""
+    loops = printer()
+    lines = loops.assign("z", sp.Sum(s * v[q], (q, 1, C)), ())
+    assert loops.run_scope.lines == []
+    assert lines == ["_sum1 = real(0)", "for _q in range(v.shape[0]):", "    _sum1 += s*v[_q]", "z = _sum1"]
+
+
+def test_a_sum_over_the_units_a_temporary_carries_does_not_depend_on_them():
+    """Σ_j t (t carrying j unwritten) is one number: inside a statement over j it runs before the loop over j,
+    with its own loop over j, and it is not the same sum as Σ_q t·v_q."""
+    loops = printer()
+    lines = loops.assign("T", w[i, j] * sp.Sum(t, (j, 1, k)), (i, j))
+    assert lines[:3] == ["_sum1 = real(0)", "for _j in range(w.shape[1]):", "    _sum1 += t[_j]"]
+    assert lines[3:] == ["for _i in range(X.shape[1]):", "    for _j in range(w.shape[1]):",
+                         "        T[_i, _j] = w[_i, _j]*_sum1"]
+    other = loops.assign("r", sp.Sum(t * v[q], (q, 1, C)), (j,))
+    assert "_sum1" not in "".join(other)
+
+
+def test_an_index_named_like_a_helper_gets_a_loop_variable_of_its_own():
+    heaviside, exp64, total = sp.symbols("heaviside exp64 sum1", integer=True)
+    names = loop_names({heaviside: "k", exp64: "k", total: "k"})
+    assert names == {heaviside: "_heaviside_", exp64: "_exp64_", total: "_sum1_"}

@@ -6,7 +6,7 @@ trip through memory; a compiled loop computes each sample's forward pass, loss a
 in registers and adds them to per-thread totals, reading the data once.  Only the loop structure is
 new here: the assignments, the per-sample loss and gradient terms, the names and the docstrings
 are the plan's, so the targets cannot disagree on a formula.  The loop takes one of two forms
-(:func:`why_not_rows`): a sample that is a value or a row is printed from the array Plan by the Numba
+(:func:`loops_over_units`): a sample that is a value or a row is printed from the array Plan by the Numba
 printer (which differs from NumPy's in how it writes numbers, powers and per-sample reads), its
 Σ_i w_i x_i a block of rows at a time; a sample that holds vectors (a layer) is printed from the Plan's
 index form as loops over its units (``fused_units.py``).
@@ -25,34 +25,31 @@ from symgrad.codegen.fused_units import units_bodies
 from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED, check_names, module_name
 from symgrad.codegen.numba_helpers import NUMBA_HELPERS, USES_MATH
 from symgrad.codegen.plan import Plan
-from symgrad.codegen.printer import SymgradNumbaPrinter, SymgradNumPyPrinter, helper_sources
+from symgrad.codegen.printer import SymgradNumbaPrinter, helper_sources
 from symgrad.codegen.shapes import indices_of
 from symgrad.derivation.steps import Derivation
 
 
-def why_not_rows(plan: Plan) -> str | None:
-    """Why the loop over a sample's numbers cannot hold ``plan`` (so its loop is over the sample's units,
-    ``fused_units.py``), or None when it can.
+def loops_over_units(plan: Plan) -> bool:
+    """Whether ``plan``'s loop runs over each sample's units (``fused_units.py``) rather than its numbers.
 
-    That loop holds one sample's values as numbers and takes its one Σ_i w_i x_i a block of rows at a time;
-    a layer of units (h_j, a matrix w_ij, a one-hot label y_l), a sum over a parameter alone (Σ_i w_i², an
-    L2 term) or over the input alone (Σ_i x_i) has no form there.
+    The loop over a sample's numbers holds its values as numbers and takes its one Σ_i w_i x_i a block of
+    rows at a time; a layer of units (h_j, a matrix w_ij, a one-hot label y_l), a sum over a parameter alone
+    (Σ_i w_i², an L2 term) or over the input alone (Σ_i x_i), or a mean it cannot add up as a row's total,
+    has no form there, and takes the loops over units, which print any plan.
     """
     model = plan.model
     per_sample = [model.label, *(node.symbol for node in model.forward_nodes)]
     if any(indices_of(q) for q in per_sample) or any(len(indices_of(p)) > 1 for p in model.params):
-        return "its sample's values are vectors"
+        return True
     params = {sp.Symbol(p.key) for p in plan.params}
     for assignment in plan.assignments:
         for node in assignment.expr.atoms(sp.Function):
-            if isinstance(node, MatrixProduct) and node.args[0] == plan.data and node.args[1] in params:
-                continue
-            if type(node).__module__ == array_nodes.__name__:
-                return f"its forward pass computes {SymgradNumPyPrinter().doprint(node)}, not a row's Σ_i w_i x_i"
+            is_row_dot = isinstance(node, MatrixProduct) and node.args[0] == plan.data and node.args[1] in params
+            if not is_row_dot and type(node).__module__ == array_nodes.__name__:
+                return True
     outputs = (plan.loss, *(g for _, g in plan.gradients))
-    if any(sample_total(o, plan.data) is None for o in outputs):
-        return "a mean over the samples has no form as a row's total"
-    return None
+    return any(sample_total(o, plan.data) is None for o in outputs)
 
 
 def sample_total(output: sp.Expr, data: sp.Symbol) -> tuple[bool, sp.Expr] | None:
@@ -83,7 +80,7 @@ def fused_context(plan: Plan, derivation: Derivation) -> dict[str, Any]:
     """Every string the Numba module template fills in; the NumPy context's names and docstrings, plus its kernels."""
     check_names(plan.name, list(plan.names), NUMBA_TEMPLATE_NAMES, NUMBA_TEMPLATE_NUMBERED)
     context = build_context(plan, derivation)
-    context.update(target="numba", numpy_module=f"{module_name(plan.name)}.py", units=why_not_rows(plan) is not None)
+    context.update(target="numba", numpy_module=f"{module_name(plan.name)}.py", units=loops_over_units(plan))
     bodies, printers = units_bodies(plan) if context["units"] else _rows_bodies(plan)
     used = set().union(*(printer.helpers_used for printer in printers))
     context.update(bodies, helpers=helper_sources(NUMBA_HELPERS, *printers), imports_math=bool(used & USES_MATH))
@@ -102,7 +99,7 @@ def _rows_bodies(plan: Plan) -> tuple[dict[str, Any], list[SymgradNumbaPrinter]]
     row_blocks = len(products) == 1  # one Σ_i w_i x_i: the sums can take a block of rows at a time
 
     def totals_of(outputs: tuple[sp.Expr, ...]) -> list[tuple[bool, sp.Expr]]:
-        return [sample_total(o, data) for o in outputs]  # none is None: why_not_rows said so
+        return [sample_total(o, data) for o in outputs]  # none is None: loops_over_units said so
 
     def kernel(*outputs: sp.Expr) -> dict[str, Any]:
         """The loop body that ``outputs`` need: its assignments, and one accumulator per sum over the samples."""

@@ -5,7 +5,7 @@ vectors.  Then the loop over the samples keeps, per run of samples, one buffer p
 sample's h_j, overwritten sample after sample) and one float64 total of each parameter's shape; for
 each sample it fills the buffers and adds its terms to the totals, with sums over units as inner loops
 (``unit_loops.py``).  Measured against the NumPy module, whose layers are whole-array products
-(``benchmarks/bench_layers_numba.py``, docs/performance.md): reading each sample once and keeping its
+(``benchmarks/numba_layers.py``, docs/performance.md): reading each sample once and keeping its
 layer in cache beats NumPy's passes over (N, k) temporaries.
 
 The structure is the template's (``templates/numba/module.py.jinja``, the ``units`` branches); this
@@ -51,7 +51,7 @@ def units_bodies(plan: Plan) -> tuple[dict[str, Any], list[UnitLoopPrinter]]:
             shape = ", ".join(printer.size(a) for a in output_axes)
             totals.append({"row": bool(output_axes), "shape": shape, "zeros": printer.buffer_shape(output_axes)})
         return {"units": True, "unpack": unpack, "label": label, "real": True, "buffers": buffers,
-                "run_lines": printer.per_run.lines, "loop_lines": lines, "totals": totals,
+                "run_lines": printer.run_scope.lines, "loop_lines": lines, "totals": totals,
                 "out_shape": ", ".join(printer.size(a) for a in outputs[0][1]) if forward else None}
 
     prediction = next(a for a in form.assignments if a.target == plan.prediction.name)

@@ -24,7 +24,7 @@ import sympy as sp
 from symgrad.codegen.names import check_names, model_names, symbol_map
 from symgrad.codegen.plan import GRADIENTS, Assignment, IndexForm, Param, Plan, UnitAssignment, update_rule
 from symgrad.codegen.rewrite import log_softmax, softmax_parts, stable_loss
-from symgrad.codegen.shapes import index_ranges, indices_of, shapes, sizes, why_not_held
+from symgrad.codegen.shapes import index_ranges, indices_of, shapes, size_name, sizes, why_not_held
 from symgrad.codegen.tensor import SAMPLE, Array, Lowering
 from symgrad.derivation.steps import Derivation
 from symgrad.errors import UsageError
@@ -119,7 +119,7 @@ def _unit_ranges(model: Model, python: dict, exprs: list[sp.Expr]) -> dict[sp.Sy
     for expr in exprs:
         for total in expr.atoms(sp.Sum):
             ranges.update({index: high for index, _, high in total.limits if index not in ranges})
-    return {index: str(python.get(high, high)) for index, high in ranges.items()}
+    return {index: size_name(high, python) for index, high in ranges.items()}
 
 
 def _key(quantity: sp.Expr) -> sp.Basic:
@@ -198,4 +198,4 @@ def _shared_subexpressions(outputs: list[sp.Expr], lowering: Lowering, taken: se
 def _shape(model: Model, param: sp.Expr, python: dict) -> tuple[str, ...]:
     """A parameter's shape as size names (a size the model fixes as a number stays that number)."""
     ranges = index_ranges(model)
-    return tuple(str(python.get(ranges[i][1], ranges[i][1])) for i in indices_of(param))
+    return tuple(size_name(ranges[i][1], python) for i in indices_of(param))

@@ -61,10 +61,11 @@ TORCH_TEMPLATE_NAMES = frozenset({
     "dtype", "dims", "tensor", "error", "shape", "wanted", "key",
 })
 
-#: The Numba template's numbered totals (``total0``, ``totals1``, ``part2``, ``row_terms3``), and the names of
-#: the loops over a sample's units (``unit_loops.py``: the index ``_j``, the partial sum ``_sum1``), which begin
-#: with an underscore as no model quantity's name can (:func:`identifier` drops underscores).
-NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|part|row_part|row_terms)\d+|_\w+")
+#: The Numba template's numbered totals (``total0``, ``totals1``, ``part2``, ``row_terms3``).  The loops over a
+#: sample's units name their indices and partial sums with a leading underscore (``_j``, ``_sum1``), which no
+#: model quantity's name has (:func:`identifier` drops underscores); ``unit_loops.loop_names`` keeps them apart
+#: from the helpers'.
+NUMBA_TEMPLATE_NUMBERED = re.compile(r"(total|totals|part|row_part|row_terms)\d+")
 
 #: Each code-generation target, and what its module's file name adds to the model's.
 TARGETS = {"numpy": "", "numba": "_numba", "torch": "_torch"}

@@ -10,6 +10,8 @@ for the two-weight chain's two sigmoids, against about 1 ns with 8 samples per i
 
 from __future__ import annotations
 
+import ast
+
 #: e^u by Cody and Waite's reduction and a Taylor polynomial, in each precision.
 EXP_HELPER = '''#: e^u = 2^k·e^r with k = round(u/ln 2) and |r| ≤ ln(2)/2: ln 2 in two parts, so that k times the
 #: first is exact (Cody and Waite); a Taylor polynomial of e^r; and 2^k made from its bits, in two
@@ -206,3 +208,12 @@ NUMBA_HELPERS = {
 
 #: The helpers whose definitions use the module ``math`` (``_TAYLOR``'s factorials); a module imports it only then.
 USES_MATH = frozenset({"exp", "sigmoid"})
+
+#: Every name the helpers define at a module's top level (``_exp``, ``_exp64``, ``_TAYLOR``, ``_heaviside``):
+#: names the loops' own variables must not take.
+HELPER_NAMES = frozenset(
+    target.id if isinstance(target, ast.Name) else node.name
+    for sources in NUMBA_HELPERS.values() for source in sources for node in ast.parse(source).body
+    for target in (node.targets if isinstance(node, ast.Assign) else [node])
+    if isinstance(target, ast.Name) or isinstance(node, ast.FunctionDef)
+)

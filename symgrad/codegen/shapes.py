@@ -142,6 +142,11 @@ def shapes(model: Model, python: dict) -> tuple[tuple[str, tuple[str, ...]], ...
     per_sample = [model.inputs[0], model.label, *(n.symbol for n in model.forward_nodes)]
     found = []
     for quantity in (*per_sample, *model.params):
-        dims = tuple(str(python.get(ranges[i][1], ranges[i][1])) for i in indices_of(quantity))
+        dims = tuple(size_name(ranges[i][1], python) for i in indices_of(quantity))
         found.append((python[quantity].name, ((SAMPLES,) if quantity in per_sample else ()) + dims))
     return tuple(found)
+
+
+def size_name(size: sp.Expr, python: dict) -> str:
+    """A size as the code names it: its Python name (``m``, ``k``), or the number a model fixes it to (``3``)."""
+    return str(python.get(size, size))

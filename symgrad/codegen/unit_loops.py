@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from symgrad.codegen.names import NUMBA_TEMPLATE_NAMES
+from symgrad.codegen.numba_helpers import HELPER_NAMES
 from symgrad.codegen.plan import IndexForm, UnitAssignment, reads
 from symgrad.codegen.printer import SymgradNumbaPrinter
 from symgrad.codegen.tensor import SAMPLE
@@ -52,18 +54,18 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         super().__init__(per_sample=set())
         self.form = form
         self.sizes = sizes
-        self.loop_names = _loop_names(form.ranges)
+        self.loop_names = loop_names(form.ranges)
         self.scopes: list[_Scope] = []
         self.counter = 0
-        self.per_sample = _Scope(None)  # what every statement of the sample may read: sums over all its units
-        self.per_run = _Scope(None)  # what no sample changes (Σ_i w_i², an L2 term): before the loop over samples
+        self.sample_scope = _Scope(None)  # what every statement of the sample may read: sums over all its units
+        self.run_scope = _Scope(None)  # what no sample changes (Σ_i w_i², an L2 term): before the loop over samples
 
     # ---- statements ------------------------------------------------------
     def assign(self, target: str, expr: sp.Expr, axes: tuple[sp.Symbol, ...], operator: str = "=",
                row: bool = False) -> list[str]:
         """``target[_j, …] = expr`` for every unit of ``axes`` (a loop per axis), with the sums it reads
         before it.  ``row`` indexes ``target`` by the sample first (``out[n, _l]``)."""
-        scopes = [_Scope(None, sums=self.per_sample.sums), *(_Scope(axis) for axis in axes)]
+        scopes = [_Scope(None, sums=self.sample_scope.sums), *(_Scope(axis) for axis in axes)]
         self.scopes = scopes
         code = self._print(expr)
         indices = (["n"] if row else []) + [self.loop_names[a] for a in axes]
@@ -114,62 +116,69 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
         if len(expr.limits) > 1:  # Σ_i Σ_j as Σ_i (Σ_j …), the innermost limit first
             inner = sp.Sum(expr.function, expr.limits[0])
             return self._print(sp.Sum(inner, *expr.limits[1:]))
-        scope, chain = self._home(expr)
-        key = _canonical(expr)
-        if key in scope.sums:
-            return scope.sums[key]
         (index, _, _), = expr.limits
-        name = self._fresh("_sum")
-        body, term = self._in_loop(chain, index, expr.function)
-        scope.lines += [f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
-                        *_indented([*body.lines, f"{name} += {term}"])]
-        scope.sums[key] = name
-        return name
+
+        def accumulate(scope: _Scope, chain: list[_Scope]) -> str:
+            name = self._fresh("_sum")
+            body, term = self._in_loop(chain, index, expr.function)
+            scope.lines += [f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
+                            *_indented([*body.lines, f"{name} += {term}"])]
+            return name
+
+        return self._once(expr, expr, accumulate)
 
     def _print_log(self, expr: sp.log) -> str:
         """ln Σ_q e^{u_q}: the largest u first, then the sum of e^{u - largest}, which cannot overflow."""
         total = expr.args[0]
         if not (isinstance(total, sp.Sum) and len(total.limits) == 1 and isinstance(total.function, sp.exp)):
             return super()._print_log(expr)
-        scope, chain = self._home(total)
-        key = _canonical(expr)
-        if key in scope.sums:
-            return scope.sums[key]
         (index, _, _), = total.limits
         exponent = total.function.args[0]
-        top, name = self._fresh("_top"), self._fresh("_sum")
-        largest, value = self._in_loop(chain, index, exponent)
-        summing, again = self._in_loop(chain, index, exponent)
-        scope.lines += [f"{top} = {self._real('-np.inf')}", self._loop(index),
-                        *_indented([*largest.lines, f"{top} = max({top}, {value})"]),
-                        f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
-                        *_indented([*summing.lines, f"{name} += _exp({again} - {top})"])]
-        self.helpers_used.add("exp")
-        logged = self._fresh("_logsumexp")
-        scope.lines.append(f"{logged} = {top} + {self._np('log')}({name})")
-        scope.sums[key] = logged
-        return logged
+
+        def two_passes(scope: _Scope, chain: list[_Scope]) -> str:
+            top, name, logged = self._fresh("_top"), self._fresh("_sum"), self._fresh("_logsumexp")
+            largest, value = self._in_loop(chain, index, exponent)
+            summing, again = self._in_loop(chain, index, exponent)
+            self.helpers_used.add("exp")
+            scope.lines += [f"{top} = {self._real('-np.inf')}", self._loop(index),
+                            *_indented([*largest.lines, f"{top} = max({top}, {value})"]),
+                            f"{name} = {self._print(sp.S.Zero)}", self._loop(index),
+                            *_indented([*summing.lines, f"{name} += _exp({again} - {top})"]),
+                            f"{logged} = {top} + {self._np('log')}({name})"]
+            return logged
+
+        return self._once(expr, total, two_passes)
 
     def _print_exp(self, expr: sp.exp) -> str:
         """e^u as the module's ``_exp``: arithmetic, so that a loop over units that takes it is vectorised."""
         self.helpers_used.add("exp")
         return f"_exp({self._print(expr.args[0])})"
 
+    def _once(self, expr: sp.Expr, total: sp.Sum, compute) -> str:
+        """The name of ``expr`` (whose loop is the sum ``total``'s), computed by ``compute(scope, enclosing)``
+        into the scope where its value is fixed, unless that scope holds it already."""
+        scope, chain = self._home(total)
+        key = self._canonical(expr)
+        if key not in scope.sums:
+            scope.sums[key] = compute(scope, chain)
+        return scope.sums[key]
+
     def _home(self, expr: sp.Expr) -> tuple[_Scope, list[_Scope]]:
         """The outermost open loop where ``expr`` has one value (the innermost whose index it reads; before
-        the loop over the samples if it reads neither a unit's index nor anything of the sample), and the
-        scopes that enclose it, itself last."""
+        the loop over the samples if it reads only parameters), and the scopes that enclose it, itself last."""
         free = self._free_indices(expr)
         for depth in range(len(self.scopes) - 1, 0, -1):
             if self.scopes[depth].index in free:
                 return self.scopes[depth], self.scopes[:depth + 1]
-        if not free and not self._reads_sample(expr):
-            return self.per_run, [self.per_run]
+        if not free and self._reads_only_parameters(expr):
+            return self.run_scope, [self.run_scope]
         return self.scopes[0], self.scopes[:1]
 
-    def _reads_sample(self, expr: sp.Expr) -> bool:
-        """Whether ``expr`` reads the sample: its row of the data, or a value computed from it."""
-        return any(self.form.arrays[key].batched for key in reads(expr) if key in self.form.arrays)
+    def _reads_only_parameters(self, expr: sp.Expr) -> bool:
+        """Whether every quantity ``expr`` reads is a parameter, given before the loop: not the sample's row, a
+        value computed from it, nor a temporary (which the loop computes, sample by sample)."""
+        arrays = [self.form.arrays[key] for key in reads(expr) if key in self.form.arrays]
+        return all(not array.batched and array.axes is None for array in arrays)
 
     def _in_loop(self, chain: list[_Scope], index: sp.Symbol, expr: sp.Expr) -> tuple[_Scope, str]:
         """``expr`` printed inside a new loop over ``index``, placed in the last of the scopes ``chain``."""
@@ -182,36 +191,50 @@ class UnitLoopPrinter(SymgradNumbaPrinter):
             self.scopes = outer
 
     def _free_indices(self, expr: sp.Expr) -> set[sp.Symbol]:
-        """The indices ``expr`` depends on, counting those a temporary carries unwritten (``t1`` is t1_j)."""
-        free = set()
-        for symbol in expr.free_symbols:
-            if symbol in self.form.ranges:
-                free.add(symbol)
-            array = self.form.arrays.get(symbol)
+        """The indices ``expr`` depends on, counting those a temporary carries unwritten (``t1`` is t1_j), but
+        not those a sum binds (Σ_j t1 does not depend on j)."""
+        if isinstance(expr, sp.Sum):
+            return self._free_indices(expr.function) - {limit[0] for limit in expr.limits}
+        if isinstance(expr, sp.Symbol):
+            array = self.form.arrays.get(expr)
             if array is not None and array.axes:
-                free |= {a for a in array.axes if a != SAMPLE}
-        return free
+                return {a for a in array.axes if a != SAMPLE}
+            return {expr} if expr in self.form.ranges else set()
+        if isinstance(expr, sp.Indexed):
+            return set().union(*(self._free_indices(i) for i in expr.indices))
+        return set().union(set(), *(self._free_indices(a) for a in expr.args))
+
+    def _canonical(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with its temporaries' units written out (t1 as t1(j)) and the indices its sums bind renamed
+        in order, so that Σ_q e^{u_q} and Σ_q' e^{u_q'} (the softmax's and its log's) are one sum, computed once,
+        and Σ_j t1·v_j (t1 carrying j) is not taken for Σ_l t1·v_l."""
+        written = {symbol: sp.Function(symbol.name)(*array.axes) for symbol in expr.free_symbols
+                   if (array := self.form.arrays.get(symbol)) is not None and array.axes}
+        expr = expr.xreplace(written)
+        bound = [limit[0] for total in sorted(expr.atoms(sp.Sum), key=sp.default_sort_key) for limit in total.limits]
+        return expr.xreplace({index: sp.Symbol(f"bound {n}") for n, index in enumerate(dict.fromkeys(bound))})
 
     def _fresh(self, stem: str) -> str:
         self.counter += 1
         return f"{stem}{self.counter}"
 
 
-def _canonical(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with the indices its sums bind renamed in order, so that Σ_q e^{u_q} and Σ_q' e^{u_q'} (the
-    softmax's and its log's) are one sum, computed once."""
-    bound = [limit[0] for total in sorted(expr.atoms(sp.Sum), key=sp.default_sort_key) for limit in total.limits]
-    return expr.xreplace({index: sp.Symbol(f"bound {n}") for n, index in enumerate(dict.fromkeys(bound))})
+#: The names this printer gives the partial sums it computes (``_sum1``, ``_top2``, ``_logsumexp3``).
+NUMBERED = re.compile(r"_(sum|top|logsumexp)\d+")
 
 
-def _loop_names(ranges: dict) -> dict[sp.Symbol, str]:
-    """Each index's loop variable: ``_i`` for i, ``_q_`` for q', numbered when two would clash."""
+def loop_names(ranges: dict) -> dict[sp.Symbol, str]:
+    """Each index's loop variable: ``_i`` for i, ``_q_`` for q'.  An underscore more where the name is taken
+    (another index's, a helper's such as ``_heaviside`` or ``_exp``, the template's, a partial sum's): no model
+    quantity's name begins with an underscore, so these are the only names it could meet."""
+    taken = set(NUMBA_TEMPLATE_NAMES) | HELPER_NAMES
     names: dict[sp.Symbol, str] = {}
     for index in ranges:
         name = "_" + re.sub(r"\W", "_", index.name)
-        while name in names.values():
+        while name in taken or NUMBERED.fullmatch(name):
             name += "_"
         names[index] = name
+        taken.add(name)
     return names
 
 
