@@ -64,8 +64,8 @@ _EXACT = {"nsz", "arcp", "contract", "afn"}
 _CACHE = __name__ == os.path.splitext(os.path.basename(__file__))[0] and __name__ in sys.modules
 #: The kernels' only parallel loop is their numba.prange over the runs.  Numba's other automatic
 #: parallelisations would turn each np.zeros of the totals and each row stored into them into a parallel
-#: loop of its own, each compiled apart: that took a third of a kernel's compile time (11 s against 7 s for
-#: a layered model's gradient) and sped nothing up.
+#: loop of its own, each compiled apart, and speed nothing up (a kernel with four totals, compiled alone:
+#: 11.3 s with them, 7.4 s without; docs/performance.md).
 _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
                 "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 _kernel = numba.njit(parallel=_PRANGE_ONLY, fastmath=_FASTMATH, error_model="numpy", cache=_CACHE)
