@@ -382,12 +382,14 @@ def refused_at_the_parse(status: int, err: str, model_file: Path, output: Path) 
 #: Every description for the NumPy and Numba targets; the PyTorch modules' docstrings go through the same filter
 #: (templates' ``docstring``), so they take the three that once ran code and the two that once broke the quoting,
 #: each importing torch in a fresh process (two seconds each).
-DESCRIPTION_CASES = [(target, index, description) for index, description in enumerate(HOSTILE_DESCRIPTIONS)
+#: The PyTorch cases are marked slow (each imports torch in a new process): the quick subset keeps the others.
+DESCRIPTION_CASES = [pytest.param(target, index, description, id=f"{index}-{target}",
+                                  marks=[pytest.mark.slow] if target == "torch" else [])
+                     for index, description in enumerate(HOSTILE_DESCRIPTIONS)
                      for target in ("numpy", "numba", "torch") if target != "torch" or index in (0, 1, 2, 3, 6)]
 
 
-@pytest.mark.parametrize(("target", "index", "description"), DESCRIPTION_CASES,
-                         ids=[f"{index}-{target}" for target, index, _ in DESCRIPTION_CASES])
+@pytest.mark.parametrize(("target", "index", "description"), DESCRIPTION_CASES)
 def test_a_description_stays_text_in_the_module(capsys, tmp_path, description, index, target):
     """Before issue 22, the first three ran `touch PWNED` when the module was imported, and those with a
     backslash or a trailing quote wrote a module that did not compile, with exit status 0."""

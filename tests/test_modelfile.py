@@ -531,6 +531,7 @@ def _finite_difference(module, params, X, y, key, step=1e-6):
     return estimate
 
 
+@pytest.mark.slow  # each compiles a Numba module (seconds)
 @pytest.mark.parametrize("name", sorted(NOT_X_AT_W))
 def test_vectors_outside_a_weighted_sum_are_generated_by_the_one_lowering(tmp_path, capsys, name):
     path = _vector_model(tmp_path, name, *NOT_X_AT_W[name])
