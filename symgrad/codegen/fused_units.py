@@ -49,8 +49,9 @@ def units_bodies(plan: Plan) -> tuple[dict[str, Any], list[UnitLoopPrinter]]:
                 continue
             lines += printer.assign(f"total{number}", output, output_axes, "+=")
             shape = ", ".join(printer.size(a) for a in output_axes)
+            # "shape" for a run's row of the kernel's totals, np.zeros((chunks, shape)); "zeros" for one run's
             totals.append({"row": bool(output_axes), "shape": shape, "zeros": printer.buffer_shape(output_axes)})
-        return {"units": True, "unpack": unpack, "label": label, "real": True, "buffers": buffers,
+        return {"unpack": unpack, "label": label, "real": True, "buffers": buffers,
                 "run_lines": printer.run_scope.lines, "loop_lines": lines, "totals": totals,
                 "out_shape": ", ".join(printer.size(a) for a in outputs[0][1]) if forward else None}
 

@@ -31,6 +31,11 @@ class Assignment:
     expr: sp.Expr
     note: str = ""
 
+    @property
+    def key(self) -> sp.Symbol:
+        """How the other expressions read it: by its target."""
+        return self.target
+
 
 @dataclass(frozen=True)
 class UnitAssignment:
@@ -65,13 +70,19 @@ class IndexForm:
 
     def needed(self, *outputs: sp.Expr) -> tuple[UnitAssignment, ...]:
         """The assignments that ``outputs`` read, directly or through each other, in order."""
-        wanted = set().union(*(reads(o) for o in outputs))
-        kept = []
-        for assignment in reversed(self.assignments):
-            if assignment.key in wanted:
-                kept.append(assignment)
-                wanted |= reads(assignment.expr)
-        return tuple(reversed(kept))
+        return needed(self.assignments, outputs)
+
+
+def needed(assignments, outputs) -> tuple:
+    """Of ``assignments`` (each with the ``key`` its readers name it by), those ``outputs`` read, directly or
+    through each other, in their order."""
+    wanted = set().union(*(reads(o) for o in outputs))
+    kept = []
+    for assignment in reversed(assignments):
+        if assignment.key in wanted:
+            kept.append(assignment)
+            wanted |= reads(assignment.expr)
+    return tuple(reversed(kept))
 
 
 def reads(expr: sp.Expr) -> set[sp.Basic]:
@@ -115,13 +126,7 @@ class Plan:
 
     def needed(self, *outputs: sp.Expr) -> tuple[Assignment, ...]:
         """The assignments that ``outputs`` read, directly or through each other, in order."""
-        wanted: set[sp.Symbol] = set().union(*(sp.sympify(o).free_symbols for o in outputs))
-        kept = []
-        for assignment in reversed(self.assignments):
-            if assignment.target in wanted:
-                kept.append(assignment)
-                wanted |= assignment.expr.free_symbols
-        return tuple(reversed(kept))
+        return needed(self.assignments, outputs)
 
 
 def update_rule(derivation: Derivation, param: sp.Expr, rename: dict[sp.Basic, sp.Symbol], name: str) -> sp.Expr:
